@@ -1,0 +1,53 @@
+/**
+ * Event types of the model. Every interaction between a CPU and a line's home directory is a
+ * message with a latency, so a distributed run can carry the same events between workers
+ * without changing any timing.
+ */
+export const EV_CPU_STEP = 1; // target cpu: continue the CPU's current program
+export const EV_LINE_REQUEST = 2; // target home: a0 line, a1 requester cpu, a2 access kind
+export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 access kind, a3 grant time
+export const EV_LINE_INVALIDATE = 4; // target sharer: a0 line
+export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access kind, a3 1 = upgrade (no data)
+export const EV_TASK_ARRIVE = 6; // target cpu: a0 task id, a1 1 = new child, 0 = migrated
+export const EV_TIMER = 7; // target cpu: a0 timer kind, a1 object id, a2 argument
+export const EV_CPU_WAKE = 8; // target cpu: look at the run queue
+
+/** Event priorities at equal time: coherence traffic first, then arrivals, then programs. */
+export const PRIO_COHERENCE = 0;
+export const PRIO_ARRIVAL = 1;
+export const PRIO_TIMER = 2;
+export const PRIO_STEP = 3;
+
+/** What an access wants: a shared copy, or ownership for a write or read-modify-write. */
+export const READ = 0;
+export const WRITE = 1;
+
+/**
+ * Read-modify-write operations applied to a line's value by the CPU that holds it.
+ * ATOMIC_* are LOCK-prefixed instructions; PLAIN_* are ordinary loads and stores (per-CPU data).
+ */
+export const RMW_NONE = 0; // a load
+export const RMW_SET = 1; // store `arg`
+export const RMW_ATOMIC_ADD = 2; // atomic add `arg`, result is the new value
+export const RMW_PLAIN_ADD = 3; // this_cpu_add(arg): not atomic, on a per-CPU line
+export const RMW_TAKE_SPARE = 4; // sloppy: if value >= 1 take one (result 1), else result 0
+export const RMW_XCHG_ZERO = 5; // atomic exchange with 0, result is the old value
+export const RMW_REFCACHE_FLUSH = 6; // refcache: add delta to a central count word (see refcache.ts)
+export const RMW_REFCACHE_REVIEW = 7; // refcache: review a zero (see refcache.ts)
+export const RMW_PLAIN_TAKE = 8; // read and zero a per-CPU word (not atomic), result is the old value
+
+/** Whether an rmw needs ownership of the line. */
+export function needsOwnership(rmw: number): boolean {
+  return rmw !== RMW_NONE;
+}
+
+/** Whether an rmw is a LOCK-prefixed atomic (counted as an atomic operation). */
+export function isAtomic(rmw: number): boolean {
+  return rmw === RMW_ATOMIC_ADD || rmw === RMW_XCHG_ZERO || rmw === RMW_REFCACHE_FLUSH || rmw === RMW_REFCACHE_REVIEW;
+}
+
+/** The value a freed object's count line holds: any use of it afterwards is detected. */
+export const FREED = -(2 ** 40);
+export function isFreedValue(v: number): boolean {
+  return v <= FREED / 2;
+}

@@ -1,0 +1,137 @@
+import { EventQueue } from "./event-queue.ts";
+import { InvalidDelayError } from "./errors.ts";
+
+/** Receives every event the engine delivers to an entity held by this engine. */
+export interface EventHandler {
+  handle(type: number, target: number, a0: number, a1: number, a2: number, a3: number): void;
+}
+
+/**
+ * Where events for entities held elsewhere go. The model never sees this: it calls
+ * Engine.send and the engine decides whether the target is local.
+ */
+export interface Router {
+  isLocal(entity: number): boolean;
+  outbound(
+    timePs: number,
+    priority: number,
+    origin: number,
+    seq: number,
+    target: number,
+    type: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+  ): void;
+}
+
+/**
+ * The discrete-event engine: integer picosecond time, a total event order (see EventQueue)
+ * and one sequence counter per originating entity.
+ */
+export class Engine {
+  nowPs = 0;
+  eventsProcessed = 0;
+  readonly queue: EventQueue;
+  private readonly seqs: Float64Array;
+  private router: Router | null;
+  private handler: EventHandler | null = null;
+  /** The entity whose event is being handled (for error messages). */
+  currentEntity = -1;
+
+  constructor(entityCount: number, router: Router | null = null, initialCapacity = 4096) {
+    if (entityCount > 65536) throw new RangeError(`at most 65536 entities, got ${entityCount}`);
+    this.queue = new EventQueue(initialCapacity);
+    this.seqs = new Float64Array(entityCount);
+    this.router = router;
+  }
+
+  setHandler(handler: EventHandler): void {
+    this.handler = handler;
+  }
+
+  setRouter(router: Router | null): void {
+    this.router = router;
+  }
+
+  /**
+   * Schedules an event at nowPs + delayPs for `target`, created by `origin`.
+   * delayPs must be a non-negative integer.
+   */
+  send(
+    delayPs: number,
+    priority: number,
+    origin: number,
+    target: number,
+    type: number,
+    a0 = 0,
+    a1 = 0,
+    a2 = 0,
+    a3 = 0,
+  ): void {
+    if (!(delayPs >= 0) || !Number.isSafeInteger(delayPs)) {
+      throw new InvalidDelayError(`delay must be a non-negative integer number of picoseconds, got ${delayPs}`, this.nowPs, `entity ${origin}`);
+    }
+    const t = this.nowPs + delayPs;
+    const seq = this.seqs[origin]++;
+    if (this.router !== null && !this.router.isLocal(target)) {
+      this.router.outbound(t, priority, origin, seq, target, type, a0, a1, a2, a3);
+      return;
+    }
+    this.queue.push(t, priority, origin, seq, target, type, a0, a1, a2, a3);
+  }
+
+  /** Accepts an event created on another engine (its key was fixed there). */
+  deliver(
+    timePs: number,
+    priority: number,
+    origin: number,
+    seq: number,
+    target: number,
+    type: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+  ): void {
+    if (timePs < this.nowPs) {
+      throw new InvalidDelayError(`event from entity ${origin} arrived for ${timePs} ps, after local time passed it`, this.nowPs, `entity ${target}`);
+    }
+    this.queue.push(timePs, priority, origin, seq, target, type, a0, a1, a2, a3);
+  }
+
+  /** Time of the next local event, or Infinity. */
+  nextEventTime(): number {
+    return this.queue.peekTime();
+  }
+
+  /** Runs every local event whose time is below endPs (exclusive). Returns events run. */
+  runUntil(endPs: number): number {
+    const q = this.queue;
+    const handler = this.handler;
+    if (handler === null) throw new Error("Engine.runUntil called before setHandler");
+    let n = 0;
+    while (q.size > 0 && q.peekTime() < endPs) {
+      const slot = q.pop();
+      this.nowPs = q.time(slot);
+      const type = q.type(slot);
+      const target = q.target(slot);
+      const a0 = q.a0(slot);
+      const a1 = q.a1(slot);
+      const a2 = q.a2(slot);
+      const a3 = q.a3(slot);
+      q.release(slot);
+      this.currentEntity = target;
+      handler.handle(type, target, a0, a1, a2, a3);
+      n++;
+    }
+    this.eventsProcessed += n;
+    return n;
+  }
+
+  /** Sequence counters, for checkpoints. */
+  sequenceCounters(): Float64Array {
+    return this.seqs;
+  }
+}

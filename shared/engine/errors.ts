@@ -1,0 +1,27 @@
+/** Misuse of the simulation engine or model: carries the simulated time and the entity. */
+export class SimulationError extends Error {
+  override readonly name: string = "SimulationError";
+  readonly timePs: number;
+  readonly entity: string;
+
+  constructor(message: string, timePs: number, entity: string, options?: { cause?: unknown }) {
+    super(`${message} (at ${timePs} ps, ${entity})`, options);
+    this.timePs = timePs;
+    this.entity = entity;
+  }
+}
+
+/** An event scheduled into the past, or with a non-integer or non-finite delay. */
+export class InvalidDelayError extends SimulationError {
+  override readonly name = "InvalidDelayError";
+}
+
+/** A spec that is well-formed but cannot be simulated (e.g. more CPUs than the machine has). */
+export class SpecError extends Error {
+  override readonly name: string = "SpecError";
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}

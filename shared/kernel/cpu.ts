@@ -1,0 +1,278 @@
+import type { Engine } from "../engine/engine.ts";
+import { SimulationError } from "../engine/errors.ts";
+import type { Machine } from "../machine/machine.ts";
+import { SELF } from "../machine/distance.ts";
+import {
+  EV_CPU_STEP,
+  EV_LINE_DATA,
+  EV_LINE_REQUEST,
+  isAtomic,
+  needsOwnership,
+  PRIO_COHERENCE,
+  PRIO_STEP,
+  READ,
+  WRITE,
+} from "../coherence/protocol.ts";
+import { applyRmw } from "../coherence/rmw.ts";
+import { isUpgrade, SOURCE_COUNT, sourceOf } from "../coherence/source.ts";
+import { SampleBuffer } from "../metrics/samples.ts";
+import { OP_KIND_COUNT, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
+
+/** What a CPU asks of the kernel model around it. */
+export interface CpuHooks {
+  /** The home memory node of a line. */
+  lineHome(line: number): number;
+  /** The next program to run on this CPU, or null when it has nothing to do. */
+  nextProgram(cpu: Cpu): Program | null;
+  /** An access tagged by the kernel completed with `result`; may write more steps. */
+  onResult(cpu: Cpu, program: Program, step: Step, result: number, out: StepWriter): void;
+  /** An action step; may write more steps. */
+  onAction(cpu: Cpu, program: Program, step: Step, out: StepWriter): void;
+  onProgramDone(cpu: Cpu, program: Program): void;
+  /** Optional: sees every access (tests use it to count accesses per operation). */
+  trace?(cpu: number, line: number, rmw: number, arg: number, source: number): void;
+}
+
+export interface CpuStats {
+  opsByKind: Float64Array;
+  latencyPsByKind: SampleBuffer[];
+  /** Accesses by where their data came from (SOURCE_* codes; 0 = local hit). */
+  accessesBySource: Float64Array;
+  /** Atomic RMWs by where their line came from. */
+  atomicsBySource: Float64Array;
+  /** Atomic RMWs on shared lines (not per-CPU data). */
+  sharedAtomics: number;
+  /** Time spent waiting for lines, in picoseconds. */
+  stallPs: number;
+  busyPs: number;
+}
+
+interface PendingForward {
+  to: number;
+  kind: number;
+  grantAtPs: number;
+}
+
+/**
+ * One hardware thread: its private cache (the lines it holds and their values), and the
+ * program it runs, one step at a time. A step's effect happens when it starts; a hit keeps
+ * the CPU busy for the hit cost, a miss sends a request to the line's home and waits.
+ */
+export class Cpu {
+  readonly id: number;
+  readonly stats: CpuStats;
+  /** Lines held, with their values. */
+  private readonly held = new Map<number, number>();
+  /** The subset of `held` owned exclusively (Modified). */
+  private readonly exclusive = new Set<number>();
+  program: Program | null = null;
+  private waitingLine = -1;
+  private waitingSincePs = 0;
+  private pendingForward: PendingForward | null = null;
+  private pendingInvalidate = false;
+  private scheduled = false;
+  private readonly rmwOut = new Float64Array(2);
+  private readonly engine: Engine;
+  private readonly machine: Machine;
+  private readonly hooks: CpuHooks;
+  private readonly warmupPs: number;
+
+  constructor(id: number, engine: Engine, machine: Machine, hooks: CpuHooks, warmupPs: number) {
+    this.id = id;
+    this.engine = engine;
+    this.machine = machine;
+    this.hooks = hooks;
+    this.warmupPs = warmupPs;
+    this.stats = {
+      opsByKind: new Float64Array(OP_KIND_COUNT),
+      latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new SampleBuffer()),
+      accessesBySource: new Float64Array(SOURCE_COUNT),
+      atomicsBySource: new Float64Array(SOURCE_COUNT),
+      sharedAtomics: 0,
+      stallPs: 0,
+      busyPs: 0,
+    };
+  }
+
+  get idle(): boolean {
+    return this.program === null && !this.scheduled && this.waitingLine === -1;
+  }
+
+  /** Makes an idle CPU look for work now. */
+  wake(): void {
+    if (this.program !== null || this.scheduled || this.waitingLine !== -1) return;
+    this.scheduled = true;
+    this.engine.send(0, PRIO_STEP, this.id, this.id, EV_CPU_STEP);
+  }
+
+  /** Handles EV_CPU_STEP: runs steps until one takes time. */
+  step(): void {
+    this.scheduled = false;
+    this.run();
+  }
+
+  /** The value of a line this CPU holds, or undefined (for invariant checks at the end of a run). */
+  heldValue(line: number): number | undefined {
+    return this.held.get(line);
+  }
+
+  private run(): void {
+    const now = this.engine.nowPs;
+    for (;;) {
+      let p = this.program;
+      if (p === null) {
+        p = this.hooks.nextProgram(this);
+        if (p === null) return;
+        p.startPs = now;
+        this.program = p;
+      }
+      if (p.pc >= p.steps.length) {
+        this.program = null;
+        this.finish(p);
+        continue;
+      }
+      const s = p.steps[p.pc++];
+      if (s.kind === STEP_COMPUTE) {
+        this.after(s.ps);
+        return;
+      }
+      if (s.kind === STEP_ACTION) {
+        const out = new StepWriter([]);
+        this.hooks.onAction(this, p, s, out);
+        this.insert(p, out);
+        continue;
+      }
+      if (s.kind !== STEP_ACCESS) throw new SimulationError(`unknown step kind ${s.kind}`, now, `cpu ${this.id}`);
+      const kind = needsOwnership(s.rmw) ? WRITE : READ;
+      if (this.held.has(s.line) && (kind === READ || this.exclusive.has(s.line))) {
+        const cost = isAtomic(s.rmw) ? this.machine.costs.localAtomicPs : this.machine.costs.hitPs;
+        this.complete(p, s, SELF);
+        this.after(cost);
+        return;
+      }
+      this.waitingLine = s.line;
+      this.waitingSincePs = now;
+      const home = this.hooks.lineHome(s.line);
+      const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(this.id, home)];
+      this.engine.send(leg, PRIO_COHERENCE, this.id, this.machine.cpuCount + home, EV_LINE_REQUEST, s.line, this.id, kind, 0);
+      return;
+    }
+  }
+
+  private after(ps: number): void {
+    if (this.engine.nowPs >= this.warmupPs) this.stats.busyPs += ps;
+    this.scheduled = true;
+    this.engine.send(ps, PRIO_STEP, this.id, this.id, EV_CPU_STEP);
+  }
+
+  /** Applies the current access step's RMW to the held value and hands the result on. */
+  private complete(p: Program, s: Step, source: number): void {
+    const out = this.rmwOut;
+    applyRmw(s.rmw, this.held.get(s.line) as number, s.arg, out);
+    this.held.set(s.line, out[0]);
+    if (this.engine.nowPs >= this.warmupPs) {
+      this.stats.accessesBySource[source]++;
+      if (isAtomic(s.rmw)) {
+        this.stats.atomicsBySource[source]++;
+        if (s.line >= 0) this.stats.sharedAtomics++;
+      }
+    }
+    this.hooks.trace?.(this.id, s.line, s.rmw, s.arg, source);
+    if (s.tag !== 0) {
+      const writer = new StepWriter([]);
+      this.hooks.onResult(this, p, s, out[1], writer);
+      this.insert(p, writer);
+    }
+  }
+
+  private insert(p: Program, out: StepWriter): void {
+    if (out.steps.length > 0) p.steps.splice(p.pc, 0, ...out.steps);
+  }
+
+  private finish(p: Program): void {
+    const now = this.engine.nowPs;
+    if (now >= this.warmupPs && p.startPs >= this.warmupPs) {
+      this.stats.opsByKind[p.op]++;
+      this.stats.latencyPsByKind[p.op].push(now - p.startPs);
+    }
+    this.hooks.onProgramDone(this, p);
+  }
+
+  /**
+   * EV_LINE_DATA: the line this CPU waits for has arrived (or its upgrade was granted);
+   * `kind` WRITE means the copy is exclusive.
+   */
+  onData(line: number, value: number, kind: number, code: number): void {
+    const now = this.engine.nowPs;
+    if (line !== this.waitingLine || this.program === null) {
+      throw new SimulationError(`line ${line} arrived but the CPU waits for ${this.waitingLine}`, now, `cpu ${this.id}`);
+    }
+    if (isUpgrade(code)) {
+      if (!this.held.has(line)) throw new SimulationError(`upgrade granted for line ${line} not held`, now, `cpu ${this.id}`);
+    } else {
+      this.held.set(line, value);
+    }
+    if (kind === WRITE) this.exclusive.add(line);
+    else this.exclusive.delete(line);
+    this.waitingLine = -1;
+    if (now >= this.warmupPs) this.stats.stallPs += now - this.waitingSincePs;
+    const p = this.program;
+    const s = p.steps[p.pc - 1];
+    this.complete(p, s, sourceOf(code));
+    const fwd = this.pendingForward;
+    if (fwd !== null) {
+      this.pendingForward = null;
+      this.forward(line, fwd.to, fwd.kind, fwd.grantAtPs);
+    }
+    if (this.pendingInvalidate) {
+      this.pendingInvalidate = false;
+      this.held.delete(line);
+      this.exclusive.delete(line);
+    }
+    this.run();
+  }
+
+  /** EV_LINE_RECALL: the home gave this CPU's line to `to`; send it the data. */
+  onRecall(line: number, to: number, kind: number, grantAtPs: number): void {
+    if (this.held.has(line)) {
+      this.forward(line, to, kind, grantAtPs);
+    } else if (this.waitingLine === line) {
+      this.pendingForward = { to, kind, grantAtPs };
+    } else {
+      throw new SimulationError(`recall of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
+    }
+  }
+
+  /** EV_LINE_INVALIDATE: drop a Shared copy (after using it, if it is still on its way). */
+  onInvalidate(line: number): void {
+    if (this.held.has(line) && this.waitingLine !== line) {
+      this.held.delete(line);
+      this.exclusive.delete(line);
+    } else if (this.waitingLine === line) {
+      if (this.held.has(line)) {
+        // An upgrade is pending and someone else's write came first: the copy is stale now.
+        this.held.delete(line);
+        this.exclusive.delete(line);
+      } else {
+        this.pendingInvalidate = true;
+      }
+    } else {
+      throw new SimulationError(`invalidation of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
+    }
+  }
+
+  private forward(line: number, to: number, kind: number, grantAtPs: number): void {
+    const now = this.engine.nowPs;
+    const c = this.machine.costs;
+    const minimum = c.occupancyPs[this.machine.topology.cpuDistance(this.id, to)];
+    const delay = Math.max(grantAtPs - now, minimum);
+    const source = this.machine.topology.cpuDistance(this.id, to);
+    this.engine.send(delay, PRIO_COHERENCE, this.id, to, EV_LINE_DATA, line, this.held.get(line) as number, kind, source * 2);
+    if (kind === WRITE) {
+      this.held.delete(line);
+      this.exclusive.delete(line);
+    } else {
+      this.exclusive.delete(line);
+    }
+  }
+}

@@ -1,0 +1,431 @@
+import type { Engine } from "../engine/engine.ts";
+import { SimulationError } from "../engine/errors.ts";
+import { Prng } from "../engine/prng.ts";
+import type { Machine } from "../machine/machine.ts";
+import { EV_TASK_ARRIVE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_SET } from "../coherence/protocol.ts";
+import { applyRmw } from "../coherence/rmw.ts";
+import { COUNTERS } from "../schemes/index.ts";
+import { TAG_PERCPU_SWITCHED } from "../schemes/percpu.ts";
+import { TIMER_REFCACHE_EPOCH } from "../schemes/refcache.ts";
+import type {
+  ContainerObjects,
+  Counter,
+  KernelApi,
+  KernelCostsPs,
+  PerCpuCounterState,
+  Scheme,
+  SchemeOptions,
+  ViolationKind,
+} from "../schemes/scheme.ts";
+import { TAG_SLOPPY_RECONCILED } from "../schemes/sloppy.ts";
+import { SCHEMES } from "../schemes/index.ts";
+import type { RunConfig } from "../spec/resolve.ts";
+import type { Cpu, CpuHooks } from "./cpu.ts";
+import {
+  COUNTER_NONE,
+  COUNTER_PERCPU,
+  COUNTER_SLOPPY,
+  objectLine,
+  ObjectTable,
+  OBJ_GLOBAL,
+  OBJ_TASK,
+  perCpuLine,
+  SLOT_COUNT,
+  SLOT_READ,
+  SLOT_VARS,
+  type KObject,
+} from "./objects.ts";
+import { OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
+
+/** A task: where it runs, what it holds, and what it does next. */
+export interface Task {
+  id: number;
+  cpu: number;
+  role: number;
+  /** The objects the task holds a reference on (the scheme's attachment). */
+  attach: number[];
+  /** Whether the task created its attachment (see Scheme.exit). */
+  owned: boolean;
+  /** The task arrived from another CPU and must pull its task_struct line first. */
+  pull: boolean;
+  /** Whether its next program is think time. */
+  thinkNext: boolean;
+  /** A container cycle in progress: its phase and the container's objects. */
+  churnPhase: number;
+  churn: ContainerObjects | null;
+}
+export const ROLE_WORKER = 0;
+export const ROLE_CHILD = 1;
+
+/** A container set up before the run: every level of its nesting chain, top first. */
+export interface ContainerRecord {
+  index: number;
+  socket: number;
+  chain: ContainerObjects[];
+  /** What a task in its deepest level holds. */
+  attach: number[];
+}
+
+export interface Violation {
+  kind: ViolationKind;
+  obj: number;
+  cpu: number;
+  timePs: number;
+  detail: string;
+}
+
+/** Kernel state of one CPU. */
+export interface KernelCpu extends PerCpuCounterState {
+  runQueue: number[];
+  kwork: Program[];
+  prng: Prng;
+  nextLocalId: number;
+  childrenSent: Map<number, number>;
+  /** Objects-awaiting-free changes: time, object, +1 or -1. */
+  awaiting: number[];
+  freed: number[];
+  switched: number[];
+  violations: Violation[];
+}
+
+/** Kernel-level step tags (counters use tags 16 and above, see Counter). */
+export const TAG_FREED = 1;
+export const TAG_SPAWN = 2;
+export const TAG_MIGRATE = 3;
+export const TAG_TASK_EXIT = 4;
+
+/** Decides what tasks do; the workload driver implements it. */
+export interface TaskProgrammer {
+  nextProgram(k: Kernel, cpu: number, task: Task): Program;
+}
+
+/**
+ * The kernel model: tasks, objects and their references, per-CPU kernel state, and the glue
+ * between CPUs (which run programs) and schemes (which write the steps of each operation).
+ */
+export class Kernel implements KernelApi, CpuHooks {
+  readonly config: RunConfig;
+  readonly scheme: Scheme;
+  readonly machine: Machine;
+  readonly engine: Engine;
+  readonly objects = new ObjectTable();
+  readonly tasks = new Map<number, Task>();
+  readonly containers: ContainerRecord[] = [];
+  readonly kindNames: readonly string[];
+  readonly kindCount: number;
+  readonly hierarchical: readonly boolean[];
+  readonly varKind: number;
+  readonly cpuCount: number;
+  readonly costs: KernelCostsPs;
+  readonly options: SchemeOptions;
+  readonly layoutShared: boolean;
+  globalObject = -1;
+  currentCpu = 0;
+  readonly perCpu: KernelCpu[];
+  readonly socketCpus: number[][];
+  programmer: TaskProgrammer | null = null;
+  /** CPUs held by this process (all of them in an embedded run). */
+  readonly ownsCpu: (cpu: number) => boolean;
+  private setupNextId = 0;
+  private idBase = -1;
+  private setupMemory: Map<number, number> | null = null;
+
+  constructor(config: RunConfig, machine: Machine, engine: Engine, ownsCpu: (cpu: number) => boolean = () => true) {
+    this.config = config;
+    this.scheme = SCHEMES[config.scheme];
+    this.machine = machine;
+    this.engine = engine;
+    this.ownsCpu = ownsCpu;
+    this.kindNames = config.kinds;
+    this.kindCount = config.kinds.length;
+    this.hierarchical = config.kinds.map((k) => k === "pid" || k === "user");
+    const net = config.kinds.indexOf("net");
+    this.varKind = net >= 0 ? net : 0;
+    this.cpuCount = machine.cpuCount;
+    this.costs = config.costs;
+    this.options = config.options;
+    this.layoutShared = config.layoutShared;
+    this.perCpu = [];
+    for (let cpu = 0; cpu < this.cpuCount; cpu++) {
+      this.perCpu.push({
+        runQueue: [],
+        kwork: [],
+        prng: Prng.forEntity(config.seed, cpu),
+        nextLocalId: 0,
+        childrenSent: new Map(),
+        awaiting: [],
+        freed: [],
+        switched: [],
+        violations: [],
+        refcacheDirty: new Set(),
+        refcacheReviews: [],
+        refcacheEpoch: 0,
+      });
+    }
+    this.socketCpus = [];
+    for (let cpu = 0; cpu < this.cpuCount; cpu++) {
+      const s = machine.topology.socketOf(cpu);
+      (this.socketCpus[s] ??= []).push(cpu);
+    }
+  }
+
+  get nowPs(): number {
+    return this.engine.nowPs;
+  }
+
+  // ---- set-up: steps applied at once to an image of memory, before time starts ----
+
+  /** Runs `build` as set-up on `cpu`: its steps take effect immediately and cost nothing. */
+  setup<T>(cpu: number, build: (w: StepWriter) => T): T {
+    if (this.setupMemory === null) this.setupMemory = new Map();
+    this.currentCpu = cpu;
+    const w = new StepWriter([]);
+    const result = build(w);
+    const program: Program = { op: OP_KWORK, taskId: -1, startPs: 0, steps: w.steps, pc: 0, scratch: 0 };
+    const mem = this.setupMemory;
+    const out = new Float64Array(2);
+    while (program.pc < program.steps.length) {
+      const s = program.steps[program.pc++];
+      const more = new StepWriter([]);
+      if (s.kind === STEP_ACCESS) {
+        applyRmw(s.rmw, mem.get(s.line) ?? 0, s.arg, out);
+        mem.set(s.line, out[0]);
+        if (s.tag !== 0) this.dispatchResult(program, s, out[1], more);
+      } else if (s.kind === STEP_ACTION) {
+        this.dispatchAction(program, s, more);
+      }
+      if (more.steps.length > 0) program.steps.splice(program.pc, 0, ...more.steps);
+    }
+    return result;
+  }
+
+  /** Ends set-up: later objects get ids from the CPUs' own counters. Returns the memory image. */
+  finishSetup(): Map<number, number> {
+    const mem = this.setupMemory ?? new Map<number, number>();
+    this.setupMemory = null;
+    this.idBase = this.setupNextId;
+    return mem;
+  }
+
+  // ---- KernelApi ----
+
+  object(id: number): KObject {
+    return this.objects.get(id);
+  }
+
+  private allocateId(): number {
+    if (this.idBase < 0) return this.setupNextId++;
+    const st = this.perCpu[this.currentCpu];
+    return this.idBase + st.nextLocalId++ * this.cpuCount + this.currentCpu;
+  }
+
+  create(w: StepWriter, type: number, nsKind: number, holds: number[], counter: number): number {
+    const id = this.allocateId();
+    this.objects.add({
+      id,
+      type,
+      nsKind,
+      home: this.machine.topology.nodeOf(this.currentCpu),
+      holds: holds.slice(),
+      counter,
+      createdPs: this.engine.nowPs,
+    });
+    if (type === OBJ_TASK) {
+      w.access(objectLine(id, SLOT_COUNT), RMW_SET, 0);
+      return id;
+    }
+    const c = COUNTERS[counter];
+    if (c !== null) c.init(this, w, id);
+    else w.access(this.countLine(id), RMW_SET, 0);
+    if (!this.layoutShared) w.access(this.readLine(id), RMW_SET, 0);
+    w.access(this.varsLine(id), RMW_SET, 0);
+    return id;
+  }
+
+  /** Creates a task's record and writes its task_struct line on the current CPU. */
+  newTask(w: StepWriter, cpu: number, role: number, attach: number[], owned: boolean): Task {
+    const id = this.create(w, OBJ_TASK, -1, [], COUNTER_NONE);
+    const task: Task = { id, cpu, role, attach, owned, pull: false, thinkNext: false, churnPhase: 0, churn: null };
+    this.tasks.set(id, task);
+    return task;
+  }
+
+  createGlobal(w: StepWriter): number {
+    this.globalObject = this.create(w, OBJ_GLOBAL, -1, [], COUNTER_NONE);
+    return this.globalObject;
+  }
+
+  private counterOf(obj: number): Counter {
+    const c = COUNTERS[this.objects.get(obj).counter];
+    if (c === null) throw new SimulationError(`object ${obj} has no reference count`, this.engine.nowPs, `cpu ${this.currentCpu}`);
+    return c;
+  }
+
+  get(w: StepWriter, obj: number): void {
+    this.counterOf(obj).get(this, w, obj);
+  }
+  put(w: StepWriter, obj: number): void {
+    this.counterOf(obj).put(this, w, obj);
+  }
+  release(w: StepWriter, obj: number): void {
+    this.counterOf(obj).release(this, w, obj);
+  }
+  leave(w: StepWriter, obj: number, owned: boolean): void {
+    if (owned) this.release(w, obj);
+    else this.put(w, obj);
+  }
+
+  free(w: StepWriter, obj: number, countAlreadyPoisoned: boolean): void {
+    w.compute(this.costs.freePs);
+    if (!countAlreadyPoisoned) w.access(this.countLine(obj), RMW_SET, FREED);
+    w.action(TAG_FREED, obj);
+    for (const held of this.objects.get(obj).holds) this.put(w, held);
+  }
+
+  countLine(obj: number): number {
+    return objectLine(obj, SLOT_COUNT);
+  }
+  readLine(obj: number): number {
+    return objectLine(obj, this.layoutShared ? SLOT_COUNT : SLOT_READ);
+  }
+  varsLine(obj: number): number {
+    return objectLine(obj, SLOT_VARS);
+  }
+  perCpuLine(obj: number, cpu: number): number {
+    return perCpuLine(obj, cpu, this.cpuCount);
+  }
+  taskLine(task: number): number {
+    return objectLine(task, SLOT_COUNT);
+  }
+
+  violation(kind: ViolationKind, obj: number, detail: string): void {
+    this.perCpu[this.currentCpu].violations.push({ kind, obj, cpu: this.currentCpu, timePs: this.engine.nowPs, detail });
+  }
+
+  noteAwaitingFree(obj: number, delta: 1 | -1): void {
+    this.perCpu[this.currentCpu].awaiting.push(this.engine.nowPs, obj, delta);
+  }
+
+  timer(delayPs: number, kind: number, obj: number): void {
+    const cpu = this.currentCpu;
+    this.engine.send(delayPs, PRIO_TIMER, cpu, cpu, EV_TIMER, kind, obj);
+  }
+
+  cpuState(cpu: number): PerCpuCounterState {
+    return this.perCpu[cpu];
+  }
+
+  // ---- CpuHooks ----
+
+  lineHome(line: number): number {
+    if (line < 0) return this.machine.topology.nodeOf((-1 - line) % this.cpuCount);
+    return this.objects.get(Math.floor(line / 4)).home;
+  }
+
+  nextProgram(cpu: Cpu): Program | null {
+    this.currentCpu = cpu.id;
+    const st = this.perCpu[cpu.id];
+    if (st.kwork.length > 0) return st.kwork.shift() as Program;
+    if (this.engine.nowPs >= this.config.durationPs) return null;
+    const taskId = st.runQueue.shift();
+    if (taskId === undefined) return null;
+    const task = this.tasks.get(taskId);
+    if (task === undefined) throw new SimulationError(`task ${taskId} is queued but does not exist`, this.engine.nowPs, `cpu ${cpu.id}`);
+    if (this.programmer === null) throw new Error("Kernel has no task programmer");
+    return this.programmer.nextProgram(this, cpu.id, task);
+  }
+
+  onResult(cpu: Cpu, program: Program, step: Step, result: number, out: StepWriter): void {
+    this.currentCpu = cpu.id;
+    this.dispatchResult(program, step, result, out);
+  }
+
+  onAction(cpu: Cpu, program: Program, step: Step, out: StepWriter): void {
+    this.currentCpu = cpu.id;
+    this.dispatchAction(program, step, out);
+  }
+
+  onProgramDone(cpu: Cpu, program: Program): void {
+    if (program.taskId < 0) return;
+    const task = this.tasks.get(program.taskId);
+    if (task !== undefined && task.cpu === cpu.id) this.perCpu[cpu.id].runQueue.push(task.id);
+  }
+
+  private dispatchResult(program: Program, step: Step, result: number, out: StepWriter): void {
+    const counter = COUNTERS[step.tag >> 4];
+    if (counter === null || counter === undefined) {
+      throw new SimulationError(`no handler for result tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
+    }
+    counter.onResult(this, program, step, result, out);
+  }
+
+  private dispatchAction(program: Program, step: Step, out: StepWriter): void {
+    const owner = step.tag >> 4;
+    if (owner !== 0) {
+      if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) this.perCpu[this.currentCpu].switched.push(step.obj);
+      (COUNTERS[owner] as Counter).onAction(this, program, step, out);
+      return;
+    }
+    switch (step.tag) {
+      case TAG_FREED: {
+        this.perCpu[this.currentCpu].freed.push(step.obj);
+        const counter = this.objects.get(step.obj).counter;
+        if (counter === COUNTER_PERCPU || counter === COUNTER_SLOPPY) this.noteAwaitingFree(step.obj, -1);
+        return;
+      }
+      case TAG_SPAWN:
+        this.sendTask(step.obj, step.arg, true);
+        return;
+      case TAG_MIGRATE:
+        this.sendTask(step.obj, step.arg, false);
+        return;
+      case TAG_TASK_EXIT:
+        this.tasks.delete(step.obj);
+        return;
+      default:
+        throw new SimulationError(`unknown action tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
+    }
+  }
+
+  /** Moves a task (a new child, or a migrating one) to `dst`'s run queue. */
+  private sendTask(taskId: number, dst: number, isNew: boolean): void {
+    const task = this.tasks.get(taskId) as Task;
+    const src = this.currentCpu;
+    task.cpu = dst;
+    if (dst === src) {
+      this.perCpu[dst].runQueue.push(taskId);
+      return;
+    }
+    task.pull = true;
+    // The wake-up takes the destination runqueue's lock: one ownership transfer between the CPUs.
+    const delay = this.machine.costs.atomicPs[this.machine.topology.cpuDistance(src, dst)];
+    this.engine.send(delay, PRIO_ARRIVAL, src, dst, EV_TASK_ARRIVE, taskId, isNew ? 1 : 0);
+  }
+
+  /** EV_TASK_ARRIVE on `cpu`. */
+  taskArrived(cpu: number, taskId: number): void {
+    this.perCpu[cpu].runQueue.push(taskId);
+  }
+
+  /** EV_TIMER on `cpu`: queues the kernel work, re-arming the refcache epoch until the run ends. */
+  timerFired(cpu: number, kind: number, obj: number): void {
+    this.currentCpu = cpu;
+    const counter = COUNTERS[kind >> 4];
+    if (counter === null || counter === undefined) throw new SimulationError(`unknown timer ${kind}`, this.engine.nowPs, `cpu ${cpu}`);
+    if (kind === TIMER_REFCACHE_EPOCH && this.engine.nowPs + this.options.refcacheEpochPs < this.config.durationPs) {
+      this.timer(this.options.refcacheEpochPs, kind, obj);
+    }
+    const w = new StepWriter([]);
+    counter.onTimer(this, kind, obj, w);
+    if (w.steps.length > 0) this.perCpu[cpu].kwork.push({ op: OP_KWORK, taskId: -1, startPs: 0, steps: w.steps, pc: 0, scratch: 0 });
+  }
+
+  /** Starts the refcache epoch timers on this process's CPUs. */
+  startTimers(): void {
+    if (this.config.scheme !== "refcache") return;
+    for (let cpu = 0; cpu < this.cpuCount; cpu++) {
+      if (!this.ownsCpu(cpu)) continue;
+      this.engine.send(this.options.refcacheEpochPs, PRIO_TIMER, cpu, cpu, EV_TIMER, TIMER_REFCACHE_EPOCH, -1);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/** Kinds of kernel object the model allocates. */
+export const OBJ_TASK = 0;
+export const OBJ_NAMESPACE = 1;
+export const OBJ_CONTAINER = 2;
+export const OBJ_NSPROXY = 3;
+export const OBJ_GLOBAL = 4;
+export const OBJECT_TYPE_NAMES = ["task", "namespace", "container", "nsproxy", "global"] as const;
+
+/** How an object's reference count is kept. */
+export const COUNTER_NONE = 0;
+export const COUNTER_ATOMIC = 1;
+export const COUNTER_PERCPU = 2;
+export const COUNTER_SLOPPY = 3;
+export const COUNTER_REFCACHE = 4;
+export const COUNTER_NAMES = ["none", "atomic", "percpu", "sloppy", "refcache"] as const;
+
+/**
+ * A kernel object. Everything here is written once, when the object is created; the count
+ * itself lives in the object's count line and travels with that line.
+ */
+export interface KObject {
+  id: number;
+  type: number;
+  /** Namespace kind index, or -1. */
+  nsKind: number;
+  /** The memory node the object was allocated on (its lines' home). */
+  home: number;
+  /** Objects this one holds a reference on (an nsproxy's namespaces, a container's parent...). */
+  holds: number[];
+  counter: number;
+  createdPs: number;
+}
+
+/**
+ * Line identifiers. An object owns four lines: its count, its read-mostly fields (the same line
+ * as the count when the layout puts them together), its per-container variables, and a mode
+ * word (per-CPU counters' percpu/atomic switch). A task's one line is its task_struct's hot line.
+ * Per-CPU data of an object on a CPU gets a negative identifier; its home is that CPU's node.
+ */
+export const SLOT_COUNT = 0;
+export const SLOT_READ = 1;
+export const SLOT_VARS = 2;
+export const SLOT_MODE = 3;
+
+export function objectLine(obj: number, slot: number): number {
+  return obj * 4 + slot;
+}
+
+export function perCpuLine(obj: number, cpu: number, cpuCount: number): number {
+  return -1 - (obj * cpuCount + cpu);
+}
+
+export function isPerCpuLine(line: number): boolean {
+  return line < 0;
+}
+
+export function objectOfLine(line: number, cpuCount: number): number {
+  return line >= 0 ? Math.floor(line / 4) : Math.floor((-1 - line) / cpuCount);
+}
+
+export function cpuOfPerCpuLine(line: number, cpuCount: number): number {
+  return (-1 - line) % cpuCount;
+}
+
+/** The table of kernel objects ever created in a run (write-once records). */
+export class ObjectTable {
+  private readonly objects = new Map<number, KObject>();
+
+  add(o: KObject): void {
+    if (this.objects.has(o.id)) throw new Error(`object ${o.id} created twice`);
+    this.objects.set(o.id, o);
+  }
+
+  get(id: number): KObject {
+    const o = this.objects.get(id);
+    if (o === undefined) throw new Error(`unknown object ${id}`);
+    return o;
+  }
+
+  has(id: number): boolean {
+    return this.objects.has(id);
+  }
+
+  all(): IterableIterator<KObject> {
+    return this.objects.values();
+  }
+
+  get size(): number {
+    return this.objects.size;
+  }
+}

@@ -1,0 +1,79 @@
+import type { OpKindName } from "../kernel/program.ts";
+import type { SchemeName } from "../schemes/scheme.ts";
+
+export interface LatencySummary {
+  p50Ns: number;
+  p99Ns: number;
+  maxNs: number;
+}
+
+/** Counts by where a line came from: a local hit, another cache at a distance class, or DRAM. */
+export interface SourceCounts {
+  hit: number;
+  smt: number;
+  die: number;
+  package: number;
+  hop1: number;
+  hop2: number;
+  "dram-local": number;
+  "dram-remote": number;
+}
+
+export interface TransferCounts {
+  smt: number;
+  die: number;
+  package: number;
+  hop1: number;
+  hop2: number;
+  total: number;
+}
+
+export interface ViolationRecord {
+  kind: string;
+  obj: number;
+  cpu: number;
+  timePs: number;
+  detail: string;
+}
+
+/** One run: one scheme, on one machine with one CPU count, under one workload and seed. */
+export interface RunResult {
+  scheme: SchemeName;
+  machine: string;
+  cpus: number;
+  workload: string;
+  seed: number;
+  /** The measured window (duration minus warm-up), picoseconds. */
+  measuredPs: number;
+  operations: Partial<Record<OpKindName, number>>;
+  totalOps: number;
+  throughputOpsPerSec: number;
+  latency: Partial<Record<OpKindName, LatencySummary>>;
+  atomics: { total: number; shared: number; bySource: SourceCounts };
+  atomicsPerOp: number;
+  sharedAtomicsPerOp: number;
+  accessesBySource: SourceCounts;
+  lineTransfers: TransferCounts;
+  transfersPerOp: number;
+  dramFetches: { local: number; remote: number };
+  invalidations: number;
+  /** Time CPUs waited for lines, picoseconds, and its share of their busy time. */
+  coherenceStallPs: number;
+  stallShare: number;
+  /** Time requests queued behind a busy line at its home, picoseconds. */
+  lineQueueWaitPs: number;
+  memory: {
+    bytesPerTask: number;
+    /** Reference-count and bundle bytes of one container's objects. */
+    refBytesPerContainer: number;
+    /** Per-CPU structures the scheme keeps regardless of objects (refcache's delta caches). */
+    fixedBytes: number;
+    liveObjectsAtEnd: number;
+    awaitingFreePeak: number;
+    awaitingFreeAtEnd: number;
+  };
+  /** Throughput per CPU against the same scheme on one CPU (null without a 1-CPU run). */
+  scalingEfficiency: number | null;
+  engineEvents: number;
+  invariants: { ok: boolean; violationCount: number; violations: ViolationRecord[] };
+}

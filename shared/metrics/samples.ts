@@ -1,0 +1,36 @@
+/** A growable list of numbers in a typed array (latency samples, in picoseconds). */
+export class SampleBuffer {
+  private data: Float64Array;
+  length = 0;
+
+  constructor(initialCapacity = 64) {
+    this.data = new Float64Array(initialCapacity);
+  }
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+
+  /** Concatenates buffers into one sorted array. */
+  static mergeSorted(buffers: readonly SampleBuffer[]): Float64Array {
+    let n = 0;
+    for (const b of buffers) n += b.length;
+    const out = new Float64Array(n);
+    let i = 0;
+    for (const b of buffers) {
+      out.set(b.values(), i);
+      i += b.length;
+    }
+    out.sort();
+    return out;
+  }
+}

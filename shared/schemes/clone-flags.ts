@@ -1,0 +1,51 @@
+import { RMW_NONE } from "../coherence/protocol.ts";
+import type { Scheme } from "./scheme.ts";
+import { allKinds, createNamespace, hasKind, namespaceSet } from "./namespaces.ts";
+
+/**
+ * The clone-flags model: a task points to each of its K namespaces. A plain fork takes one
+ * reference on each (K atomic increments), exit drops K; unshare replaces the chosen kinds.
+ */
+export const cloneFlagsScheme: Scheme = {
+  name: "clone-flags",
+  summary: "a pointer per namespace kind in the task: K atomic increments per fork, K decrements per exit",
+  bytesPerTask(kindCount) {
+    return 8 * kindCount;
+  },
+  createContainer(k, w, parent) {
+    const ns = namespaceSet(k, w, parent, allKinds(k));
+    return { attach: ns, creatorHolds: ns.slice() };
+  },
+  destroyContainer(k, w, c) {
+    for (const ns of c.creatorHolds) k.put(w, ns);
+  },
+  fork(k, w, parent, newKinds) {
+    return namespaceSet(k, w, parent, newKinds);
+  },
+  exit(k, w, attach) {
+    // Namespace counts are plain atomics, so leaving is a put whether or not the task made them.
+    for (const ns of attach) k.put(w, ns);
+  },
+  unshare(k, w, attach, kinds) {
+    const next = attach.slice();
+    for (let kind = 0; kind < k.kindCount; kind++) {
+      if (!hasKind(kinds, kind)) continue;
+      next[kind] = createNamespace(k, w, kind, attach[kind]);
+      k.put(w, attach[kind]);
+    }
+    return next;
+  },
+  setns(k, w, attach, kind, target) {
+    const next = attach.slice();
+    k.get(w, target[kind]);
+    k.put(w, attach[kind]);
+    next[kind] = target[kind];
+    return next;
+  },
+  access(k, w, attach, taskLine) {
+    const ns = attach[k.varKind];
+    w.access(taskLine, RMW_NONE);
+    w.access(k.readLine(ns), RMW_NONE);
+    w.access(k.varsLine(ns), RMW_NONE);
+  },
+};

@@ -1,0 +1,29 @@
+import { RMW_NONE } from "../coherence/protocol.ts";
+import type { Scheme } from "./scheme.ts";
+
+/** No virtualization: tasks hold nothing, per-container variables are plain globals. */
+export const noneScheme: Scheme = {
+  name: "none",
+  summary: "no virtualization (baseline): no reference counting, variables are globals",
+  bytesPerTask() {
+    return 0;
+  },
+  createContainer() {
+    return { attach: [], creatorHolds: [] };
+  },
+  destroyContainer() {},
+  fork() {
+    return [];
+  },
+  exit() {},
+  unshare() {
+    return [];
+  },
+  setns() {
+    return [];
+  },
+  access(k, w, _attach, taskLine) {
+    w.access(taskLine, RMW_NONE);
+    w.access(k.varsLine(k.globalObject), RMW_NONE);
+  },
+};

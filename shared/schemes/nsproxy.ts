@@ -1,0 +1,67 @@
+import { RMW_NONE } from "../coherence/protocol.ts";
+import { COUNTER_ATOMIC, OBJ_NSPROXY } from "../kernel/objects.ts";
+import type { StepWriter } from "../kernel/program.ts";
+import type { KernelApi, Scheme } from "./scheme.ts";
+import { allKinds, namespaceSet } from "./namespaces.ts";
+
+/**
+ * Linux since 2.6.19 (kernel/nsproxy.c): a task points to one shared nsproxy bundle. A plain
+ * fork takes one reference on it; CLONE_NEW*, unshare and setns build a new bundle (new
+ * namespaces for the chosen kinds, a reference on each shared one) and put the old bundle.
+ */
+function namespacesOf(k: KernelApi, nsproxy: number): readonly number[] {
+  return k.object(nsproxy).holds;
+}
+
+function newNsproxy(k: KernelApi, w: StepWriter, namespaces: number[]): number {
+  w.compute(k.costs.nsproxyCreatePs);
+  return k.create(w, OBJ_NSPROXY, -1, namespaces, COUNTER_ATOMIC);
+}
+
+export const nsproxyScheme: Scheme = {
+  name: "nsproxy",
+  summary: "one shared nsproxy bundle per task: 1 atomic increment per plain fork; a new bundle on unshare/setns",
+  bytesPerTask() {
+    return 8;
+  },
+  createContainer(k, w, parent) {
+    const ns = namespaceSet(k, w, parent === null ? null : namespacesOf(k, parent[0]), allKinds(k));
+    const np = newNsproxy(k, w, ns);
+    return { attach: [np], creatorHolds: [np] };
+  },
+  destroyContainer(k, w, c) {
+    for (const np of c.creatorHolds) k.put(w, np);
+  },
+  fork(k, w, parent, newKinds) {
+    if (newKinds === 0) {
+      k.get(w, parent[0]);
+      return [parent[0]];
+    }
+    return [newNsproxy(k, w, namespaceSet(k, w, namespacesOf(k, parent[0]), newKinds))];
+  },
+  exit(k, w, attach, owned) {
+    k.leave(w, attach[0], owned);
+  },
+  unshare(k, w, attach, kinds, owned) {
+    const np = newNsproxy(k, w, namespaceSet(k, w, namespacesOf(k, attach[0]), kinds));
+    k.leave(w, attach[0], owned);
+    return [np];
+  },
+  setns(k, w, attach, kind, target, owned) {
+    const current = namespacesOf(k, attach[0]);
+    const wanted = current.slice();
+    wanted[kind] = namespacesOf(k, target[0])[kind];
+    for (const ns of wanted) k.get(w, ns);
+    const np = newNsproxy(k, w, wanted);
+    k.leave(w, attach[0], owned);
+    return [np];
+  },
+  access(k, w, attach, taskLine) {
+    const np = attach[0];
+    const ns = namespacesOf(k, np)[k.varKind];
+    w.access(taskLine, RMW_NONE);
+    w.access(k.readLine(np), RMW_NONE);
+    w.access(k.readLine(ns), RMW_NONE);
+    w.access(k.varsLine(ns), RMW_NONE);
+  },
+};

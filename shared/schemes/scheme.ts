@@ -1,0 +1,142 @@
+import type { KObject } from "../kernel/objects.ts";
+import type { Program, Step, StepWriter } from "../kernel/program.ts";
+
+/** Fixed CPU costs of kernel operations, in picoseconds (see shared/kernel/costs.ts). */
+export interface KernelCostsPs {
+  forkPs: number;
+  exitPs: number;
+  migratePs: number;
+  unsharePs: number;
+  setnsPs: number;
+  accessPs: number;
+  containerCreatePs: number;
+  containerDestroyPs: number;
+  /** Creating one namespace, by kind index. */
+  nsCreatePs: number[];
+  nsproxyCreatePs: number;
+  freePs: number;
+}
+
+export interface SchemeOptions {
+  /** Sloppy counters: references taken from the central count when a CPU's spares run out. */
+  sloppyBatch: number;
+  /** Sloppy counters: spares a CPU keeps before returning the excess to the central count. */
+  sloppyMaxSpares: number;
+  /** Refcache: epoch length, picoseconds. */
+  refcacheEpochPs: number;
+  /** percpu_ref and sloppy kill: the RCU grace period before the switch, picoseconds. */
+  rcuGracePeriodPs: number;
+}
+
+/** Why a run's invariants failed (recorded, never thrown). */
+export type ViolationKind = "count-below-zero" | "use-after-free" | "leak" | "lost-reference" | "free-while-referenced";
+
+/**
+ * What schemes and counters may ask of the kernel model. `w` null means set-up time: the steps
+ * are applied at once, with no cost, before the simulation starts.
+ */
+export interface KernelApi {
+  readonly kindNames: readonly string[];
+  readonly kindCount: number;
+  /** Kinds whose new namespace holds its parent (pid, user). */
+  readonly hierarchical: readonly boolean[];
+  /** The kind whose namespace holds the per-container variables (net if configured). */
+  readonly varKind: number;
+  readonly cpuCount: number;
+  readonly costs: KernelCostsPs;
+  readonly options: SchemeOptions;
+  /** Whether each refcount shares its line with its object's read-mostly fields. */
+  readonly layoutShared: boolean;
+  /** The object holding global variables (the `none` scheme's per-container variables). */
+  readonly globalObject: number;
+  /** The CPU running the current program (or doing the set-up step). */
+  readonly currentCpu: number;
+  readonly nowPs: number;
+  object(id: number): KObject;
+  /** Allocates an object on the current CPU's node and writes its lines; its count starts at 1. */
+  create(w: StepWriter, type: number, nsKind: number, holds: number[], counter: number): number;
+  get(w: StepWriter, obj: number): void;
+  put(w: StepWriter, obj: number): void;
+  /** Drops the creator's reference (destroying a container). */
+  release(w: StepWriter, obj: number): void;
+  /** put, or release when `owned` (see Scheme.exit). */
+  leave(w: StepWriter, obj: number, owned: boolean): void;
+  /** Writes the free path of an object whose count reached zero. */
+  free(w: StepWriter, obj: number, countAlreadyPoisoned: boolean): void;
+  /** The line holding an object's read-mostly fields. */
+  readLine(obj: number): number;
+  countLine(obj: number): number;
+  varsLine(obj: number): number;
+  perCpuLine(obj: number, cpu: number): number;
+  violation(kind: ViolationKind, obj: number, detail: string): void;
+  /** Object lifecycle, for the objects-awaiting-free metric. */
+  noteAwaitingFree(obj: number, delta: 1 | -1): void;
+  /** Schedules a timer on the current CPU. */
+  timer(delayPs: number, kind: number, obj: number): void;
+  /** Per-CPU kernel state that counters keep (refcache's dirty set and review queue). */
+  cpuState(cpu: number): PerCpuCounterState;
+}
+
+export interface PerCpuCounterState {
+  refcacheDirty: Set<number>;
+  refcacheReviews: Array<{ obj: number; dueEpoch: number }>;
+  refcacheEpoch: number;
+}
+
+/** A way of keeping one object's reference count. */
+export interface Counter {
+  readonly id: number;
+  /** Writes the lines of a new object: count 1 (the creator's reference). */
+  init(k: KernelApi, w: StepWriter, obj: number): void;
+  get(k: KernelApi, w: StepWriter, obj: number): void;
+  put(k: KernelApi, w: StepWriter, obj: number): void;
+  release(k: KernelApi, w: StepWriter, obj: number): void;
+  onResult(k: KernelApi, program: Program, step: Step, result: number, w: StepWriter): void;
+  onAction(k: KernelApi, program: Program, step: Step, w: StepWriter): void;
+  /** Kernel background work for a timer this counter set. */
+  onTimer(k: KernelApi, kind: number, obj: number, w: StepWriter): void;
+  /** The references an object holds, computed from its lines' values; null if freed. */
+  trueCount(obj: KObject, value: (line: number) => number, k: KernelApi, lifecycle: ObjectLifecycle): number | null;
+  /** Bytes of reference-count state per object on a machine of `cpuCount` CPUs. */
+  bytesPerObject(cpuCount: number): number;
+}
+
+/** What happened to an object over a run, gathered from every CPU. */
+export interface ObjectLifecycle {
+  switched: boolean;
+  freed: boolean;
+}
+
+/** A container's objects: what a task in it holds, and what the container itself holds. */
+export interface ContainerObjects {
+  attach: number[];
+  creatorHolds: number[];
+}
+
+/**
+ * A way of attaching tasks to namespaces and containers (the rows of DESIGN.md's table).
+ * Each method writes the steps of its part of an operation and returns the new attachment.
+ */
+export interface Scheme {
+  readonly name: SchemeName;
+  readonly summary: string;
+  /** Pointer bytes a task carries. */
+  bytesPerTask(kindCount: number): number;
+  createContainer(k: KernelApi, w: StepWriter, parent: readonly number[] | null): ContainerObjects;
+  destroyContainer(k: KernelApi, w: StepWriter, c: ContainerObjects): void;
+  /** fork(); newKinds is a bit mask of CLONE_NEW* kinds (0 = share everything). */
+  fork(k: KernelApi, w: StepWriter, parent: readonly number[], newKinds: number): number[];
+  /**
+   * exit(), unshare() and setns() leave the task's current attachment. `owned` says the task
+   * created it (by CLONE_NEW*, unshare or setns), so leaving drops its initial reference
+   * (release: a kill for percpu_ref); otherwise leaving is a put.
+   */
+  exit(k: KernelApi, w: StepWriter, attach: readonly number[], owned: boolean): void;
+  unshare(k: KernelApi, w: StepWriter, attach: readonly number[], kinds: number, owned: boolean): number[];
+  setns(k: KernelApi, w: StepWriter, attach: readonly number[], kind: number, target: readonly number[], owned: boolean): number[];
+  /** Reads a per-container variable (e.g. the network namespace's loopback device). */
+  access(k: KernelApi, w: StepWriter, attach: readonly number[], taskLine: number): void;
+}
+
+export const SCHEME_NAMES = ["none", "clone-flags", "container", "nsproxy", "percpu", "sloppy", "refcache"] as const;
+export type SchemeName = (typeof SCHEME_NAMES)[number];

@@ -1,0 +1,169 @@
+import { SpecError } from "../engine/errors.ts";
+import { findMachinePreset, type MachinePreset } from "../machine/presets.ts";
+import { totalCpus } from "../machine/machine.ts";
+import { DEFAULT_COSTS } from "../kernel/costs.ts";
+import { SCHEME_NAMES, type SchemeName } from "../schemes/scheme.ts";
+import type { KernelCostsPs, SchemeOptions } from "../schemes/scheme.ts";
+import type { ResolvedWorkload } from "../workloads/workload.ts";
+import { parseDurationPs } from "./duration.ts";
+import { resolveWorkloadBody } from "./parse.ts";
+import { NAMESPACE_SETS, type Spec, type WorkloadBody } from "./spec.ts";
+
+/** Everything one run needs: a scheme on a machine with a CPU count, under a workload. */
+export interface RunConfig {
+  machine: MachinePreset;
+  cpuCount: number;
+  scheme: SchemeName;
+  seed: number;
+  workload: ResolvedWorkload;
+  durationPs: number;
+  warmupPs: number;
+  kinds: string[];
+  layoutShared: boolean;
+  costs: KernelCostsPs;
+  options: SchemeOptions;
+}
+
+/** A spec with every default filled in, as results.json records it. */
+export interface ResolvedSpec {
+  name: string;
+  seed: number;
+  machine: string;
+  cpus: number[];
+  schemes: SchemeName[];
+  namespaces: string[];
+  layout: "separate" | "shared";
+  duration: string;
+  warmup: string;
+  workloadName: string;
+  workload: WorkloadBody;
+  costs: Record<string, string>;
+  options: { sloppyBatch: number; sloppyMaxSpares: number; refcacheEpoch: string; rcuGracePeriod: string };
+}
+
+export const DEFAULT_OPTIONS = { sloppyBatch: 8, sloppyMaxSpares: 16, refcacheEpoch: "1ms", rcuGracePeriod: "1ms" } as const;
+
+function ps(text: string, path: string): number {
+  const v = parseDurationPs(text);
+  if (v === null) throw new SpecError(path, `malformed duration "${text}"`);
+  return v;
+}
+
+function kindMask(kinds: readonly string[], names: readonly string[], path: string): number {
+  let mask = 0;
+  for (const name of names) {
+    const i = kinds.indexOf(name);
+    if (i < 0) throw new SpecError(path, `namespace kind "${name}" is not among the configured kinds (${kinds.join(", ")})`);
+    mask |= 1 << i;
+  }
+  return mask;
+}
+
+/** Fills in defaults and checks what the schema alone cannot (CPU counts against the machine...). */
+export function resolveSpec(spec: Spec): ResolvedSpec {
+  const machine = findMachinePreset(spec.machine);
+  if (machine === undefined) throw new SpecError("machine", `unknown machine preset "${spec.machine}"`);
+  const total = totalCpus(machine);
+  spec.cpus.forEach((n, i) => {
+    if (n > total) throw new SpecError(`cpus.${i}`, `${machine.name} has ${total} CPUs; cannot run on ${n}`);
+  });
+  const { name: workloadName, body } = resolveWorkloadBody(spec.workload);
+  const duration = spec.duration ?? body.duration;
+  const warmup = spec.warmup ?? body.warmup;
+  if (ps(warmup, "warmup") >= ps(duration, "duration")) throw new SpecError("warmup", `warm-up ${warmup} must be shorter than the duration ${duration}`);
+  const namespaces = typeof spec.namespaces === "string" ? [...NAMESPACE_SETS[spec.namespaces]] : [...spec.namespaces];
+  if (new Set(namespaces).size !== namespaces.length) throw new SpecError("namespaces", "a namespace kind is listed twice");
+  kindMask(namespaces, body.fork.newNamespaces, "workload.fork.newNamespaces");
+  kindMask(namespaces, body.unshare.namespaces, "workload.unshare.namespaces");
+  kindMask(namespaces, [body.setns.namespace], "workload.setns.namespace");
+  const costs: Record<string, string> = { ...DEFAULT_COSTS };
+  for (const [k, v] of Object.entries(spec.costs)) if (v !== undefined) costs[k] = v;
+  const options = {
+    sloppyBatch: spec.options.sloppyBatch ?? DEFAULT_OPTIONS.sloppyBatch,
+    sloppyMaxSpares: spec.options.sloppyMaxSpares ?? DEFAULT_OPTIONS.sloppyMaxSpares,
+    refcacheEpoch: spec.options.refcacheEpoch ?? DEFAULT_OPTIONS.refcacheEpoch,
+    rcuGracePeriod: spec.options.rcuGracePeriod ?? DEFAULT_OPTIONS.rcuGracePeriod,
+  };
+  if (options.sloppyMaxSpares < options.sloppyBatch) {
+    throw new SpecError("options.sloppyMaxSpares", `must be at least sloppyBatch (${options.sloppyBatch})`);
+  }
+  const schemes = spec.schemes === "all" ? [...SCHEME_NAMES] : [...new Set(spec.schemes)];
+  return {
+    name: spec.name ?? `${workloadName} on ${machine.name}`,
+    seed: spec.seed,
+    machine: machine.name,
+    cpus: [...new Set(spec.cpus)].sort((a, b) => a - b),
+    schemes,
+    namespaces,
+    layout: spec.layout,
+    duration,
+    warmup,
+    workloadName,
+    workload: body,
+    costs,
+    options,
+  };
+}
+
+/** The runs of an experiment: every scheme at every CPU count, in a fixed order. */
+export function planRuns(r: ResolvedSpec): RunConfig[] {
+  const machine = findMachinePreset(r.machine) as MachinePreset;
+  const kinds = r.namespaces;
+  const b = r.workload;
+  const workload: ResolvedWorkload = {
+    name: r.workloadName,
+    description: b.description,
+    tasksPerCpu: b.tasksPerCpu,
+    containers: b.containers,
+    mix: b.mix,
+    thinkPs: ps(b.think, "workload.think"),
+    placement: b.fork.placement,
+    forkNewKinds: kindMask(kinds, b.fork.newNamespaces, "workload.fork.newNamespaces"),
+    childWorkPs: ps(b.fork.childWork, "workload.fork.childWork"),
+    unshareKinds: kindMask(kinds, b.unshare.namespaces, "workload.unshare.namespaces"),
+    setnsKind: kinds.indexOf(b.setns.namespace),
+    migrateScope: b.migrate.scope,
+    churnTasks: b.churn.tasks,
+  };
+  const c = r.costs;
+  const nsCreate = ps(c.nsCreate, "costs.nsCreate");
+  const netns = ps(c.netnsCreate, "costs.netnsCreate");
+  const costs: KernelCostsPs = {
+    forkPs: ps(c.fork, "costs.fork"),
+    exitPs: ps(c.exit, "costs.exit"),
+    migratePs: ps(c.migrate, "costs.migrate"),
+    unsharePs: ps(c.unshare, "costs.unshare"),
+    setnsPs: ps(c.setns, "costs.setns"),
+    accessPs: ps(c.access, "costs.access"),
+    containerCreatePs: ps(c.containerCreate, "costs.containerCreate"),
+    containerDestroyPs: ps(c.containerDestroy, "costs.containerDestroy"),
+    nsCreatePs: kinds.map((k) => (k === "net" ? netns : nsCreate)),
+    nsproxyCreatePs: ps(c.nsproxyCreate, "costs.nsproxyCreate"),
+    freePs: ps(c.free, "costs.free"),
+  };
+  const options: SchemeOptions = {
+    sloppyBatch: r.options.sloppyBatch,
+    sloppyMaxSpares: r.options.sloppyMaxSpares,
+    refcacheEpochPs: ps(r.options.refcacheEpoch, "options.refcacheEpoch"),
+    rcuGracePeriodPs: ps(r.options.rcuGracePeriod, "options.rcuGracePeriod"),
+  };
+  const runs: RunConfig[] = [];
+  for (const scheme of r.schemes) {
+    for (const cpuCount of r.cpus) {
+      runs.push({
+        machine,
+        cpuCount,
+        scheme,
+        seed: r.seed,
+        workload,
+        durationPs: ps(r.duration, "duration"),
+        warmupPs: ps(r.warmup, "warmup"),
+        kinds,
+        layoutShared: r.layout === "shared",
+        costs,
+        options,
+      });
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { MACHINE_PRESETS } from "../machine/presets.ts";
+import { SCHEME_NAMES } from "../schemes/scheme.ts";
+import { PLACEMENTS } from "../workloads/workload.ts";
+import { WORKLOAD_PRESETS } from "../workloads/presets.ts";
+import { parseDurationPs } from "./duration.ts";
+
+/** Every namespace kind of today's Linux, in clone-flag order. */
+export const ALL_NAMESPACE_KINDS = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] as const;
+export const NAMESPACE_SETS: Readonly<Record<string, readonly string[]>> = {
+  linux: ALL_NAMESPACE_KINDS,
+  "linux-2006": ["mnt", "uts", "ipc", "pid", "net"],
+};
+
+const duration = z
+  .string({ error: 'expected a duration such as "2ms", "150us" or "80ns"' })
+  .refine((s) => parseDurationPs(s) !== null, { message: 'expected a duration such as "2ms", "150us" or "80ns"' });
+const kindName = z.enum(ALL_NAMESPACE_KINDS, { error: `expected a namespace kind: ${ALL_NAMESPACE_KINDS.join(", ")}` });
+const weight = z.number().min(0).max(1e6);
+
+export const workloadSchema = z.strictObject({
+  description: z.string(),
+  duration,
+  warmup: duration,
+  tasksPerCpu: z.int().min(1).max(64),
+  containers: z.strictObject({
+    count: z.int().min(1).max(1_000_000),
+    nesting: z.int().min(0).max(32),
+    pinToSockets: z.boolean(),
+  }),
+  mix: z
+    .strictObject({
+      fork: weight,
+      access: weight,
+      unshare: weight,
+      setns: weight,
+      migrate: weight,
+      churn: weight,
+      hotInc: weight,
+    })
+    .refine((m) => Object.values(m).some((v) => v > 0), { message: "at least one operation needs a weight above 0" }),
+  think: duration,
+  fork: z.strictObject({
+    placement: z.enum(PLACEMENTS, { error: `expected one of ${PLACEMENTS.join(", ")}` }),
+    newNamespaces: z.array(kindName),
+    childWork: duration,
+  }),
+  unshare: z.strictObject({ namespaces: z.array(kindName).min(1) }),
+  setns: z.strictObject({ namespace: kindName }),
+  migrate: z.strictObject({ scope: z.enum(["socket", "machine"]) }),
+  churn: z.strictObject({ tasks: z.int().min(1).max(64) }),
+});
+
+/** A workload in a spec: a preset's name, or an object (optionally `preset:` plus overrides). */
+const workloadField = z.union([z.string(), z.record(z.string(), z.unknown())], {
+  error: `expected a workload preset name (${Object.keys(WORKLOAD_PRESETS).join(", ")}) or a workload object`,
+});
+
+const costField = duration.optional();
+
+export const specSchema = z.strictObject({
+  name: z.string().optional(),
+  seed: z.int().min(0).max(4294967295).default(1),
+  machine: z.enum(
+    MACHINE_PRESETS.map((m) => m.name) as [string, ...string[]],
+    { error: `expected a machine preset: ${MACHINE_PRESETS.map((m) => m.name).join(", ")}` },
+  ),
+  cpus: z.array(z.int().min(1).max(65536)).min(1),
+  schemes: z
+    .union([z.literal("all"), z.array(z.enum(SCHEME_NAMES)).min(1)], {
+      error: `expected "all" or a list of schemes: ${SCHEME_NAMES.join(", ")}`,
+    })
+    .default("all"),
+  namespaces: z
+    .union([z.enum(["linux", "linux-2006"]), z.array(kindName).min(1)], {
+      error: `expected "linux", "linux-2006" or a list of kinds: ${ALL_NAMESPACE_KINDS.join(", ")}`,
+    })
+    .default("linux"),
+  layout: z.enum(["separate", "shared"]).default("separate"),
+  duration: duration.optional(),
+  warmup: duration.optional(),
+  workload: workloadField,
+  costs: z
+    .strictObject({
+      fork: costField,
+      exit: costField,
+      migrate: costField,
+      unshare: costField,
+      setns: costField,
+      access: costField,
+      containerCreate: costField,
+      containerDestroy: costField,
+      nsproxyCreate: costField,
+      free: costField,
+      nsCreate: costField,
+      netnsCreate: costField,
+    })
+    .default({}),
+  options: z
+    .strictObject({
+      sloppyBatch: z.int().min(1).max(1_000_000).optional(),
+      sloppyMaxSpares: z.int().min(1).max(1_000_000).optional(),
+      refcacheEpoch: duration.optional(),
+      rcuGracePeriod: duration.optional(),
+    })
+    .default({}),
+});
+
+export type Spec = z.infer<typeof specSchema>;
+export type WorkloadBody = z.infer<typeof workloadSchema>;
+
+/** The JSON Schema of a spec (what `refsim schema` prints). */
+export function specJsonSchema(): unknown {
+  return z.toJSONSchema(specSchema, { io: "input" });
+}

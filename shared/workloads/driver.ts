@@ -1,0 +1,181 @@
+import { RMW_ATOMIC_ADD, RMW_SET } from "../coherence/protocol.ts";
+import type { Kernel, Task, TaskProgrammer } from "../kernel/kernel.ts";
+import { ROLE_CHILD, ROLE_WORKER, TAG_MIGRATE, TAG_SPAWN, TAG_TASK_EXIT } from "../kernel/kernel.ts";
+import {
+  OP_ACCESS,
+  OP_CONTAINER_CREATE,
+  OP_CONTAINER_DESTROY,
+  OP_EXIT,
+  OP_FORK,
+  OP_HOT_INC,
+  OP_MIGRATE,
+  OP_SETNS,
+  OP_UNSHARE,
+  OP_WORK,
+  StepWriter,
+  type Program,
+} from "../kernel/program.ts";
+import type { Placement, ResolvedWorkload } from "./workload.ts";
+
+const MIX_FORK = 0;
+const MIX_ACCESS = 1;
+const MIX_UNSHARE = 2;
+const MIX_SETNS = 3;
+const MIX_MIGRATE = 4;
+const MIX_CHURN = 5;
+const MIX_HOT_INC = 6;
+
+/**
+ * What tasks do. A long-lived task alternates between think time and an operation chosen by
+ * weight from the workload's mix (a container cycle runs to its end once started). A forked
+ * child pulls its task_struct line, works for `childWork`, and exits.
+ */
+export class WorkloadDriver implements TaskProgrammer {
+  private readonly w: ResolvedWorkload;
+  private readonly weights: number[];
+  private readonly totalWeight: number;
+
+  constructor(workload: ResolvedWorkload) {
+    this.w = workload;
+    const m = workload.mix;
+    this.weights = [m.fork, m.access, m.unshare, m.setns, m.migrate, m.churn, m.hotInc];
+    this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
+  }
+
+  nextProgram(k: Kernel, cpu: number, task: Task): Program {
+    const steps = new StepWriter([]);
+    let op = OP_WORK;
+    if (task.pull) {
+      // The first run after a cross-CPU fork or a migration pulls the task_struct line over.
+      task.pull = false;
+      steps.access(k.taskLine(task.id), RMW_SET, 0);
+    }
+    if (task.role === ROLE_CHILD) {
+      if (!task.thinkNext) {
+        task.thinkNext = true;
+        steps.compute(this.w.childWorkPs);
+      } else {
+        op = OP_EXIT;
+        steps.compute(k.costs.exitPs);
+        k.scheme.exit(k, steps, task.attach, task.owned);
+        steps.action(TAG_TASK_EXIT, task.id);
+      }
+    } else if (task.thinkNext && this.w.thinkPs > 0 && task.churnPhase === 0) {
+      task.thinkNext = false;
+      steps.compute(this.w.thinkPs);
+    } else {
+      task.thinkNext = true;
+      op = this.operation(k, cpu, task, steps);
+    }
+    if (steps.steps.length === 0) steps.compute(1);
+    return { op, taskId: task.id, startPs: 0, steps: steps.steps, pc: 0, scratch: 0 };
+  }
+
+  private operation(k: Kernel, cpu: number, task: Task, w: StepWriter): number {
+    if (task.churnPhase > 0) return this.churnStep(k, cpu, task, w);
+    const prng = k.perCpu[cpu].prng;
+    switch (prng.pickWeighted(this.weights, this.totalWeight)) {
+      case MIX_FORK: {
+        w.compute(k.costs.forkPs);
+        this.fork(k, cpu, task.attach, this.w.forkNewKinds, w);
+        return OP_FORK;
+      }
+      case MIX_ACCESS:
+        w.compute(k.costs.accessPs);
+        k.scheme.access(k, w, task.attach, k.taskLine(task.id));
+        return OP_ACCESS;
+      case MIX_UNSHARE:
+        w.compute(k.costs.unsharePs);
+        task.attach = k.scheme.unshare(k, w, task.attach, this.w.unshareKinds, task.owned);
+        task.owned = k.config.scheme !== "none";
+        return OP_UNSHARE;
+      case MIX_SETNS: {
+        w.compute(k.costs.setnsPs);
+        const target = k.containers[prng.nextInt(k.containers.length)];
+        task.attach = k.scheme.setns(k, w, task.attach, this.w.setnsKind, target.attach, task.owned);
+        task.owned = k.config.scheme !== "none";
+        return OP_SETNS;
+      }
+      case MIX_MIGRATE: {
+        w.compute(k.costs.migratePs);
+        const dst = this.pickCpu(k, cpu, this.w.migrateScope === "socket" ? "same-socket" : "random");
+        w.action(TAG_MIGRATE, task.id, dst);
+        return OP_MIGRATE;
+      }
+      case MIX_CHURN:
+        task.churnPhase = 1;
+        return this.churnStep(k, cpu, task, w);
+      case MIX_HOT_INC:
+        w.access(k.countLine(k.globalObject), RMW_ATOMIC_ADD, 1);
+        return OP_HOT_INC;
+      default:
+        throw new Error("unreachable");
+    }
+  }
+
+  /** A container cycle: phase 1 creates it, 2..N+1 fork children into it, N+2 destroys it. */
+  private churnStep(k: Kernel, cpu: number, task: Task, w: StepWriter): number {
+    const phase = task.churnPhase;
+    if (phase === 1) {
+      w.compute(k.costs.containerCreatePs);
+      task.churn = k.scheme.createContainer(k, w, null);
+      task.churnPhase = 2;
+      return OP_CONTAINER_CREATE;
+    }
+    const c = task.churn;
+    if (c === null) throw new Error("container cycle without a container");
+    if (phase <= this.w.churnTasks + 1) {
+      w.compute(k.costs.forkPs);
+      this.fork(k, cpu, c.attach, 0, w);
+      task.churnPhase++;
+      return OP_FORK;
+    }
+    w.compute(k.costs.containerDestroyPs);
+    k.scheme.destroyContainer(k, w, c);
+    task.churn = null;
+    task.churnPhase = 0;
+    return OP_CONTAINER_DESTROY;
+  }
+
+  private fork(k: Kernel, cpu: number, parentAttach: readonly number[], newKinds: number, w: StepWriter): void {
+    const child = k.newTask(w, cpu, ROLE_CHILD, [], false);
+    child.attach = k.scheme.fork(k, w, parentAttach, newKinds);
+    child.owned = newKinds !== 0 && k.config.scheme !== "none";
+    w.action(TAG_SPAWN, child.id, this.pickCpu(k, cpu, this.w.placement));
+  }
+
+  private pickCpu(k: Kernel, cpu: number, placement: Placement): number {
+    const prng = k.perCpu[cpu].prng;
+    switch (placement) {
+      case "same-cpu":
+        return cpu;
+      case "same-socket": {
+        const peers = k.socketCpus[k.machine.topology.socketOf(cpu)];
+        return peers[prng.nextInt(peers.length)];
+      }
+      case "random":
+        return prng.nextInt(k.cpuCount);
+      case "least-loaded": {
+        // As the parent sees it: the CPU of its socket it has given the fewest children so far
+        // (ties go to the next CPU after itself). Linux reads other runqueues' loads instead.
+        const peers = k.socketCpus[k.machine.topology.socketOf(cpu)];
+        const sent = k.perCpu[cpu].childrenSent;
+        const start = peers.indexOf(cpu);
+        let best = cpu;
+        let bestCount = Infinity;
+        for (let i = 1; i <= peers.length; i++) {
+          const candidate = peers[(start + i) % peers.length];
+          const n = sent.get(candidate) ?? 0;
+          if (n < bestCount) {
+            best = candidate;
+            bestCount = n;
+          }
+        }
+        sent.set(best, bestCount + 1);
+        return best;
+      }
+    }
+  }
+}
+
+export { ROLE_WORKER };

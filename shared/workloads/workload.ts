@@ -1,0 +1,57 @@
+/** Where a forked child runs. */
+export const PLACEMENTS = ["same-cpu", "same-socket", "least-loaded", "random"] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+/** The operations a long-lived task chooses among, with relative weights. */
+export interface OperationMix {
+  fork: number;
+  access: number;
+  unshare: number;
+  setns: number;
+  migrate: number;
+  /** A container cycle: create a container, fork `churn.tasks` children into it, destroy it. */
+  churn: number;
+  /** Calibration: one atomic increment of a single machine-wide counter. */
+  hotInc: number;
+}
+
+/** A workload as the spec states it (durations as text, e.g. "5us"). */
+export interface WorkloadSpec {
+  description: string;
+  duration: string;
+  warmup: string;
+  /** Long-lived tasks started on each CPU. */
+  tasksPerCpu: number;
+  containers: {
+    count: number;
+    /** Levels of nested containers below each top-level one; tasks live in the deepest. */
+    nesting: number;
+    /** Keep each container's tasks on one socket (like cpusets). */
+    pinToSockets: boolean;
+  };
+  mix: OperationMix;
+  /** CPU time a long-lived task spends between operations. */
+  think: string;
+  fork: { placement: Placement; newNamespaces: string[]; childWork: string };
+  unshare: { namespaces: string[] };
+  setns: { namespace: string };
+  migrate: { scope: "socket" | "machine" };
+  churn: { tasks: number };
+}
+
+/** A workload with durations in picoseconds and namespace kinds as bit masks. */
+export interface ResolvedWorkload {
+  name: string;
+  description: string;
+  tasksPerCpu: number;
+  containers: WorkloadSpec["containers"];
+  mix: OperationMix;
+  thinkPs: number;
+  placement: Placement;
+  forkNewKinds: number;
+  childWorkPs: number;
+  unshareKinds: number;
+  setnsKind: number;
+  migrateScope: "socket" | "machine";
+  churnTasks: number;
+}
