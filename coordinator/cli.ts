@@ -1,0 +1,167 @@
+import { Command, CommanderError, Option } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { join } from "node:path";
+import { SpecError, SimulationError } from "../shared/engine/errors.ts";
+import { MACHINE_PRESETS } from "../shared/machine/presets.ts";
+import { totalCpus } from "../shared/machine/machine.ts";
+import { WORKLOAD_PRESETS } from "../shared/workloads/presets.ts";
+import { SCHEMES, SCHEME_NAMES } from "../shared/schemes/index.ts";
+import { COST_SOURCES, DEFAULT_COSTS } from "../shared/kernel/costs.ts";
+import { parseSpec } from "../shared/spec/parse.ts";
+import { resolveSpec } from "../shared/spec/resolve.ts";
+import { specJsonSchema } from "../shared/spec/spec.ts";
+import { codeVersion } from "./code-version.ts";
+import { runExperiment } from "./experiment.ts";
+import { parseCpuList, readSpecFile } from "./load-spec.ts";
+import { resultsDocument, writeResults } from "./output.ts";
+import { formatTable, formatVerdict } from "./table.ts";
+
+/** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
+export const DEFAULT_SPEC = {
+  machine: "modern-2s",
+  cpus: [1, 2, 4, 8, 16, 32, 64],
+  workload: "fork-storm",
+  schemes: "all",
+} as const;
+
+interface RunOptions {
+  spec?: string;
+  workload?: string;
+  machine?: string;
+  cpus?: string;
+  schemes?: string;
+  seed?: string;
+  duration?: string;
+  warmup?: string;
+  namespaces?: string;
+  layout?: string;
+  out?: string;
+  quiet?: boolean;
+}
+
+/** A user's mistake: printed without a stack trace, exit code 2. */
+class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+function buildSpecDocument(o: RunOptions): Record<string, unknown> {
+  const doc: Record<string, unknown> = o.spec !== undefined ? readSpecFile(o.spec) : {};
+  if (o.spec === undefined) Object.assign(doc, { ...DEFAULT_SPEC, cpus: [...DEFAULT_SPEC.cpus] });
+  if (o.workload !== undefined) doc.workload = o.workload;
+  if (o.machine !== undefined) doc.machine = o.machine;
+  if (o.cpus !== undefined) doc.cpus = parseCpuList(o.cpus);
+  if (o.schemes !== undefined) doc.schemes = o.schemes === "all" ? "all" : o.schemes.split(",").map((s) => s.trim());
+  if (o.seed !== undefined) {
+    const seed = Number(o.seed);
+    if (!Number.isInteger(seed) || seed < 0) throw new SpecError("seed", `"${o.seed}" is not a non-negative integer`);
+    doc.seed = seed;
+  }
+  if (o.duration !== undefined) doc.duration = o.duration;
+  if (o.warmup !== undefined) doc.warmup = o.warmup;
+  if (o.namespaces !== undefined) doc.namespaces = o.namespaces.includes(",") ? o.namespaces.split(",") : o.namespaces;
+  if (o.layout !== undefined) doc.layout = o.layout;
+  return doc;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z");
+}
+
+function runCommand(o: RunOptions): void {
+  const spec = resolveSpec(parseSpec(buildSpecDocument(o)));
+  const out = o.out ?? join("results", timestamp());
+  const interactive = !o.quiet && process.stderr.isTTY === true;
+  const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
+  const started = performance.now();
+  bar?.start(spec.schemes.length * spec.cpus.length, 0, { run: "" });
+  const result = runExperiment(spec, (done, _total, run) => bar?.update(done, { run: `${run.scheme} @ ${run.cpuCount} CPUs` }));
+  bar?.stop();
+  const wallS = (performance.now() - started) / 1000;
+  const doc = resultsDocument(result, codeVersion());
+  const files = writeResults(out, doc);
+  if (o.quiet) return;
+  const events = result.runs.reduce((s, r) => s + r.engineEvents, 0);
+  console.log(`refsim ${doc.codeVersion}: ${spec.name}, seed ${spec.seed}, ${spec.duration} simulated (${spec.warmup} warm-up)`);
+  console.log(`machine ${doc.machine.name}: ${doc.machine.summary}`);
+  console.log(`workload ${doc.workload.name}: ${doc.workload.description}\n`);
+  console.log(formatTable(result.runs));
+  console.log(`\n${formatVerdict(doc.verdict)}\n`);
+  console.log(`${result.runs.length} runs, ${events} events in ${wallS.toFixed(1)} s (${Math.round(events / wallS)} events/s)`);
+  console.log(`wrote ${files.json} and ${files.csv}`);
+}
+
+function presetsCommand(): void {
+  console.log("Machines:");
+  for (const m of MACHINE_PRESETS) {
+    console.log(`  ${m.name.padEnd(12)} ${totalCpus(m)} CPUs  ${m.summary}`);
+    console.log(`  ${"".padEnd(12)} source: ${m.source}`);
+    console.log(`  ${"".padEnd(12)} occupancy: ${m.occupancySource}`);
+  }
+  console.log("\nWorkloads:");
+  for (const [name, w] of Object.entries(WORKLOAD_PRESETS)) console.log(`  ${name.padEnd(16)} ${w.description}`);
+  console.log("\nSchemes:");
+  for (const name of SCHEME_NAMES) console.log(`  ${name.padEnd(12)} ${SCHEMES[name].summary}`);
+  console.log("\nOperation costs (defaults; override under `costs:` in a spec):");
+  for (const [name, value] of Object.entries(DEFAULT_COSTS)) {
+    console.log(`  ${name.padEnd(17)} ${value.padStart(6)}  ${COST_SOURCES[name as keyof typeof COST_SOURCES]}`);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("refsim")
+    .description("Simulates how the cost of reference counting for namespaces and containers grows with the number of CPUs")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command("run")
+    .description("run every scheme at every CPU count of an experiment, in this process; print a table and a verdict")
+    .option("--spec <file>", "experiment spec (YAML or JSON); the options below override its fields")
+    .option("--workload <name>", `workload preset (${Object.keys(WORKLOAD_PRESETS).join(", ")})`)
+    .option("--machine <name>", `machine preset (${MACHINE_PRESETS.map((m) => m.name).join(", ")})`)
+    .option("--cpus <list>", 'CPU counts: "1,2,4" or "1-64" for powers of two')
+    .option("--schemes <list>", `"all" or a comma list of ${SCHEME_NAMES.join(", ")}`)
+    .option("--seed <n>", "experiment seed")
+    .option("--duration <time>", 'simulated duration, e.g. "2ms"')
+    .option("--warmup <time>", 'warm-up excluded from the metrics, e.g. "200us"')
+    .option("--namespaces <set>", 'namespace kinds: "linux", "linux-2006" or a comma list')
+    .addOption(new Option("--layout <layout>", "refcount on its own line, or sharing the read-mostly fields' line").choices(["separate", "shared"]))
+    .option("--out <dir>", "output folder (default results/<timestamp>/)")
+    .option("--quiet", "print nothing; only write the results")
+    .action((o: RunOptions) => runCommand(o));
+  program
+    .command("presets")
+    .description("list machines, workloads, schemes and operation costs, with their sources")
+    .action(presetsCommand);
+  program
+    .command("schema")
+    .description("print the JSON Schema of an experiment spec")
+    .action(() => console.log(JSON.stringify(specJsonSchema(), null, 2)));
+  return program;
+}
+
+export function main(argv: string[]): number {
+  try {
+    buildProgram().parse(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof SpecError || e instanceof UsageError) {
+      process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
+      return 2;
+    }
+    if (e instanceof SimulationError) {
+      process.stderr.write(`refsim: simulation failed: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EACCES" || err.code === "ENOENT" || err.code === "EROFS" || err.code === "ENOSPC") {
+      process.stderr.write(`refsim: ${err.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,111 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { findMachinePreset } from "../shared/machine/presets.ts";
+import { isCountedOp, OP_KINDS } from "../shared/kernel/program.ts";
+import { SOURCE_NAMES } from "../shared/coherence/source.ts";
+import type { RunResult } from "../shared/metrics/result.ts";
+import type { ExperimentResult } from "./experiment.ts";
+import { verdict, type Verdict } from "./verdict.ts";
+
+/** Version of the results.json layout; bump it when a field changes meaning or moves. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/** results.json: see README "results.json" for each field. */
+export interface ResultsDocument {
+  schemaVersion: number;
+  tool: "refsim";
+  codeVersion: string;
+  seed: number;
+  spec: ExperimentResult["spec"];
+  machine: { name: string; summary: string; source: string; occupancy: string };
+  workload: { name: string; description: string };
+  verdict: Verdict;
+  runs: RunResult[];
+}
+
+export function resultsDocument(result: ExperimentResult, version: string): ResultsDocument {
+  const m = findMachinePreset(result.spec.machine);
+  if (m === undefined) throw new Error(`unknown machine ${result.spec.machine}`);
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: "refsim",
+    codeVersion: version,
+    seed: result.spec.seed,
+    spec: result.spec,
+    machine: { name: m.name, summary: m.summary, source: m.source, occupancy: m.occupancySource },
+    workload: { name: result.spec.workloadName, description: result.spec.workload.description },
+    verdict: verdict(result.runs),
+    runs: result.runs,
+  };
+}
+
+const COUNTED_OPS = OP_KINDS.filter((_, i) => isCountedOp(i));
+
+/** The CSV columns, in order, with how to read each from a run. */
+const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null]> = [
+  ["scheme", (r) => r.scheme],
+  ["machine", (r) => r.machine],
+  ["cpus", (r) => r.cpus],
+  ["workload", (r) => r.workload],
+  ["seed", (r) => r.seed],
+  ["measured_ps", (r) => r.measuredPs],
+  ["total_ops", (r) => r.totalOps],
+  ["throughput_ops_per_sec", (r) => r.throughputOpsPerSec],
+  ["scaling_efficiency", (r) => r.scalingEfficiency],
+  ...COUNTED_OPS.map((op): [string, (r: RunResult) => number] => [`ops_${op}`, (r) => r.operations[op] ?? 0]),
+  ...COUNTED_OPS.flatMap((op): Array<[string, (r: RunResult) => number | null]> => [
+    [`p50_ns_${op}`, (r) => r.latency[op]?.p50Ns ?? null],
+    [`p99_ns_${op}`, (r) => r.latency[op]?.p99Ns ?? null],
+    [`max_ns_${op}`, (r) => r.latency[op]?.maxNs ?? null],
+  ]),
+  ["atomics_total", (r) => r.atomics.total],
+  ["atomics_shared", (r) => r.atomics.shared],
+  ["atomics_per_op", (r) => r.atomicsPerOp],
+  ["shared_atomics_per_op", (r) => r.sharedAtomicsPerOp],
+  ...SOURCE_NAMES.map((s): [string, (r: RunResult) => number] => [`atomics_from_${s}`, (r) => r.atomics.bySource[s]]),
+  ...SOURCE_NAMES.map((s): [string, (r: RunResult) => number] => [`accesses_from_${s}`, (r) => r.accessesBySource[s]]),
+  ["transfers_smt", (r) => r.lineTransfers.smt],
+  ["transfers_die", (r) => r.lineTransfers.die],
+  ["transfers_package", (r) => r.lineTransfers.package],
+  ["transfers_hop1", (r) => r.lineTransfers.hop1],
+  ["transfers_hop2", (r) => r.lineTransfers.hop2],
+  ["transfers_total", (r) => r.lineTransfers.total],
+  ["transfers_per_op", (r) => r.transfersPerOp],
+  ["dram_local", (r) => r.dramFetches.local],
+  ["dram_remote", (r) => r.dramFetches.remote],
+  ["invalidations", (r) => r.invalidations],
+  ["coherence_stall_ps", (r) => r.coherenceStallPs],
+  ["stall_share", (r) => r.stallShare],
+  ["line_queue_wait_ps", (r) => r.lineQueueWaitPs],
+  ["bytes_per_task", (r) => r.memory.bytesPerTask],
+  ["ref_bytes_per_container", (r) => r.memory.refBytesPerContainer],
+  ["fixed_bytes", (r) => r.memory.fixedBytes],
+  ["live_objects_at_end", (r) => r.memory.liveObjectsAtEnd],
+  ["awaiting_free_peak", (r) => r.memory.awaitingFreePeak],
+  ["awaiting_free_at_end", (r) => r.memory.awaitingFreeAtEnd],
+  ["engine_events", (r) => r.engineEvents],
+  ["invariants_ok", (r) => r.invariants.ok],
+  ["violation_count", (r) => r.invariants.violationCount],
+];
+
+function csvField(v: string | number | boolean | null): string {
+  if (v === null) return "";
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Tidy CSV: one row per run, one column per metric; nothing that varies between identical runs. */
+export function resultsCsv(runs: readonly RunResult[]): string {
+  const lines = [COLUMNS.map(([name]) => name).join(",")];
+  for (const r of runs) lines.push(COLUMNS.map(([, get]) => csvField(get(r))).join(","));
+  return `${lines.join("\n")}\n`;
+}
+
+export function writeResults(dir: string, doc: ResultsDocument): { json: string; csv: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, "results.json");
+  const csv = join(dir, "results.csv");
+  writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileSync(csv, resultsCsv(doc.runs));
+  return { json, csv };
+}
