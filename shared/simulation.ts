@@ -22,6 +22,7 @@ import { percentile } from "./metrics/stats.ts";
 import { checkReferences } from "./metrics/invariants.ts";
 import type { LatencySummary, RunResult, SourceCounts } from "./metrics/result.ts";
 import { COUNTERS } from "./schemes/index.ts";
+import type { Scheme } from "./schemes/scheme.ts";
 import type { RunConfig } from "./spec/resolve.ts";
 import { WorkloadDriver } from "./workloads/driver.ts";
 import { setUpWorkload } from "./workloads/setup.ts";
@@ -29,6 +30,11 @@ import { setUpWorkload } from "./workloads/setup.ts";
 export interface SimulationOptions {
   /** Sees every access a CPU makes (tests count accesses with it). */
   trace?: CpuHooks["trace"];
+  /**
+   * Runs this scheme in place of the one config.scheme names (results keep that name). Tests use
+   * it to check that the invariant checks catch a deliberately broken scheme.
+   */
+  schemeOverride?: Scheme;
 }
 
 /**
@@ -50,7 +56,7 @@ export class Simulation implements EventHandler {
     const n = this.machine.cpuCount;
     this.engine = new Engine(n + this.machine.nodeCount);
     this.engine.setHandler(this);
-    this.kernel = new Kernel(config, this.machine, this.engine);
+    this.kernel = new Kernel(config, this.machine, this.engine, undefined, options.schemeOverride);
     this.kernel.programmer = new WorkloadDriver(config.workload);
     const hooks: CpuHooks = options.trace === undefined ? this.kernel : Object.assign(Object.create(this.kernel) as Kernel, { trace: options.trace });
     this.cpus = [];

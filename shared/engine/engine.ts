@@ -1,4 +1,8 @@
 import { EventQueue } from "./event-queue.ts";
+
+// Local copies of event-queue.ts's MAX_PRIORITY and MAX_SEQ: the hot path avoids cross-module bindings.
+const MAX_PRIORITY = 15;
+const MAX_SEQ = 4294967296;
 import { InvalidDelayError } from "./errors.ts";
 
 /** Receives every event the engine delivers to an entity held by this engine. */
@@ -70,16 +74,20 @@ export class Engine {
     a2 = 0,
     a3 = 0,
   ): void {
-    if (!(delayPs >= 0) || !Number.isSafeInteger(delayPs)) {
+    if (!(delayPs >= 0 && delayPs <= Number.MAX_SAFE_INTEGER && Math.floor(delayPs) === delayPs)) {
       throw new InvalidDelayError(`delay must be a non-negative integer number of picoseconds, got ${delayPs}`, this.nowPs, `entity ${origin}`);
+    }
+    if (!(priority >= 0 && priority <= MAX_PRIORITY)) {
+      throw new InvalidDelayError(`priority must be in 0..${MAX_PRIORITY}, got ${priority}`, this.nowPs, `entity ${origin}`);
     }
     const t = this.nowPs + delayPs;
     const seq = this.seqs[origin]++;
+    if (seq >= MAX_SEQ) throw new InvalidDelayError(`entity ${origin} created more than 2^32 events`, this.nowPs, `entity ${origin}`);
     if (this.router !== null && !this.router.isLocal(target)) {
       this.router.outbound(t, priority, origin, seq, target, type, a0, a1, a2, a3);
       return;
     }
-    this.queue.push(t, priority, origin, seq, target, type, a0, a1, a2, a3);
+    this.queue.pushRanked(t, (priority * 65536 + origin) * MAX_SEQ + seq, target, type, a0, a1, a2, a3);
   }
 
   /** Accepts an event created on another engine (its key was fixed there). */
@@ -112,15 +120,15 @@ export class Engine {
     const handler = this.handler;
     if (handler === null) throw new Error("Engine.runUntil called before setHandler");
     let n = 0;
-    while (q.size > 0 && q.peekTime() < endPs) {
+    while (q.peekTime() < endPs) {
       const slot = q.pop();
-      this.nowPs = q.time(slot);
-      const type = q.type(slot);
-      const target = q.target(slot);
-      const a0 = q.a0(slot);
-      const a1 = q.a1(slot);
-      const a2 = q.a2(slot);
-      const a3 = q.a3(slot);
+      this.nowPs = q.lastTimePs;
+      const type = q.typeOf[slot];
+      const target = q.targetOf[slot];
+      const a0 = q.arg0[slot];
+      const a1 = q.arg1[slot];
+      const a2 = q.arg2[slot];
+      const a3 = q.arg3[slot];
       q.release(slot);
       this.currentEntity = target;
       handler.handle(type, target, a0, a1, a2, a3);

@@ -3,49 +3,62 @@
  *
  * Events are ordered by the total key (timePs, priority, origin, seq):
  * - timePs: integer picoseconds (stored in a float64, exact below 2^53 ps, about 2.5 hours);
- * - priority: small non-negative integer, lower runs first at the same time;
+ * - priority: 0..15, lower runs first at the same time;
  * - origin: the entity (CPU or home node) that created the event, below 65536;
- * - seq: the origin's own running counter, so that two events of one origin never tie.
- * Nothing in the key depends on which worker holds the entity, so any partition of the
- * entities processes the same events in the same order.
+ * - seq: the origin's own running counter (below 2^32), so that two events never tie.
+ * priority, origin and seq are packed into one exact float64, `rank`, so a comparison is at
+ * most two number comparisons. Nothing in the key depends on which worker holds the entity,
+ * so any partition of the entities processes the same events in the same order.
  *
- * Each event carries a target entity, a type code and four numeric arguments.
+ * The heap arrays hold the keys in heap order (so sifting reads contiguous memory) and a slot
+ * index into the payload arrays (target, type and four numeric arguments).
  */
+export const MAX_PRIORITY = 15;
+export const MAX_SEQ = 2 ** 32;
+
 export class EventQueue {
   private capacity: number;
-  private timePs: Float64Array;
-  private rank: Int32Array; // priority * 65536 + origin
-  private seq: Float64Array;
-  private targetOf: Int32Array;
-  private typeOf: Uint8Array;
-  private arg0: Float64Array;
-  private arg1: Float64Array;
-  private arg2: Float64Array;
-  private arg3: Float64Array;
-  private heap: Int32Array;
+  private heapTime: Float64Array;
+  private heapRank: Float64Array;
+  private heapSlot: Int32Array;
+  // The payload arrays are read directly by Engine.runUntil (a hot loop); treat as read-only.
+  targetOf: Int32Array;
+  typeOf: Uint8Array;
+  arg0: Float64Array;
+  arg1: Float64Array;
+  arg2: Float64Array;
+  arg3: Float64Array;
   private freeSlots: Int32Array;
   private freeCount: number;
   private count = 0;
+  /** Key of the event last popped. */
+  lastTimePs = 0;
+  lastRank = 0;
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
-    this.timePs = new Float64Array(this.capacity);
-    this.rank = new Int32Array(this.capacity);
-    this.seq = new Float64Array(this.capacity);
-    this.targetOf = new Int32Array(this.capacity);
-    this.typeOf = new Uint8Array(this.capacity);
-    this.arg0 = new Float64Array(this.capacity);
-    this.arg1 = new Float64Array(this.capacity);
-    this.arg2 = new Float64Array(this.capacity);
-    this.arg3 = new Float64Array(this.capacity);
-    this.heap = new Int32Array(this.capacity);
-    this.freeSlots = new Int32Array(this.capacity);
-    for (let i = 0; i < this.capacity; i++) this.freeSlots[i] = this.capacity - 1 - i;
-    this.freeCount = this.capacity;
+    const cap = this.capacity;
+    this.heapTime = new Float64Array(cap);
+    this.heapRank = new Float64Array(cap);
+    this.heapSlot = new Int32Array(cap);
+    this.targetOf = new Int32Array(cap);
+    this.typeOf = new Uint8Array(cap);
+    this.arg0 = new Float64Array(cap);
+    this.arg1 = new Float64Array(cap);
+    this.arg2 = new Float64Array(cap);
+    this.arg3 = new Float64Array(cap);
+    this.freeSlots = new Int32Array(cap);
+    for (let i = 0; i < cap; i++) this.freeSlots[i] = cap - 1 - i;
+    this.freeCount = cap;
   }
 
   get size(): number {
     return this.count;
+  }
+
+  /** Packs (priority, origin, seq) into one exactly representable number. */
+  static rank(priority: number, origin: number, seq: number): number {
+    return (priority * 65536 + origin) * MAX_SEQ + seq;
   }
 
   push(
@@ -60,54 +73,74 @@ export class EventQueue {
     a2: number,
     a3: number,
   ): void {
+    this.pushRanked(timePs, (priority * 65536 + origin) * MAX_SEQ + seq, target, type, a0, a1, a2, a3);
+  }
+
+  pushRanked(timePs: number, rank: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
     if (this.freeCount === 0) this.grow();
     const slot = this.freeSlots[--this.freeCount];
-    this.timePs[slot] = timePs;
-    this.rank[slot] = priority * 65536 + origin;
-    this.seq[slot] = seq;
     this.targetOf[slot] = target;
     this.typeOf[slot] = type;
     this.arg0[slot] = a0;
     this.arg1[slot] = a1;
     this.arg2[slot] = a2;
     this.arg3[slot] = a3;
+    const ht = this.heapTime;
+    const hr = this.heapRank;
+    const hs = this.heapSlot;
     let i = this.count++;
-    const heap = this.heap;
     while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent];
-      if (!this.less(slot, p)) break;
-      heap[i] = p;
-      i = parent;
+      const p = (i - 1) >> 1;
+      const pt = ht[p];
+      if (pt < timePs || (pt === timePs && hr[p] < rank)) break;
+      ht[i] = pt;
+      hr[i] = hr[p];
+      hs[i] = hs[p];
+      i = p;
     }
-    heap[i] = slot;
+    ht[i] = timePs;
+    hr[i] = rank;
+    hs[i] = slot;
   }
 
   /** Time of the earliest event, or Infinity when empty. */
   peekTime(): number {
-    return this.count === 0 ? Infinity : this.timePs[this.heap[0]];
+    return this.count === 0 ? Infinity : this.heapTime[0];
   }
 
   /**
-   * Removes the earliest event and returns its slot; read it with the accessors below,
-   * then call release(slot) before the next push.
+   * Removes the earliest event and returns its payload slot (its key is in lastTimePs and
+   * lastRank); read the payload with the accessors below, then release(slot) before the next push.
    */
   pop(): number {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap[--this.count];
-    const n = this.count;
+    const ht = this.heapTime;
+    const hr = this.heapRank;
+    const hs = this.heapSlot;
+    const top = hs[0];
+    this.lastTimePs = ht[0];
+    this.lastRank = hr[0];
+    const n = --this.count;
+    const lt = ht[n];
+    const lr = hr[n];
+    const ls = hs[n];
     let i = 0;
     for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && this.less(heap[right], heap[child])) child = right;
-      if (!this.less(heap[child], last)) break;
-      heap[i] = heap[child];
-      i = child;
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && (ht[r] < ht[c] || (ht[r] === ht[c] && hr[r] < hr[c]))) c = r;
+      const ct = ht[c];
+      if (lt < ct || (lt === ct && lr < hr[c])) break;
+      ht[i] = ct;
+      hr[i] = hr[c];
+      hs[i] = hs[c];
+      i = c;
     }
-    if (n > 0) heap[i] = last;
+    if (n > 0) {
+      ht[i] = lt;
+      hr[i] = lr;
+      hs[i] = ls;
+    }
     return top;
   }
 
@@ -115,18 +148,6 @@ export class EventQueue {
     this.freeSlots[this.freeCount++] = slot;
   }
 
-  time(slot: number): number {
-    return this.timePs[slot];
-  }
-  priorityOf(slot: number): number {
-    return Math.floor(this.rank[slot] / 65536);
-  }
-  originOf(slot: number): number {
-    return this.rank[slot] & 0xffff;
-  }
-  seqOf(slot: number): number {
-    return this.seq[slot];
-  }
   target(slot: number): number {
     return this.targetOf[slot];
   }
@@ -146,14 +167,11 @@ export class EventQueue {
     return this.arg3[slot];
   }
 
-  private less(x: number, y: number): boolean {
-    const tx = this.timePs[x];
-    const ty = this.timePs[y];
-    if (tx !== ty) return tx < ty;
-    const rx = this.rank[x];
-    const ry = this.rank[y];
-    if (rx !== ry) return rx < ry;
-    return this.seq[x] < this.seq[y];
+  /** Splits a rank into (priority, origin, seq). */
+  static unpackRank(rank: number): { priority: number; origin: number; seq: number } {
+    const seq = rank % MAX_SEQ;
+    const po = (rank - seq) / MAX_SEQ;
+    return { priority: Math.floor(po / 65536), origin: po % 65536, seq };
   }
 
   private grow(): void {
@@ -164,24 +182,21 @@ export class EventQueue {
       b.set(a);
       return b;
     };
-    this.timePs = f64(this.timePs);
-    this.seq = f64(this.seq);
+    this.heapTime = f64(this.heapTime);
+    this.heapRank = f64(this.heapRank);
     this.arg0 = f64(this.arg0);
     this.arg1 = f64(this.arg1);
     this.arg2 = f64(this.arg2);
     this.arg3 = f64(this.arg3);
-    const rank = new Int32Array(cap);
-    rank.set(this.rank);
-    this.rank = rank;
+    const slots = new Int32Array(cap);
+    slots.set(this.heapSlot);
+    this.heapSlot = slots;
     const target = new Int32Array(cap);
     target.set(this.targetOf);
     this.targetOf = target;
     const type = new Uint8Array(cap);
     type.set(this.typeOf);
     this.typeOf = type;
-    const heap = new Int32Array(cap);
-    heap.set(this.heap);
-    this.heap = heap;
     const free = new Int32Array(cap);
     for (let i = 0; i < cap - old; i++) free[i] = cap - 1 - i;
     this.freeSlots = free;

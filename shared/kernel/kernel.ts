@@ -130,9 +130,15 @@ export class Kernel implements KernelApi, CpuHooks {
   private idBase = -1;
   private setupMemory: Map<number, number> | null = null;
 
-  constructor(config: RunConfig, machine: Machine, engine: Engine, ownsCpu: (cpu: number) => boolean = () => true) {
+  constructor(
+    config: RunConfig,
+    machine: Machine,
+    engine: Engine,
+    ownsCpu: (cpu: number) => boolean = () => true,
+    scheme: Scheme = SCHEMES[config.scheme],
+  ) {
     this.config = config;
-    this.scheme = SCHEMES[config.scheme];
+    this.scheme = scheme;
     this.machine = machine;
     this.engine = engine;
     this.ownsCpu = ownsCpu;
