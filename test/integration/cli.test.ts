@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
+
+function refsim(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "refsim-cli-"));
+}
+
+const SMALL = ["--machine", "small-4", "--cpus", "1,2,4", "--duration", "300us", "--warmup", "50us", "--quiet"];
+
+describe("refsim CLI", () => {
+  it("prints help for run", () => {
+    const r = refsim(["run", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--workload");
+    expect(r.stdout).toContain("--schemes");
+  });
+
+  it("writes results.json and results.csv, with a table and a verdict on stdout", () => {
+    const out = tempDir();
+    const r = refsim(["run", "--machine", "small-4", "--cpus", "1,4", "--duration", "300us", "--warmup", "50us", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/scheme\s+cpus\s+ops\/s/);
+    expect(r.stdout).toContain("Verdict:");
+    const doc = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.spec.machine).toBe("small-4");
+    expect(doc.runs).toHaveLength(7 * 2);
+    const csv = readFileSync(join(out, "results.csv"), "utf8").trim().split("\n");
+    expect(csv).toHaveLength(1 + 14);
+    expect(csv[0].split(",")).toContain("throughput_ops_per_sec");
+  });
+
+  it("gives byte-identical results.csv for the same spec and seed, and different ones for another seed", () => {
+    const a = tempDir();
+    const b = tempDir();
+    const c = tempDir();
+    const args = [...SMALL, "--workload", "migration", "--schemes", "nsproxy,percpu"];
+    expect(refsim(["run", ...args, "--seed", "7", "--out", a]).code).toBe(0);
+    expect(refsim(["run", ...args, "--seed", "7", "--out", b]).code).toBe(0);
+    expect(refsim(["run", ...args, "--seed", "8", "--out", c]).code).toBe(0);
+    const csvA = readFileSync(join(a, "results.csv"));
+    expect(readFileSync(join(b, "results.csv")).equals(csvA)).toBe(true);
+    expect(readFileSync(join(a, "results.json")).equals(readFileSync(join(b, "results.json")))).toBe(true);
+    expect(readFileSync(join(c, "results.csv")).equals(csvA)).toBe(false);
+  });
+
+  it("rejects a bad spec with the field's path, exit code 2 and no stack trace", () => {
+    const dir = tempDir();
+    const spec = join(dir, "bad.yaml");
+    writeFileSync(spec, "machine: small-4\ncpus: [1, 2]\nworkload:\n  preset: fork-storm\n  fork:\n    placment: random\n");
+    const r = refsim(["run", "--spec", spec, "--out", join(dir, "out")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("workload.fork.placment");
+    expect(r.stderr).not.toMatch(/\bat .+\.ts:\d+/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("names the field of a bad value and of a CPU count the machine does not have", () => {
+    const r1 = refsim(["run", "--machine", "small-4", "--cpus", "1,8", "--quiet"]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain("cpus.1");
+    const r2 = refsim(["run", "--machine", "cray-1", "--quiet"]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("machine");
+    const r3 = refsim(["run", "--duration", "two seconds", "--quiet"]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain("duration");
+  });
+
+  it("reports an unreadable or malformed spec file clearly", () => {
+    const dir = tempDir();
+    const missing = refsim(["run", "--spec", join(dir, "nope.yaml")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot read spec file");
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(broken, "machine: [unclosed\n");
+    const r = refsim(["run", "--spec", broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not valid YAML");
+  });
+
+  it("lists presets with their sources and prints the spec's JSON Schema", () => {
+    const p = refsim(["presets"]);
+    expect(p.code).toBe(0);
+    for (const name of ["small-4", "opteron-48", "xeon-80", "modern-2s", "numa-4096", "fork-storm", "hot-line", "refcache"]) expect(p.stdout).toContain(name);
+    expect(p.stdout).toContain("SOSP 2013");
+    const s = refsim(["schema"]);
+    expect(s.code).toBe(0);
+    const schema = JSON.parse(s.stdout);
+    expect(schema.properties.workload).toBeDefined();
+    expect(schema.additionalProperties).toBe(false);
+  });
+});
