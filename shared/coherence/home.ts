@@ -1,7 +1,7 @@
 import type { Engine } from "../engine/engine.ts";
 import { DIE } from "../machine/distance.ts";
 import type { Machine } from "../machine/machine.ts";
-import { EV_LINE_DATA, EV_LINE_INVALIDATE, EV_LINE_RECALL, PRIO_COHERENCE, READ, WRITE } from "./protocol.ts";
+import { EV_LINE_DATA, EV_LINE_INVALIDATE, EV_LINE_RECALL, PRIO_COHERENCE, READ, recallCode, WRITE } from "./protocol.ts";
 import { sourceCode, SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "./source.ts";
 
 /** The directory's record of one line. */
@@ -16,6 +16,8 @@ interface DirectoryEntry {
   busyUntilPs: number;
   /** The value in memory, valid while holder is -1. */
   value: number;
+  /** The number of the holder's request that made it the holder (or upgraded its copy). */
+  holderRequest: number;
 }
 
 /** Counters a home node keeps about the transfers it served (after the warm-up). */
@@ -73,14 +75,14 @@ export class HomeNode {
   presetValue(line: number, value: number): void {
     const e = this.lines.get(line);
     if (e !== undefined && e.holder !== -1) throw new Error(`line ${line} is cached; cannot preset its memory value`);
-    this.lines.set(line, { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value });
+    this.lines.set(line, { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value, holderRequest: 0 });
   }
 
-  request(line: number, requester: number, kind: number): void {
+  request(line: number, requester: number, kind: number, requestNumber: number): void {
     const now = this.engine.nowPs;
     let e = this.lines.get(line);
     if (e === undefined) {
-      e = { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value: 0 };
+      e = { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value: 0, holderRequest: 0 };
       this.lines.set(line, e);
     }
     const topo = this.machine.topology;
@@ -156,9 +158,10 @@ export class HomeNode {
       grantAt = start + Math.max(latency - legD, legH + c.occupancyPs[dist]);
       if (counted) this.stats.transfersByClass[dist]++;
       // The holder forwards the data itself, to arrive at grantAt (see CpuCache.onRecall).
-      this.send(start - now + legH, holder, EV_LINE_RECALL, line, requester, kind, grantAt);
+      this.send(start - now + legH, holder, EV_LINE_RECALL, line, requester, recallCode(kind, e.holderRequest), grantAt);
       e.holder = requester;
     }
+    e.holderRequest = requestNumber;
     e.busyUntilPs = start + occupancy;
   }
 

@@ -4,8 +4,8 @@
  * without changing any timing.
  */
 export const EV_CPU_STEP = 1; // target cpu: continue the CPU's current program
-export const EV_LINE_REQUEST = 2; // target home: a0 line, a1 requester cpu, a2 access kind
-export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 access kind, a3 grant time
+export const EV_LINE_REQUEST = 2; // target home: a0 line, a1 requester cpu, a2 access kind, a3 the requester's request number
+export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 recallCode(kind, holder's request), a3 grant time
 export const EV_LINE_INVALIDATE = 4; // target sharer: a0 line
 export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access kind, a3 1 = upgrade (no data)
 export const EV_TASK_ARRIVE = 6; // target cpu: a0 task id, a1 1 = new child, 0 = migrated
@@ -35,6 +35,21 @@ export const RMW_XCHG_ZERO = 5; // atomic exchange with 0, result is the old val
 export const RMW_REFCACHE_FLUSH = 6; // refcache: add delta to a central count word (see refcache.ts)
 export const RMW_REFCACHE_REVIEW = 7; // refcache: review a zero (see refcache.ts)
 export const RMW_PLAIN_TAKE = 8; // read and zero a per-CPU word (not atomic), result is the old value
+
+/**
+ * EV_LINE_RECALL's a2: the access kind the new holder wants, and the number of the request by
+ * which the recalled CPU became the holder. A CPU still waiting for that very request must use
+ * the line before passing it on; any other recall is ordered before its pending request.
+ */
+export function recallCode(kind: number, holderRequest: number): number {
+  return holderRequest * 2 + kind;
+}
+export function recallKind(code: number): number {
+  return code % 2;
+}
+export function recallHolderRequest(code: number): number {
+  return Math.floor(code / 2);
+}
 
 /** Whether an rmw needs ownership of the line. */
 export function needsOwnership(rmw: number): boolean {

@@ -109,6 +109,14 @@ export class Engine {
     this.queue.push(timePs, priority, origin, seq, target, type, a0, a1, a2, a3);
   }
 
+  /** deliver() with the key's priority, origin and seq already packed (EventQueue.rank). */
+  deliverRanked(timePs: number, rank: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
+    if (timePs < this.nowPs) {
+      throw new InvalidDelayError(`event arrived for ${timePs} ps, after local time passed it`, this.nowPs, `entity ${target}`);
+    }
+    this.queue.pushRanked(timePs, rank, target, type, a0, a1, a2, a3);
+  }
+
   /** Time of the next local event, or Infinity. */
   nextEventTime(): number {
     return this.queue.peekTime();

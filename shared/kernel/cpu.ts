@@ -11,6 +11,8 @@ import {
   PRIO_COHERENCE,
   PRIO_STEP,
   READ,
+  recallHolderRequest,
+  recallKind,
   WRITE,
 } from "../coherence/protocol.ts";
 import { applyRmw } from "../coherence/rmw.ts";
@@ -70,6 +72,8 @@ export class Cpu {
   private waitingSincePs = 0;
   private pendingForward: PendingForward | null = null;
   private pendingInvalidate = false;
+  /** Line requests sent so far; the last one is the pending one while waitingLine is set. */
+  private requestsSent = 0;
   private scheduled = false;
   private readonly rmwOut = new Float64Array(2);
   private readonly engine: Engine;
@@ -109,6 +113,13 @@ export class Cpu {
   step(): void {
     this.scheduled = false;
     this.run();
+  }
+
+  /** Every line held, flattened as line, value, line, value... (for the end-of-run report). */
+  heldEntries(): number[] {
+    const out: number[] = [];
+    for (const [line, value] of this.held) out.push(line, value);
+    return out;
   }
 
   /** The value of a line this CPU holds, or undefined (for invariant checks at the end of a run). */
@@ -154,7 +165,8 @@ export class Cpu {
       this.waitingSincePs = now;
       const home = this.hooks.lineHome(s.line);
       const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(this.id, home)];
-      this.engine.send(leg, PRIO_COHERENCE, this.id, this.machine.cpuCount + home, EV_LINE_REQUEST, s.line, this.id, kind, 0);
+      this.requestsSent++;
+      this.engine.send(leg, PRIO_COHERENCE, this.id, this.machine.cpuCount + home, EV_LINE_REQUEST, s.line, this.id, kind, this.requestsSent);
       return;
     }
   }
@@ -233,11 +245,15 @@ export class Cpu {
   }
 
   /** EV_LINE_RECALL: the home gave this CPU's line to `to`; send it the data. */
-  onRecall(line: number, to: number, kind: number, grantAtPs: number): void {
-    if (this.held.has(line)) {
-      this.forward(line, to, kind, grantAtPs);
-    } else if (this.waitingLine === line) {
+  onRecall(line: number, to: number, code: number, grantAtPs: number): void {
+    const kind = recallKind(code);
+    if (this.waitingLine === line && recallHolderRequest(code) === this.requestsSent) {
+      // The home made this CPU the holder by the request it still waits for: that access comes
+      // first. A Shared copy held meanwhile is stale and must not be passed on.
       this.pendingForward = { to, kind, grantAtPs };
+    } else if (this.held.has(line)) {
+      // Ordered before any pending request of this CPU: the copy held is the current one.
+      this.forward(line, to, kind, grantAtPs);
     } else {
       throw new SimulationError(`recall of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
     }

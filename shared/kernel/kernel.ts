@@ -126,6 +126,9 @@ export class Kernel implements KernelApi, CpuHooks {
   programmer: TaskProgrammer | null = null;
   /** CPUs held by this process (all of them in an embedded run). */
   readonly ownsCpu: (cpu: number) => boolean;
+  private createdSinceBarrier: KObject[] = [];
+  /** Keep a list of new objects for takeCreatedObjects (only distributed runs need it). */
+  shareCreatedObjects = false;
   private setupNextId = 0;
   private idBase = -1;
   private setupMemory: Map<number, number> | null = null;
@@ -213,6 +216,13 @@ export class Kernel implements KernelApi, CpuHooks {
     return mem;
   }
 
+  /** Objects created since the last call (a distributed run sends them to every partition). */
+  takeCreatedObjects(): KObject[] {
+    const out = this.createdSinceBarrier;
+    this.createdSinceBarrier = [];
+    return out;
+  }
+
   // ---- KernelApi ----
 
   object(id: number): KObject {
@@ -227,7 +237,7 @@ export class Kernel implements KernelApi, CpuHooks {
 
   create(w: StepWriter, type: number, nsKind: number, holds: number[], counter: number): number {
     const id = this.allocateId();
-    this.objects.add({
+    const record: KObject = {
       id,
       type,
       nsKind,
@@ -235,7 +245,9 @@ export class Kernel implements KernelApi, CpuHooks {
       holds: holds.slice(),
       counter,
       createdPs: this.engine.nowPs,
-    });
+    };
+    this.objects.add(record);
+    if (this.shareCreatedObjects && this.idBase >= 0) this.createdSinceBarrier.push(record);
     if (type === OBJ_TASK) {
       w.access(objectLine(id, SLOT_COUNT), RMW_SET, 0);
       return id;
@@ -399,7 +411,9 @@ export class Kernel implements KernelApi, CpuHooks {
     const src = this.currentCpu;
     task.cpu = dst;
     if (dst === src) {
-      this.perCpu[dst].runQueue.push(taskId);
+      // A task migrating to its own CPU stays put: onProgramDone queues it again, as after any
+      // operation. Only a new child needs queueing here.
+      if (isNew) this.perCpu[dst].runQueue.push(taskId);
       return;
     }
     task.pull = true;

@@ -1,7 +1,18 @@
-import type { Kernel } from "../kernel/kernel.ts";
-import { OBJ_GLOBAL, OBJ_TASK } from "../kernel/objects.ts";
+import type { Task } from "../kernel/kernel.ts";
+import { OBJ_GLOBAL, OBJ_TASK, objectLine, perCpuLine, SLOT_COUNT, type KObject } from "../kernel/objects.ts";
 import { COUNTERS } from "../schemes/index.ts";
+import type { LineLayout } from "../schemes/scheme.ts";
 import type { ViolationRecord } from "./result.ts";
+
+/** What the end-of-run check looks at, gathered from every partition. */
+export interface ReferenceView {
+  objects: readonly KObject[];
+  tasks: readonly Task[];
+  /** References the set-up containers still hold. */
+  containerHolds: readonly number[];
+  cpuCount: number;
+  endPs: number;
+}
 
 /**
  * The end-of-run check: every object's count, computed from the final values of its lines,
@@ -10,30 +21,35 @@ import type { ViolationRecord } from "./result.ts";
  * free. `value` reads a line's final value wherever it is (a cache or memory).
  */
 export function checkReferences(
-  k: Kernel,
+  view: ReferenceView,
   value: (line: number) => number,
   lifecycle: { freed: Set<number>; switched: Set<number>; awaiting: Set<number> },
 ): ViolationRecord[] {
   const held = new Map<number, number>();
   const hold = (obj: number) => held.set(obj, (held.get(obj) ?? 0) + 1);
-  for (const task of k.tasks.values()) {
+  for (const task of view.tasks) {
     for (const obj of task.attach) hold(obj);
     if (task.churn !== null) for (const obj of task.churn.creatorHolds) hold(obj);
   }
-  for (const c of k.containers) for (const level of c.chain) for (const obj of level.creatorHolds) hold(obj);
-  for (const o of k.objects.all()) {
+  for (const obj of view.containerHolds) hold(obj);
+  for (const o of view.objects) {
     if (lifecycle.freed.has(o.id)) continue;
     for (const h of o.holds) hold(h);
   }
+  const layout: LineLayout = {
+    cpuCount: view.cpuCount,
+    countLine: (obj) => objectLine(obj, SLOT_COUNT),
+    perCpuLine: (obj, cpu) => perCpuLine(obj, cpu, view.cpuCount),
+  };
   const out: ViolationRecord[] = [];
-  const endPs = k.engine.nowPs;
-  for (const o of k.objects.all()) {
+  const endPs = view.endPs;
+  for (const o of view.objects) {
     if (o.type === OBJ_TASK || o.type === OBJ_GLOBAL) continue;
     const counter = COUNTERS[o.counter];
     if (counter === null) continue;
     const expected = held.get(o.id) ?? 0;
     const freed = lifecycle.freed.has(o.id);
-    const count = counter.trueCount(o, value, k, { freed, switched: lifecycle.switched.has(o.id) });
+    const count = counter.trueCount(o, value, layout, { freed, switched: lifecycle.switched.has(o.id) });
     if (freed) {
       if (expected > 0) out.push({ kind: "free-while-referenced", obj: o.id, cpu: -1, timePs: endPs, detail: `freed with ${expected} references held` });
       continue;

@@ -96,9 +96,16 @@ export interface Counter {
   /** Kernel background work for a timer this counter set. */
   onTimer(k: KernelApi, kind: number, obj: number, w: StepWriter): void;
   /** The references an object holds, computed from its lines' values; null if freed. */
-  trueCount(obj: KObject, value: (line: number) => number, k: KernelApi, lifecycle: ObjectLifecycle): number | null;
+  trueCount(obj: KObject, value: (line: number) => number, layout: LineLayout, lifecycle: ObjectLifecycle): number | null;
   /** Bytes of reference-count state per object on a machine of `cpuCount` CPUs. */
   bytesPerObject(cpuCount: number): number;
+}
+
+/** Where an object's count and per-CPU lines are (what the end-of-run check needs of a kernel). */
+export interface LineLayout {
+  readonly cpuCount: number;
+  countLine(obj: number): number;
+  perCpuLine(obj: number, cpu: number): number;
 }
 
 /** What happened to an object over a run, gathered from every CPU. */

@@ -1,0 +1,253 @@
+import { Engine, type EventHandler, type Router } from "./engine/engine.ts";
+import { SimulationError } from "./engine/errors.ts";
+import { EventQueue } from "./engine/event-queue.ts";
+import { Machine } from "./machine/machine.ts";
+import { HomeNode } from "./coherence/home.ts";
+import {
+  EV_CPU_STEP,
+  EV_LINE_DATA,
+  EV_LINE_INVALIDATE,
+  EV_LINE_RECALL,
+  EV_LINE_REQUEST,
+  EV_TASK_ARRIVE,
+  EV_TIMER,
+} from "./coherence/protocol.ts";
+import { Cpu, type CpuHooks } from "./kernel/cpu.ts";
+import { Kernel, type Task } from "./kernel/kernel.ts";
+import type { KObject } from "./kernel/objects.ts";
+import { OP_KIND_COUNT } from "./kernel/program.ts";
+import type { Scheme } from "./schemes/scheme.ts";
+import type { RunConfig } from "./spec/resolve.ts";
+import { WorkloadDriver } from "./workloads/driver.ts";
+import { setUpWorkload } from "./workloads/setup.ts";
+import { wholeMachine, type Ownership } from "./partitioning.ts";
+import type { PartitionReport } from "./report.ts";
+
+export interface PartitionOptions {
+  /** Sees every access a CPU makes (tests count accesses with it). */
+  trace?: CpuHooks["trace"];
+  /**
+   * Runs this scheme in place of the one config.scheme names (results keep that name). Tests use
+   * it to check that the invariant checks catch a deliberately broken scheme.
+   */
+  schemeOverride?: Scheme;
+}
+
+/** Fields per event in EventBatch.events. */
+export const EVENT_FIELDS = 8;
+
+/**
+ * What one partition sends another at a window barrier: the events for the other's entities
+ * (flattened, EVENT_FIELDS numbers each: time, rank, target, type, a0..a3), the tasks that
+ * travel with EV_TASK_ARRIVE events, and every object the sender created since its last
+ * barrier (object records are write-once; every partition gets every object).
+ */
+export interface EventBatch {
+  from: number;
+  to: number;
+  events: number[];
+  tasks: Task[];
+  objects: KObject[];
+}
+
+/**
+ * The entities of one run that one process holds: its CPUs, its home nodes, their events and
+ * the kernel state of its CPUs. Events for entities held elsewhere leave through the engine's
+ * router into per-destination batches; a coordinator moves the batches between partitions at
+ * window barriers. With the whole machine in one partition it is the embedded run.
+ */
+export class Partition implements EventHandler, Router {
+  readonly config: RunConfig;
+  readonly index: number;
+  readonly ownership: Ownership;
+  readonly engine: Engine;
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+  /** CPUs by id; undefined where another partition holds the CPU. */
+  readonly cpus: Array<Cpu | undefined>;
+  readonly homes: Array<HomeNode | undefined>;
+  private readonly outbox: number[][];
+  private readonly outTasks: Task[][];
+  /** Events received from, and sent to, each partition over the whole run. */
+  readonly sentTo: Float64Array;
+  readonly receivedFrom: Float64Array;
+
+  constructor(config: RunConfig, ownership: Ownership | null = null, index = 0, options: PartitionOptions = {}) {
+    this.config = config;
+    this.index = index;
+    this.machine = new Machine(config.machine, config.cpuCount);
+    this.ownership = ownership ?? wholeMachine(this.machine);
+    const own = this.ownership;
+    const n = this.machine.cpuCount;
+    this.engine = new Engine(n + this.machine.nodeCount, own.partitions > 1 ? this : null);
+    this.engine.setHandler(this);
+    this.kernel = new Kernel(config, this.machine, this.engine, (cpu) => own.cpuOwner[cpu] === index, options.schemeOverride);
+    this.kernel.programmer = new WorkloadDriver(config.workload);
+    this.kernel.shareCreatedObjects = own.partitions > 1;
+    const hooks: CpuHooks = options.trace === undefined ? this.kernel : Object.assign(Object.create(this.kernel) as Kernel, { trace: options.trace });
+    this.cpus = [];
+    for (let cpu = 0; cpu < n; cpu++) {
+      this.cpus.push(own.cpuOwner[cpu] === index ? new Cpu(cpu, this.engine, this.machine, hooks, config.warmupPs) : undefined);
+    }
+    this.homes = [];
+    for (let node = 0; node < this.machine.nodeCount; node++) {
+      this.homes.push(own.nodeOwner[node] === index ? new HomeNode(node, n + node, this.engine, this.machine, config.warmupPs) : undefined);
+    }
+    this.outbox = Array.from({ length: own.partitions }, () => []);
+    this.outTasks = Array.from({ length: own.partitions }, () => []);
+    this.sentTo = new Float64Array(own.partitions);
+    this.receivedFrom = new Float64Array(own.partitions);
+    setUpWorkload(this.kernel, config.workload);
+    for (const [line, value] of this.kernel.finishSetup()) this.homes[this.kernel.lineHome(line)]?.presetValue(line, value);
+    for (const [id, task] of this.kernel.tasks) if (own.cpuOwner[task.cpu] !== index) this.kernel.tasks.delete(id);
+  }
+
+  private ownerOf(entity: number): number {
+    const n = this.cpus.length;
+    return entity < n ? this.ownership.cpuOwner[entity] : this.ownership.nodeOwner[entity - n];
+  }
+
+  isLocal(entity: number): boolean {
+    return this.ownerOf(entity) === this.index;
+  }
+
+  outbound(timePs: number, priority: number, origin: number, seq: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
+    const to = this.ownerOf(target);
+    this.outbox[to].push(timePs, EventQueue.rank(priority, origin, seq), target, type, a0, a1, a2, a3);
+    this.sentTo[to]++;
+    if (type === EV_TASK_ARRIVE) {
+      const task = this.kernel.tasks.get(a0);
+      if (task === undefined) throw new SimulationError(`task ${a0} leaves for cpu ${target} but is not here`, this.engine.nowPs, `partition ${this.index}`);
+      this.kernel.tasks.delete(a0);
+      this.outTasks[to].push(task);
+    }
+  }
+
+  /** Starts the run: timers, and every CPU looks for work. */
+  start(): void {
+    this.kernel.startTimers();
+    for (const cpu of this.cpus) cpu?.wake();
+  }
+
+  runUntil(endPs: number): number {
+    return this.engine.runUntil(endPs);
+  }
+
+  nextEventTime(): number {
+    return this.engine.nextEventTime();
+  }
+
+  /** The batches for every other partition since the last call (empty ones included). */
+  takeBatches(): EventBatch[] {
+    const objects = this.kernel.takeCreatedObjects();
+    const out: EventBatch[] = [];
+    for (let to = 0; to < this.ownership.partitions; to++) {
+      if (to === this.index) continue;
+      out.push({ from: this.index, to, events: this.outbox[to], tasks: this.outTasks[to], objects });
+      this.outbox[to] = [];
+      this.outTasks[to] = [];
+    }
+    return out;
+  }
+
+  /** Takes in a batch from another partition: objects first, then tasks, then the events. */
+  deliver(batch: EventBatch): void {
+    if (batch.to !== this.index) throw new SimulationError(`batch for partition ${batch.to} delivered to ${this.index}`, this.engine.nowPs, `partition ${this.index}`);
+    for (const o of batch.objects) if (!this.kernel.objects.has(o.id)) this.kernel.objects.add(o);
+    for (const t of batch.tasks) this.kernel.tasks.set(t.id, t);
+    const e = batch.events;
+    if (e.length % EVENT_FIELDS !== 0) throw new SimulationError(`batch from ${batch.from} has ${e.length} numbers, not a multiple of ${EVENT_FIELDS}`, this.engine.nowPs, `partition ${this.index}`);
+    for (let i = 0; i < e.length; i += EVENT_FIELDS) {
+      if (!this.isLocal(e[i + 2])) throw new SimulationError(`event for entity ${e[i + 2]} delivered to partition ${this.index}`, this.engine.nowPs, `partition ${this.index}`);
+      this.engine.deliverRanked(e[i], e[i + 1], e[i + 2], e[i + 3], e[i + 4], e[i + 5], e[i + 6], e[i + 7]);
+    }
+    this.receivedFrom[batch.from] += e.length / EVENT_FIELDS;
+  }
+
+  handle(type: number, target: number, a0: number, a1: number, a2: number, a3: number): void {
+    const n = this.cpus.length;
+    switch (type) {
+      case EV_CPU_STEP:
+        (this.cpus[target] as Cpu).step();
+        return;
+      case EV_LINE_REQUEST:
+        (this.homes[target - n] as HomeNode).request(a0, a1, a2, a3);
+        return;
+      case EV_LINE_RECALL:
+        (this.cpus[target] as Cpu).onRecall(a0, a1, a2, a3);
+        return;
+      case EV_LINE_INVALIDATE:
+        (this.cpus[target] as Cpu).onInvalidate(a0);
+        return;
+      case EV_LINE_DATA:
+        (this.cpus[target] as Cpu).onData(a0, a1, a2, a3);
+        return;
+      case EV_TASK_ARRIVE:
+        this.kernel.taskArrived(target, a0);
+        (this.cpus[target] as Cpu).wake();
+        return;
+      case EV_TIMER:
+        this.kernel.timerFired(target, a0, a1);
+        (this.cpus[target] as Cpu).wake();
+        return;
+      default:
+        throw new SimulationError(`unknown event type ${type}`, this.engine.nowPs, `entity ${target}`);
+    }
+  }
+
+  /** This partition's share of the run's outcome, once every partition has drained. */
+  report(): PartitionReport {
+    const k = this.kernel;
+    const cpus = [];
+    for (const cpu of this.cpus) {
+      if (cpu === undefined) continue;
+      const st = k.perCpu[cpu.id];
+      const s = cpu.stats;
+      cpus.push({
+        id: cpu.id,
+        opsByKind: Array.from(s.opsByKind),
+        latencyPsByKind: s.latencyPsByKind.map((b) => Array.from(b.values())),
+        accessesBySource: Array.from(s.accessesBySource),
+        atomicsBySource: Array.from(s.atomicsBySource),
+        sharedAtomics: s.sharedAtomics,
+        stallPs: s.stallPs,
+        busyPs: s.busyPs,
+        heldLines: cpu.heldEntries(),
+        awaiting: st.awaiting.slice(),
+        freed: st.freed.slice(),
+        switched: st.switched.slice(),
+        refcacheDirty: [...st.refcacheDirty],
+        violations: st.violations.slice(),
+      });
+    }
+    const homes = [];
+    for (const home of this.homes) {
+      if (home === undefined) continue;
+      const lines: number[] = [];
+      for (const [line, e] of home.entries()) lines.push(line, e.holder, e.value);
+      const st = home.stats;
+      homes.push({
+        node: home.node,
+        transfersByClass: Array.from(st.transfersByClass),
+        dramLocal: st.dramLocal,
+        dramRemote: st.dramRemote,
+        invalidations: st.invalidations,
+        upgrades: st.upgrades,
+        queueWaitPs: st.queueWaitPs,
+        lines,
+      });
+    }
+    if (cpus.some((c) => c.opsByKind.length !== OP_KIND_COUNT)) throw new Error("inconsistent operation kinds");
+    return {
+      partition: this.index,
+      cpus,
+      homes,
+      tasks: [...k.tasks.values()],
+      objects: [...k.objects.all()],
+      containerHolds: this.index === 0 ? k.containers.flatMap((c) => c.chain.flatMap((level) => level.creatorHolds)) : [],
+      firstContainerRoots: this.index === 0 && k.containers.length > 0 ? k.containers[0].chain[0].creatorHolds.slice() : [],
+      engineEvents: this.engine.eventsProcessed,
+      endPs: this.engine.nowPs,
+    };
+  }
+}

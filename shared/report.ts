@@ -1,0 +1,278 @@
+import { HOP1, HOP2, PACKAGE, SMT, DIE } from "./machine/distance.ts";
+import { SOURCE_NAMES } from "./coherence/source.ts";
+import type { Task, Violation } from "./kernel/kernel.ts";
+import { OBJ_GLOBAL, OBJ_NSPROXY, OBJ_TASK, type KObject } from "./kernel/objects.ts";
+import { isCountedOp, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
+import { checkReferences } from "./metrics/invariants.ts";
+import type { LatencySummary, RunResult, SourceCounts } from "./metrics/result.ts";
+import { percentile } from "./metrics/stats.ts";
+import { COUNTERS, SCHEMES } from "./schemes/index.ts";
+import type { RunConfig } from "./spec/resolve.ts";
+
+/** One CPU's share of a run's outcome. */
+export interface CpuReport {
+  id: number;
+  opsByKind: number[];
+  latencyPsByKind: number[][];
+  accessesBySource: number[];
+  atomicsBySource: number[];
+  sharedAtomics: number;
+  stallPs: number;
+  busyPs: number;
+  /** Lines the CPU holds at the end, flattened: line, value, ... */
+  heldLines: number[];
+  /** Objects-awaiting-free changes, flattened: time, object, +1/-1, ... */
+  awaiting: number[];
+  freed: number[];
+  switched: number[];
+  refcacheDirty: number[];
+  violations: Violation[];
+}
+
+/** One home node's share. */
+export interface HomeReport {
+  node: number;
+  transfersByClass: number[];
+  dramLocal: number;
+  dramRemote: number;
+  invalidations: number;
+  upgrades: number;
+  queueWaitPs: number;
+  /** Directory entries, flattened: line, holder (-1 = memory), memory value, ... */
+  lines: number[];
+}
+
+/** What one partition knows at the end of a run (plain data: it crosses processes as JSON). */
+export interface PartitionReport {
+  partition: number;
+  cpus: CpuReport[];
+  homes: HomeReport[];
+  tasks: Task[];
+  objects: KObject[];
+  /** References the set-up containers hold (sent by partition 0). */
+  containerHolds: number[];
+  /** The first set-up container's top-level references (for memory per container). */
+  firstContainerRoots: number[];
+  engineEvents: number;
+  endPs: number;
+}
+
+/** sv6's refcache: 4096 cache slots per CPU of (object pointer, delta). */
+const REFCACHE_SLOTS = 4096;
+const REFCACHE_SLOT_BYTES = 16;
+
+/**
+ * Builds the run's result from every partition's report. One process or four, any partition:
+ * the same reports in any order give the same result.
+ */
+export function mergeReports(config: RunConfig, reports: readonly PartitionReport[]): RunResult {
+  const cpuCount = config.cpuCount;
+  const cpus: CpuReport[] = new Array(cpuCount);
+  const homes: HomeReport[] = [];
+  for (const r of reports) {
+    for (const c of r.cpus) cpus[c.id] = c;
+    homes.push(...r.homes);
+  }
+  for (let i = 0; i < cpuCount; i++) if (cpus[i] === undefined) throw new Error(`no report for cpu ${i}`);
+  homes.sort((a, b) => a.node - b.node);
+  const measuredPs = config.durationPs - config.warmupPs;
+
+  const operations: Partial<Record<OpKindName, number>> = {};
+  const latency: Partial<Record<OpKindName, LatencySummary>> = {};
+  let totalOps = 0;
+  for (let op = 0; op < OP_KIND_COUNT; op++) {
+    if (!isCountedOp(op)) continue;
+    const name = OP_KINDS[op];
+    let count = 0;
+    let samples = 0;
+    for (const c of cpus) {
+      count += c.opsByKind[op];
+      samples += c.latencyPsByKind[op].length;
+    }
+    if (count === 0) continue;
+    operations[name] = count;
+    totalOps += count;
+    const sorted = new Float64Array(samples);
+    let at = 0;
+    for (const c of cpus) {
+      sorted.set(c.latencyPsByKind[op], at);
+      at += c.latencyPsByKind[op].length;
+    }
+    sorted.sort();
+    latency[name] = {
+      p50Ns: round3(percentile(sorted, 50) / 1000),
+      p99Ns: round3(percentile(sorted, 99) / 1000),
+      maxNs: round3(sorted[sorted.length - 1] / 1000),
+    };
+  }
+
+  const atomicsBySource = sumSources(cpus.map((c) => c.atomicsBySource));
+  const accessesBySource = sumSources(cpus.map((c) => c.accessesBySource));
+  let atomicsTotal = 0;
+  for (const v of Object.values(atomicsBySource)) atomicsTotal += v;
+  let shared = 0;
+  let stallPs = 0;
+  let busyPs = 0;
+  for (const c of cpus) {
+    shared += c.sharedAtomics;
+    stallPs += c.stallPs;
+    busyPs += c.busyPs;
+  }
+  const transfers = { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0, total: 0 };
+  let dramLocal = 0;
+  let dramRemote = 0;
+  let invalidations = 0;
+  let queueWaitPs = 0;
+  for (const h of homes) {
+    const t = h.transfersByClass;
+    transfers.smt += t[SMT];
+    transfers.die += t[DIE];
+    transfers.package += t[PACKAGE];
+    transfers.hop1 += t[HOP1];
+    transfers.hop2 += t[HOP2];
+    dramLocal += h.dramLocal;
+    dramRemote += h.dramRemote;
+    invalidations += h.invalidations;
+    queueWaitPs += h.queueWaitPs;
+  }
+  transfers.total = transfers.smt + transfers.die + transfers.package + transfers.hop1 + transfers.hop2;
+
+  // Final line values: the holder's copy, else memory.
+  const held = new Map<number, number>();
+  const heldByCpu: Array<Map<number, number>> = cpus.map((c) => {
+    const m = new Map<number, number>();
+    for (let i = 0; i < c.heldLines.length; i += 2) m.set(c.heldLines[i], c.heldLines[i + 1]);
+    return m;
+  });
+  const memory = new Map<number, number>();
+  for (const h of homes) {
+    for (let i = 0; i < h.lines.length; i += 3) {
+      const line = h.lines[i];
+      const holder = h.lines[i + 1];
+      if (holder >= 0) {
+        const v = heldByCpu[holder].get(line);
+        if (v === undefined) throw new Error(`line ${line} is recorded at cpu ${holder}, which does not hold it`);
+        held.set(line, v);
+      } else memory.set(line, h.lines[i + 2]);
+    }
+  }
+  const value = (line: number) => held.get(line) ?? memory.get(line) ?? 0;
+
+  const freed = new Set<number>();
+  const switched = new Set<number>();
+  const events: Array<[number, number, number]> = [];
+  const violations: Violation[] = [];
+  for (const c of cpus) {
+    for (const o of c.freed) freed.add(o);
+    for (const o of c.switched) switched.add(o);
+    for (let i = 0; i < c.awaiting.length; i += 3) events.push([c.awaiting[i], c.awaiting[i + 1], c.awaiting[i + 2]]);
+    violations.push(...c.violations);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  let awaitingNow = 0;
+  let awaitingPeak = 0;
+  let awaitingAtEnd = 0;
+  const awaitingSet = new Set<number>();
+  for (const [t, obj, delta] of events) {
+    awaitingNow += delta;
+    if (delta > 0) awaitingSet.add(obj);
+    else awaitingSet.delete(obj);
+    if (t < config.durationPs) {
+      if (awaitingNow > awaitingPeak) awaitingPeak = awaitingNow;
+      awaitingAtEnd = awaitingNow;
+    }
+  }
+  // Refcache epochs stop at the duration, so a zero reached after the last flush still sits in a
+  // CPU's unflushed delta; the next epoch would find it. Such an object awaits free, it is no leak.
+  for (const c of cpus) for (const o of c.refcacheDirty) awaitingSet.add(o);
+
+  const objects = new Map<number, KObject>();
+  for (const r of reports) for (const o of r.objects) if (!objects.has(o.id)) objects.set(o.id, o);
+  const tasks: Task[] = [];
+  for (const r of reports) tasks.push(...r.tasks);
+  const first = reports.find((r) => r.partition === 0);
+  const containerHolds = first?.containerHolds ?? [];
+  const endPs = Math.max(...reports.map((r) => r.endPs));
+  const referenceViolations = checkReferences(
+    { objects: [...objects.values()].sort((a, b) => a.id - b.id), tasks, containerHolds, cpuCount, endPs },
+    value,
+    { freed, switched, awaiting: awaitingSet },
+  );
+  violations.sort((a, b) => a.timePs - b.timePs || a.cpu - b.cpu || a.obj - b.obj);
+  const allViolations = [...violations, ...referenceViolations];
+
+  let liveObjects = 0;
+  for (const o of objects.values()) if (o.type !== OBJ_TASK && o.type !== OBJ_GLOBAL && !freed.has(o.id)) liveObjects++;
+
+  const scheme = SCHEMES[config.scheme];
+  const seconds = measuredPs / 1e12;
+  return {
+    scheme: config.scheme,
+    machine: config.machine.name,
+    cpus: cpuCount,
+    workload: config.workload.name,
+    seed: config.seed,
+    measuredPs,
+    operations,
+    totalOps,
+    throughputOpsPerSec: round3(totalOps / seconds),
+    latency,
+    atomics: { total: atomicsTotal, shared, bySource: atomicsBySource },
+    atomicsPerOp: perOp(atomicsTotal, totalOps),
+    sharedAtomicsPerOp: perOp(shared, totalOps),
+    accessesBySource,
+    lineTransfers: transfers,
+    transfersPerOp: perOp(transfers.total, totalOps),
+    dramFetches: { local: dramLocal, remote: dramRemote },
+    invalidations,
+    coherenceStallPs: stallPs,
+    stallShare: busyPs + stallPs > 0 ? round6(stallPs / (busyPs + stallPs)) : 0,
+    lineQueueWaitPs: queueWaitPs,
+    memory: {
+      bytesPerTask: scheme.bytesPerTask(config.kinds.length),
+      refBytesPerContainer: refBytesPerContainer(objects, first?.firstContainerRoots ?? [], config),
+      fixedBytes: config.scheme === "refcache" ? cpuCount * REFCACHE_SLOTS * REFCACHE_SLOT_BYTES : 0,
+      liveObjectsAtEnd: liveObjects,
+      awaitingFreePeak: awaitingPeak,
+      awaitingFreeAtEnd: awaitingAtEnd,
+    },
+    scalingEfficiency: null,
+    engineEvents: reports.reduce((s, r) => s + r.engineEvents, 0),
+    invariants: { ok: allViolations.length === 0, violationCount: allViolations.length, violations: allViolations.slice(0, 20) },
+  };
+}
+
+/** Reference-count (and nsproxy bundle) bytes of one container's objects and what they hold. */
+function refBytesPerContainer(objects: Map<number, KObject>, roots: readonly number[], config: RunConfig): number {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  let bytes = 0;
+  while (stack.length > 0) {
+    const id = stack.pop() as number;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const o = objects.get(id);
+    if (o === undefined) continue;
+    const counter = COUNTERS[o.counter];
+    if (counter !== null) bytes += counter.bytesPerObject(config.cpuCount);
+    if (o.type === OBJ_NSPROXY) bytes += 8 * config.kinds.length;
+    stack.push(...o.holds);
+  }
+  return bytes;
+}
+
+function sumSources(arrays: ReadonlyArray<ArrayLike<number>>): SourceCounts {
+  const out = Object.fromEntries(SOURCE_NAMES.map((n) => [n, 0])) as unknown as SourceCounts;
+  for (const a of arrays) SOURCE_NAMES.forEach((n, i) => (out[n] += a[i]));
+  return out;
+}
+
+function perOp(v: number, ops: number): number {
+  return ops > 0 ? round6(v / ops) : 0;
+}
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
