@@ -13,10 +13,10 @@ export interface WindowStats {
   crossEvents: number;
 }
 
-/** The next window, from every partition's next event time: [start, start + lookahead). */
-export function nextWindowEnd(nextEventTimes: readonly number[], lookahead: number): number {
+/** The next window, from every partition's next event time: [start, start + lookahead); null when all are idle. */
+export function nextWindowEnd(nextEventTimes: readonly number[], lookahead: number): number | null {
   const start = Math.min(...nextEventTimes);
-  return start === Infinity ? Infinity : start + lookahead;
+  return start === Infinity ? null : start + lookahead;
 }
 
 /**
@@ -38,7 +38,7 @@ export function runWindowed(
   let crossEvents = 0;
   for (;;) {
     const end = nextWindowEnd(parts.map((p) => p.nextEventTime()), lookahead);
-    if (end === Infinity) break;
+    if (end === null) break;
     for (const p of parts) p.runUntil(end);
     const batches = exchange(parts.flatMap((p) => p.takeBatches()));
     for (const b of batches) {

@@ -1,0 +1,159 @@
+import { z } from "zod";
+import type { EventBatch } from "./partition.ts";
+import type { PartitionReport } from "./report.ts";
+
+/**
+ * The messages of a distributed run, as they cross processes: JSON with a protocol version
+ * and the run's id. Every message is validated when it arrives; one that fails is rejected
+ * (and counted), never acted on. Times are integer picoseconds; JSON has no Infinity, so "no
+ * pending event" is null.
+ */
+export const PROTOCOL_VERSION = 1;
+/** Messages above this size are rejected unread (a batch of ~100,000 events fits easily). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+const runId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const count = z.int().min(0);
+const timePs = z.number().int().min(0);
+const partition = z.int().min(0).max(4095);
+
+const envelope = { v: z.literal(PROTOCOL_VERSION), run: runId };
+
+const taskSchema = z.strictObject({
+  id: z.int().min(0),
+  cpu: z.int().min(0),
+  role: z.int().min(0).max(1),
+  attach: z.array(z.int().min(0)),
+  owned: z.boolean(),
+  pull: z.boolean(),
+  thinkNext: z.boolean(),
+  churnPhase: z.int().min(0),
+  churn: z.strictObject({ attach: z.array(z.int().min(0)), creatorHolds: z.array(z.int().min(0)) }).nullable(),
+});
+
+const objectSchema = z.strictObject({
+  id: z.int().min(0),
+  type: z.int().min(0).max(4),
+  nsKind: z.int().min(-1).max(31),
+  home: z.int().min(0),
+  holds: z.array(z.int().min(0)),
+  counter: z.int().min(0).max(4),
+  createdPs: timePs,
+});
+
+export const readySchema = z.strictObject({ ...envelope, kind: z.literal("ready"), from: partition });
+export const windowSchema = z.strictObject({
+  ...envelope,
+  kind: z.literal("window"),
+  window: count,
+  endPs: timePs,
+  /** Events each partition sent each other in the previous window: expect[from * P + to]. */
+  expect: z.array(count),
+});
+export const batchSchema = z.strictObject({
+  ...envelope,
+  kind: z.literal("batch"),
+  window: count,
+  from: partition,
+  to: partition,
+  /** This sender's batch number to this receiver (0, 1, 2, ...): a gap or repeat is an error. */
+  seq: count,
+  /** The number of events (events.length / 8). */
+  count,
+  events: z.array(z.number()),
+  tasks: z.array(taskSchema),
+  objects: z.array(objectSchema),
+});
+export const barrierSchema = z.strictObject({
+  ...envelope,
+  kind: z.literal("barrier"),
+  window: count,
+  from: partition,
+  /** The partition's next local event, or null. */
+  nextPs: timePs.nullable(),
+  /** The earliest event it sent to another partition in this window, or null. */
+  minSentPs: timePs.nullable(),
+  /** Events sent to each partition in this window. */
+  sent: z.array(count),
+  /** Events received from each partition so far (whole run). */
+  received: z.array(count),
+});
+export const finishSchema = z.strictObject({ ...envelope, kind: z.literal("finish") });
+export const abortSchema = z.strictObject({ ...envelope, kind: z.literal("abort"), reason: z.string().max(2000) });
+export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, message: z.string().max(4000) });
+export const reportSchema = z.strictObject({
+  ...envelope,
+  kind: z.literal("report"),
+  from: partition,
+  /** A PartitionReport; its deep shape is checked by mergeReports' own consistency checks. */
+  report: z.looseObject({ partition, cpus: z.array(z.unknown()), homes: z.array(z.unknown()), tasks: z.array(taskSchema), objects: z.array(objectSchema) }),
+});
+
+export const messageSchema = z.discriminatedUnion("kind", [
+  readySchema,
+  windowSchema,
+  batchSchema,
+  barrierSchema,
+  finishSchema,
+  abortSchema,
+  failureSchema,
+  reportSchema,
+]);
+
+export type Message = z.infer<typeof messageSchema>;
+export type BatchMessage = z.infer<typeof batchSchema>;
+export type WindowMessage = z.infer<typeof windowSchema>;
+export type BarrierMessage = z.infer<typeof barrierSchema>;
+
+export type Decoded = { ok: true; message: Message } | { ok: false; reason: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function encodeMessage(m: Message): Uint8Array {
+  return encoder.encode(JSON.stringify(m));
+}
+
+/**
+ * Decodes and validates one message. `expectedRun` rejects messages of other runs. Never
+ * throws: a bad message is a result with the reason, naming the offending field.
+ */
+export function decodeMessage(data: Uint8Array, expectedRun?: string): Decoded {
+  if (data.byteLength > MAX_MESSAGE_BYTES) return { ok: false, reason: `oversized: ${data.byteLength} bytes (limit ${MAX_MESSAGE_BYTES})` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decoder.decode(data));
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  if (typeof doc === "object" && doc !== null && "v" in doc && (doc as { v: unknown }).v !== PROTOCOL_VERSION) {
+    return { ok: false, reason: `unknown protocol version ${JSON.stringify((doc as { v: unknown }).v)} (this is ${PROTOCOL_VERSION})` };
+  }
+  const r = messageSchema.safeParse(doc);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, reason: `${issue.path.join(".") || "(message)"}: ${issue.message}` };
+  }
+  if (expectedRun !== undefined && r.data.run !== expectedRun) return { ok: false, reason: `message for unknown run ${r.data.run}` };
+  if (r.data.kind === "batch") {
+    const b = r.data;
+    if (b.events.length !== b.count * 8) return { ok: false, reason: `events: ${b.events.length} numbers for a count of ${b.count}` };
+    for (let i = 0; i < b.events.length; i++) {
+      if (!Number.isFinite(b.events[i])) return { ok: false, reason: `events.${i}: not a finite number` };
+    }
+  }
+  return { ok: true, message: r.data };
+}
+
+/** The batch message for a partition's EventBatch. */
+export function batchMessage(run: string, window: number, seq: number, b: EventBatch): BatchMessage {
+  return { v: PROTOCOL_VERSION, run, kind: "batch", window, from: b.from, to: b.to, seq, count: b.events.length / 8, events: b.events, tasks: b.tasks, objects: b.objects };
+}
+
+export function batchOf(m: BatchMessage): EventBatch {
+  return { from: m.from, to: m.to, events: m.events, tasks: m.tasks, objects: m.objects };
+}
+
+export function reportOf(m: Extract<Message, { kind: "report" }>): PartitionReport {
+  return m.report as unknown as PartitionReport;
+}
