@@ -84,14 +84,15 @@ export class Partition implements EventHandler, Router {
     this.kernel = new Kernel(config, this.machine, this.engine, (cpu) => own.cpuOwner[cpu] === index, options.schemeOverride);
     this.kernel.programmer = new WorkloadDriver(config.workload);
     this.kernel.shareCreatedObjects = own.partitions > 1;
+    const window = { warmupPs: config.warmupPs, durationPs: config.durationPs };
     const hooks: CpuHooks = options.trace === undefined ? this.kernel : Object.assign(Object.create(this.kernel) as Kernel, { trace: options.trace });
     this.cpus = [];
     for (let cpu = 0; cpu < n; cpu++) {
-      this.cpus.push(own.cpuOwner[cpu] === index ? new Cpu(cpu, this.engine, this.machine, hooks, config.warmupPs) : undefined);
+      this.cpus.push(own.cpuOwner[cpu] === index ? new Cpu(cpu, this.engine, this.machine, hooks, window) : undefined);
     }
     this.homes = [];
     for (let node = 0; node < this.machine.nodeCount; node++) {
-      this.homes.push(own.nodeOwner[node] === index ? new HomeNode(node, n + node, this.engine, this.machine, config.warmupPs) : undefined);
+      this.homes.push(own.nodeOwner[node] === index ? new HomeNode(node, n + node, this.engine, this.machine, window) : undefined);
     }
     this.outbox = Array.from({ length: own.partitions }, () => []);
     this.outTasks = Array.from({ length: own.partitions }, () => []);
@@ -168,7 +169,7 @@ export class Partition implements EventHandler, Router {
     const n = this.cpus.length;
     switch (type) {
       case EV_CPU_STEP:
-        (this.cpus[target] as Cpu).step();
+        (this.cpus[target] as Cpu).step(a0);
         return;
       case EV_LINE_REQUEST:
         (this.homes[target - n] as HomeNode).request(a0, a1, a2, a3);
@@ -188,7 +189,7 @@ export class Partition implements EventHandler, Router {
         return;
       case EV_TIMER:
         this.kernel.timerFired(target, a0, a1);
-        (this.cpus[target] as Cpu).wake();
+        (this.cpus[target] as Cpu).interrupt();
         return;
       default:
         throw new SimulationError(`unknown event type ${type}`, this.engine.nowPs, `entity ${target}`);

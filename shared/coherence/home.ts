@@ -1,6 +1,7 @@
 import type { Engine } from "../engine/engine.ts";
 import { DIE } from "../machine/distance.ts";
 import type { Machine } from "../machine/machine.ts";
+import type { MeasuredWindow } from "../kernel/cpu.ts";
 import { EV_LINE_DATA, EV_LINE_INVALIDATE, EV_LINE_RECALL, PRIO_COHERENCE, READ, recallCode, WRITE } from "./protocol.ts";
 import { sourceCode, SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "./source.ts";
 
@@ -48,14 +49,14 @@ export class HomeNode {
   private readonly lines = new Map<number, DirectoryEntry>();
   private readonly engine: Engine;
   private readonly machine: Machine;
-  private readonly warmupPs: number;
+  private readonly window: MeasuredWindow;
 
-  constructor(node: number, entity: number, engine: Engine, machine: Machine, warmupPs: number) {
+  constructor(node: number, entity: number, engine: Engine, machine: Machine, window: MeasuredWindow) {
     this.node = node;
     this.entity = entity;
     this.engine = engine;
     this.machine = machine;
-    this.warmupPs = warmupPs;
+    this.window = window;
     this.stats = {
       transfersByClass: new Float64Array(6),
       dramLocal: 0,
@@ -87,7 +88,7 @@ export class HomeNode {
     }
     const topo = this.machine.topology;
     const c = this.machine.costs;
-    const counted = now >= this.warmupPs;
+    const counted = now >= this.window.warmupPs && now < this.window.durationPs;
     const legD = c.legPs[topo.nodeDistance(requester, this.node)];
     const start = now > e.busyUntilPs ? now : e.busyUntilPs;
     if (counted) this.stats.queueWaitPs += start - now;

@@ -18,25 +18,34 @@ import {
 import { applyRmw } from "../coherence/rmw.ts";
 import { isUpgrade, SOURCE_COUNT, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
-import { OP_KIND_COUNT, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
+import { OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
   /** The home memory node of a line. */
   lineHome(line: number): number;
-  /** The next program to run on this CPU, or null when it has nothing to do. */
-  nextProgram(cpu: Cpu): Program | null;
+  /** The next program to run on this CPU (only kernel work if `kernelWorkOnly`), or null. */
+  nextProgram(cpu: Cpu, kernelWorkOnly: boolean): Program | null;
   /** An access tagged by the kernel completed with `result`; may write more steps. */
   onResult(cpu: Cpu, program: Program, step: Step, result: number, out: StepWriter): void;
   /** An action step; may write more steps. */
   onAction(cpu: Cpu, program: Program, step: Step, out: StepWriter): void;
   onProgramDone(cpu: Cpu, program: Program): void;
   /** Optional: sees every access (tests use it to count accesses per operation). */
-  trace?(cpu: number, line: number, rmw: number, arg: number, source: number): void;
+  trace?(cpu: number, line: number, rmw: number, arg: number, source: number, timePs: number): void;
+}
+
+/** Metrics count what happens at or after the warm-up and before the duration ends. */
+export interface MeasuredWindow {
+  warmupPs: number;
+  durationPs: number;
 }
 
 export interface CpuStats {
+  /** Operations completed in the measured window, by kind. */
   opsByKind: Float64Array;
+  /** Operations completed at any time (warm-up and drain included), by kind. */
+  completedByKind: Float64Array;
   latencyPsByKind: SampleBuffer[];
   /** Accesses by where their data came from (SOURCE_* codes; 0 = local hit). */
   accessesBySource: Float64Array;
@@ -75,20 +84,27 @@ export class Cpu {
   /** Line requests sent so far; the last one is the pending one while waitingLine is set. */
   private requestsSent = 0;
   private scheduled = false;
+  /** Numbers EV_CPU_STEP events; a step event whose number is not the latest is stale (preempted). */
+  private stepToken = 0;
+  /** When the step the CPU is busy with ends (-1 when it is not in a timed step). */
+  private busyUntilPs = -1;
+  /** A program set aside by kernel work (an interrupt), with the time its step still needs. */
+  private preempted: { program: Program; remainingPs: number } | null = null;
   private readonly rmwOut = new Float64Array(2);
   private readonly engine: Engine;
   private readonly machine: Machine;
   private readonly hooks: CpuHooks;
-  private readonly warmupPs: number;
+  private readonly window: MeasuredWindow;
 
-  constructor(id: number, engine: Engine, machine: Machine, hooks: CpuHooks, warmupPs: number) {
+  constructor(id: number, engine: Engine, machine: Machine, hooks: CpuHooks, window: MeasuredWindow) {
     this.id = id;
     this.engine = engine;
     this.machine = machine;
     this.hooks = hooks;
-    this.warmupPs = warmupPs;
+    this.window = window;
     this.stats = {
       opsByKind: new Float64Array(OP_KIND_COUNT),
+      completedByKind: new Float64Array(OP_KIND_COUNT),
       latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new SampleBuffer()),
       accessesBySource: new Float64Array(SOURCE_COUNT),
       atomicsBySource: new Float64Array(SOURCE_COUNT),
@@ -106,13 +122,42 @@ export class Cpu {
   wake(): void {
     if (this.program !== null || this.scheduled || this.waitingLine !== -1) return;
     this.scheduled = true;
-    this.engine.send(0, PRIO_STEP, this.id, this.id, EV_CPU_STEP);
+    this.engine.send(0, PRIO_STEP, this.id, this.id, EV_CPU_STEP, ++this.stepToken);
   }
 
-  /** Handles EV_CPU_STEP: runs steps until one takes time. */
-  step(): void {
+  /**
+   * Kernel work is waiting (a timer fired): like an interrupt, it runs now if the CPU is in a
+   * timed step of a task's program; that program resumes afterwards with the time it still
+   * needs. A CPU waiting for a line, or already running kernel work, takes it afterwards.
+   */
+  interrupt(): void {
+    const p = this.program;
+    const now = this.engine.nowPs;
+    if (p === null || this.waitingLine !== -1) {
+      this.wake();
+      return;
+    }
+    if (p.op === OP_KWORK || this.preempted !== null || this.busyUntilPs <= now) return;
+    const remainingPs = this.busyUntilPs - now;
+    if (this.counted(now)) this.stats.busyPs -= remainingPs;
+    this.preempted = { program: p, remainingPs };
+    this.program = null;
+    this.busyUntilPs = -1;
+    this.scheduled = true;
+    this.engine.send(0, PRIO_STEP, this.id, this.id, EV_CPU_STEP, ++this.stepToken);
+  }
+
+  /** Handles EV_CPU_STEP: runs steps until one takes time. A stale (preempted) step is ignored. */
+  step(token: number): void {
+    if (token !== this.stepToken) return;
     this.scheduled = false;
+    this.busyUntilPs = -1;
     this.run();
+  }
+
+  /** Whether something happening now falls in the measured window [warm-up, duration). */
+  private counted(t: number): boolean {
+    return t >= this.window.warmupPs && t < this.window.durationPs;
   }
 
   /** Every line held, flattened as line, value, line, value... (for the end-of-run report). */
@@ -132,8 +177,15 @@ export class Cpu {
     for (;;) {
       let p = this.program;
       if (p === null) {
-        p = this.hooks.nextProgram(this);
-        if (p === null) return;
+        p = this.hooks.nextProgram(this, this.preempted !== null);
+        if (p === null) {
+          const set = this.preempted;
+          if (set === null) return;
+          this.preempted = null;
+          this.program = set.program;
+          this.after(set.remainingPs);
+          return;
+        }
         p.startPs = now;
         this.program = p;
       }
@@ -172,9 +224,11 @@ export class Cpu {
   }
 
   private after(ps: number): void {
-    if (this.engine.nowPs >= this.warmupPs) this.stats.busyPs += ps;
+    const now = this.engine.nowPs;
+    if (this.counted(now)) this.stats.busyPs += ps;
     this.scheduled = true;
-    this.engine.send(ps, PRIO_STEP, this.id, this.id, EV_CPU_STEP);
+    this.busyUntilPs = now + ps;
+    this.engine.send(ps, PRIO_STEP, this.id, this.id, EV_CPU_STEP, ++this.stepToken);
   }
 
   /** Applies the current access step's RMW to the held value and hands the result on. */
@@ -182,14 +236,14 @@ export class Cpu {
     const out = this.rmwOut;
     applyRmw(s.rmw, this.held.get(s.line) as number, s.arg, out);
     this.held.set(s.line, out[0]);
-    if (this.engine.nowPs >= this.warmupPs) {
+    if (this.counted(this.engine.nowPs)) {
       this.stats.accessesBySource[source]++;
       if (isAtomic(s.rmw)) {
         this.stats.atomicsBySource[source]++;
         if (s.line >= 0) this.stats.sharedAtomics++;
       }
     }
-    this.hooks.trace?.(this.id, s.line, s.rmw, s.arg, source);
+    this.hooks.trace?.(this.id, s.line, s.rmw, s.arg, source, this.engine.nowPs);
     if (s.tag !== 0) {
       const writer = new StepWriter([]);
       this.hooks.onResult(this, p, s, out[1], writer);
@@ -203,7 +257,8 @@ export class Cpu {
 
   private finish(p: Program): void {
     const now = this.engine.nowPs;
-    if (now >= this.warmupPs && p.startPs >= this.warmupPs) {
+    this.stats.completedByKind[p.op]++;
+    if (this.counted(now)) {
       this.stats.opsByKind[p.op]++;
       this.stats.latencyPsByKind[p.op].push(now - p.startPs);
     }
@@ -227,7 +282,7 @@ export class Cpu {
     if (kind === WRITE) this.exclusive.add(line);
     else this.exclusive.delete(line);
     this.waitingLine = -1;
-    if (now >= this.warmupPs) this.stats.stallPs += now - this.waitingSincePs;
+    if (this.counted(now)) this.stats.stallPs += now - this.waitingSincePs;
     const p = this.program;
     const s = p.steps[p.pc - 1];
     this.complete(p, s, sourceOf(code));

@@ -340,10 +340,11 @@ export class Kernel implements KernelApi, CpuHooks {
     return this.objects.get(Math.floor(line / 4)).home;
   }
 
-  nextProgram(cpu: Cpu): Program | null {
+  nextProgram(cpu: Cpu, kernelWorkOnly: boolean): Program | null {
     this.currentCpu = cpu.id;
     const st = this.perCpu[cpu.id];
     if (st.kwork.length > 0) return st.kwork.shift() as Program;
+    if (kernelWorkOnly) return null;
     if (this.engine.nowPs >= this.config.durationPs) return null;
     const taskId = st.runQueue.shift();
     if (taskId === undefined) return null;

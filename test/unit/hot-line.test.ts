@@ -32,7 +32,7 @@ const SATURATED: Array<[string, number[]]> = [
 ];
 
 describe("hot-line: one contended counter", () => {
-  it.each(SATURATED)("on %s with %j CPUs, throughput = 1 / mean occupancy of the transfers that took place, within 5%%", (machine, cpus) => {
+  it.each(SATURATED)("on %s with %j CPUs, throughput = 1 / mean occupancy of the transfers that took place, within 5 percent", (machine, cpus) => {
     const occ = occupancies(machine);
     for (const r of hotLine(machine, cpus)) {
       expect(r.lineTransfers.total, `${r.cpus} CPUs`).toBeGreaterThan(1000);
