@@ -71,7 +71,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   const homes: HomeReport[] = [];
   for (const r of reports) {
     for (const c of r.cpus) cpus[c.id] = c;
-    homes.push(...r.homes);
+    for (const h of r.homes) homes.push(h);
   }
   for (let i = 0; i < cpuCount; i++) if (cpus[i] === undefined) throw new Error(`no report for cpu ${i}`);
   homes.sort((a, b) => a.node - b.node);
@@ -166,7 +166,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     for (const o of c.freed) freed.add(o);
     for (const o of c.switched) switched.add(o);
     for (let i = 0; i < c.awaiting.length; i += 3) events.push([c.awaiting[i], c.awaiting[i + 1], c.awaiting[i + 2]]);
-    violations.push(...c.violations);
+    for (const v of c.violations) violations.push(v);
   }
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   let awaitingNow = 0;
@@ -189,7 +189,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   const objects = new Map<number, KObject>();
   for (const r of reports) for (const o of r.objects) if (!objects.has(o.id)) objects.set(o.id, o);
   const tasks: Task[] = [];
-  for (const r of reports) tasks.push(...r.tasks);
+  for (const r of reports) for (const t of r.tasks) tasks.push(t);
   const first = reports.find((r) => r.partition === 0);
   const containerHolds = first?.containerHolds ?? [];
   const endPs = Math.max(...reports.map((r) => r.endPs));
@@ -256,7 +256,7 @@ function refBytesPerContainer(objects: Map<number, KObject>, roots: readonly num
     const counter = COUNTERS[o.counter];
     if (counter !== null) bytes += counter.bytesPerObject(config.cpuCount);
     if (o.type === OBJ_NSPROXY) bytes += 8 * config.kinds.length;
-    stack.push(...o.holds);
+    for (const h of o.holds) stack.push(h);
   }
   return bytes;
 }

@@ -18,7 +18,7 @@ import {
 import { applyRmw } from "../coherence/rmw.ts";
 import { isUpgrade, SOURCE_COUNT, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
-import { OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
@@ -252,7 +252,7 @@ export class Cpu {
   }
 
   private insert(p: Program, out: StepWriter): void {
-    if (out.steps.length > 0) p.steps.splice(p.pc, 0, ...out.steps);
+    if (out.steps.length > 0) p.steps = insertSteps(p.steps, p.pc, out.steps);
   }
 
   private finish(p: Program): void {

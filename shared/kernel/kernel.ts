@@ -35,7 +35,7 @@ import {
   SLOT_VARS,
   type KObject,
 } from "./objects.ts";
-import { OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -203,7 +203,7 @@ export class Kernel implements KernelApi, CpuHooks {
       } else if (s.kind === STEP_ACTION) {
         this.dispatchAction(program, s, more);
       }
-      if (more.steps.length > 0) program.steps.splice(program.pc, 0, ...more.steps);
+      if (more.steps.length > 0) program.steps = insertSteps(program.steps, program.pc, more.steps);
     }
     return result;
   }

@@ -86,3 +86,12 @@ export class StepWriter {
     return this;
   }
 }
+
+/** `steps` with `more` inserted at `at` (no spread of arguments: `more` may hold thousands of steps). */
+export function insertSteps(steps: Step[], at: number, more: Step[]): Step[] {
+  if (more.length < 1024) {
+    steps.splice(at, 0, ...more);
+    return steps;
+  }
+  return steps.slice(0, at).concat(more, steps.slice(at));
+}
