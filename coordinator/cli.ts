@@ -11,7 +11,9 @@ import { parseSpec } from "../shared/spec/parse.ts";
 import { resolveSpec } from "../shared/spec/resolve.ts";
 import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
-import { runExperiment } from "./experiment.ts";
+import { runExperiment, runExperimentWith } from "./experiment.ts";
+import { runInThreads } from "./threaded.ts";
+import type { RunConfig } from "../shared/spec/resolve.ts";
 import { parseCpuList, readSpecFile } from "./load-spec.ts";
 import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
@@ -37,6 +39,7 @@ interface RunOptions {
   layout?: string;
   out?: string;
   quiet?: boolean;
+  workers?: string;
 }
 
 /** A user's mistake: printed without a stack trace, exit code 2. */
@@ -67,14 +70,27 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z");
 }
 
-function runCommand(o: RunOptions): void {
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new SpecError("workers", `"${text}" is not a worker count between 1 and 64`);
+  return n;
+}
+
+async function runCommand(o: RunOptions): Promise<void> {
   const spec = resolveSpec(parseSpec(buildSpecDocument(o)));
+  const workers = parseWorkers(o.workers);
   const out = o.out ?? join("results", timestamp());
   const interactive = !o.quiet && process.stderr.isTTY === true;
   const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
   const started = performance.now();
   bar?.start(spec.schemes.length * spec.cpus.length, 0, { run: "" });
-  const result = runExperiment(spec, (done, _total, run) => bar?.update(done, { run: `${run.scheme} @ ${run.cpuCount} CPUs` }));
+  const progress = (done: number, _total: number, run: RunConfig) => bar?.update(done, { run: `${run.scheme} @ ${run.cpuCount} CPUs` });
+  const result =
+    workers === 1
+      ? runExperiment(spec, progress)
+      : // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
+        await runExperimentWith(spec, async (s, i, config) => (await runInThreads(s, i, Math.min(workers, config.cpuCount))).result, progress);
   bar?.stop();
   const wallS = (performance.now() - started) / 1000;
   const doc = resultsDocument(result, codeVersion());
@@ -129,7 +145,8 @@ export function buildProgram(): Command {
     .addOption(new Option("--layout <layout>", "refcount on its own line, or sharing the read-mostly fields' line").choices(["separate", "shared"]))
     .option("--out <dir>", "output folder (default results/<timestamp>/)")
     .option("--quiet", "print nothing; only write the results")
-    .action((o: RunOptions) => runCommand(o));
+    .option("--workers <n>", "split each run over n worker threads (same protocol as a cluster; same results)")
+    .action(async (o: RunOptions) => runCommand(o));
   program
     .command("presets")
     .description("list machines, workloads, schemes and operation costs, with their sources")
@@ -141,9 +158,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
-    buildProgram().parse(argv, { from: "user" });
+    await buildProgram().parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
@@ -164,4 +181,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -34,3 +34,22 @@ export function runExperiment(spec: ResolvedSpec, onRun?: (done: number, total: 
   fillScalingEfficiency(runs);
   return { spec, runs };
 }
+
+/** Runs one configuration of a spec (the runIndex-th of planRuns), wherever it runs. */
+export type RunOne = (spec: ResolvedSpec, runIndex: number, config: RunConfig) => Promise<RunResult>;
+
+/** runExperiment with another way of running each configuration (threads, a cluster). */
+export async function runExperimentWith(
+  spec: ResolvedSpec,
+  runOne: RunOne,
+  onRun?: (done: number, total: number, run: RunConfig) => void,
+): Promise<ExperimentResult> {
+  const plan = planRuns(spec);
+  const runs: RunResult[] = [];
+  for (let i = 0; i < plan.length; i++) {
+    runs.push(await runOne(spec, i, plan[i]));
+    onRun?.(i + 1, plan.length, plan[i]);
+  }
+  fillScalingEfficiency(runs);
+  return { spec, runs };
+}

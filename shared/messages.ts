@@ -89,7 +89,19 @@ export const reportSchema = z.strictObject({
   report: z.looseObject({ partition, cpus: z.array(z.unknown()), homes: z.array(z.unknown()), tasks: z.array(taskSchema), objects: z.array(objectSchema) }),
 });
 
+/** One piece of a message too large for one transport payload (reassembled by PartReassembler). */
+export const partSchema = z.strictObject({
+  ...envelope,
+  kind: z.literal("part"),
+  /** Identifies the whole message among the sender's parts. */
+  id: z.string().min(1).max(64),
+  index: count,
+  total: z.int().min(1).max(100_000),
+  text: z.string(),
+});
+
 export const messageSchema = z.discriminatedUnion("kind", [
+  partSchema,
   readySchema,
   windowSchema,
   batchSchema,
@@ -156,4 +168,46 @@ export function batchOf(m: BatchMessage): EventBatch {
 
 export function reportOf(m: Extract<Message, { kind: "report" }>): PartitionReport {
   return m.report as unknown as PartitionReport;
+}
+
+/**
+ * Encodes a message as one payload, or as several "part" messages when it exceeds
+ * `maxBytes` (NATS servers accept 1 MiB by default; a partition's final report is larger).
+ */
+export function encodeMessageParts(m: Message, maxBytes: number | undefined, partId: string): Uint8Array[] {
+  const whole = encodeMessage(m);
+  if (maxBytes === undefined || whole.byteLength <= maxBytes) return [whole];
+  const text = JSON.stringify(m);
+  // Leave room for the part's own envelope; JSON-escaping can at most double a character.
+  const chunk = Math.max(1024, Math.floor((maxBytes - 512) / 2));
+  const total = Math.ceil(text.length / chunk);
+  const out: Uint8Array[] = [];
+  for (let index = 0; index < total; index++) {
+    out.push(encodeMessage({ v: PROTOCOL_VERSION, run: m.run, kind: "part", id: partId, index, total, text: text.slice(index * chunk, (index + 1) * chunk) }));
+  }
+  return out;
+}
+
+/** Collects "part" messages until a whole message is there, then decodes it. */
+export class PartReassembler {
+  private readonly pending = new Map<string, { total: number; texts: Array<string | undefined>; got: number }>();
+
+  /** Returns the decoded whole message once its last part arrives, else null. */
+  add(p: Extract<Message, { kind: "part" }>, expectedRun?: string): Decoded | null {
+    let entry = this.pending.get(p.id);
+    if (entry === undefined) {
+      if (this.pending.size >= 64) return { ok: false, reason: "too many partial messages in flight" };
+      entry = { total: p.total, texts: new Array(p.total), got: 0 };
+      this.pending.set(p.id, entry);
+    }
+    if (p.total !== entry.total || p.index >= entry.total) return { ok: false, reason: `part ${p.index} of ${p.total} does not fit message ${p.id}` };
+    if (entry.texts[p.index] !== undefined) return { ok: false, reason: `duplicate part ${p.index} of message ${p.id}` };
+    entry.texts[p.index] = p.text;
+    entry.got++;
+    if (entry.got < entry.total) return null;
+    this.pending.delete(p.id);
+    const whole = decodeMessage(encoder.encode(entry.texts.join("")), expectedRun);
+    if (whole.ok && whole.message.kind === "part") return { ok: false, reason: "a part inside a part" };
+    return whole;
+  }
 }
