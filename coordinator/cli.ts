@@ -13,6 +13,8 @@ import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
 import { runExperiment, runExperimentWith } from "./experiment.ts";
 import { runInThreads } from "./threaded.ts";
+import { Cluster } from "./cluster.ts";
+import { runWorkerProcess } from "../worker/worker-process.ts";
 import type { RunConfig } from "../shared/spec/resolve.ts";
 import { parseCpuList, readSpecFile } from "./load-spec.ts";
 import { resultsDocument, writeResults } from "./output.ts";
@@ -40,6 +42,10 @@ interface RunOptions {
   out?: string;
   quiet?: boolean;
   workers?: string;
+  cluster?: boolean;
+  nats?: string;
+  redis?: string;
+  queue?: string;
 }
 
 /** A user's mistake: printed without a stack trace, exit code 2. */
@@ -66,6 +72,22 @@ function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   return doc;
 }
 
+/** NATS and Redis URLs from the options, else NATS_URL / REDIS_URL, else the local defaults. */
+function serviceUrls(o: { nats?: string; redis?: string }): { natsUrl: string; redisUrl: string } {
+  return {
+    natsUrl: o.nats ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    redisUrl: o.redis ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  };
+}
+
+async function workerCommand(o: { nats?: string; redis?: string; queue?: string }): Promise<void> {
+  const worker = await runWorkerProcess({ ...serviceUrls(o), queue: o.queue });
+  const onSignal = () => void worker.stop();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  await worker.stopped;
+}
+
 function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z");
 }
@@ -86,11 +108,21 @@ async function runCommand(o: RunOptions): Promise<void> {
   const started = performance.now();
   bar?.start(spec.schemes.length * spec.cpus.length, 0, { run: "" });
   const progress = (done: number, _total: number, run: RunConfig) => bar?.update(done, { run: `${run.scheme} @ ${run.cpuCount} CPUs` });
-  const result =
-    workers === 1
-      ? runExperiment(spec, progress)
-      : // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
-        await runExperimentWith(spec, async (s, i, config) => (await runInThreads(s, i, Math.min(workers, config.cpuCount))).result, progress);
+  // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
+  const partitions = (config: RunConfig) => Math.min(workers, config.cpuCount);
+  let result;
+  if (o.cluster) {
+    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+    try {
+      result = await runExperimentWith(spec, async (s, i, config) => (await cluster.run(s, i, partitions(config))).result, progress);
+    } finally {
+      await cluster.close();
+    }
+  } else if (workers === 1) {
+    result = runExperiment(spec, progress);
+  } else {
+    result = await runExperimentWith(spec, async (s, i, config) => (await runInThreads(s, i, partitions(config))).result, progress);
+  }
   bar?.stop();
   const wallS = (performance.now() - started) / 1000;
   const doc = resultsDocument(result, codeVersion());
@@ -145,8 +177,19 @@ export function buildProgram(): Command {
     .addOption(new Option("--layout <layout>", "refcount on its own line, or sharing the read-mostly fields' line").choices(["separate", "shared"]))
     .option("--out <dir>", "output folder (default results/<timestamp>/)")
     .option("--quiet", "print nothing; only write the results")
-    .option("--workers <n>", "split each run over n worker threads (same protocol as a cluster; same results)")
+    .option("--workers <n>", "split each run over n workers: threads, or worker processes with --cluster (same results)")
+    .option("--cluster", "run on refsim workers over NATS and Redis (see `refsim worker`)")
+    .option("--nats <url>", "NATS server (default $NATS_URL or nats://127.0.0.1:4222); nats://user:pass@host:port or ?token=")
+    .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379); redis://user:pass@host:port, rediss:// for TLS")
+    .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
     .action(async (o: RunOptions) => runCommand(o));
+  program
+    .command("worker")
+    .description("a long-running worker: takes partition jobs from BullMQ and runs them over NATS until SIGTERM")
+    .option("--nats <url>", "NATS server (default $NATS_URL or nats://127.0.0.1:4222)")
+    .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379)")
+    .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
+    .action(async (o: { nats?: string; redis?: string; queue?: string }) => workerCommand(o));
   program
     .command("presets")
     .description("list machines, workloads, schemes and operation costs, with their sources")
@@ -172,12 +215,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`refsim: simulation failed: ${e.message}\n`);
       return 1;
     }
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "EACCES" || err.code === "ENOENT" || err.code === "EROFS" || err.code === "ENOSPC") {
-      process.stderr.write(`refsim: ${err.message}\n`);
-      return 1;
-    }
-    throw e;
+    // Anything else (a lost server, a failed run): one clear line, the stack only on request.
+    const err = e as Error;
+    process.stderr.write(`refsim: ${err.name === "Error" ? "" : `${err.name}: `}${err.message}\n`);
+    if (process.env.REFSIM_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
+    return 1;
   }
 }
 

@@ -130,8 +130,8 @@ export class Partition implements EventHandler, Router {
     for (const cpu of this.cpus) cpu?.wake();
   }
 
-  runUntil(endPs: number): number {
-    return this.engine.runUntil(endPs);
+  runUntil(endPs: number, maxEvents = Infinity): number {
+    return this.engine.runUntil(endPs, maxEvents);
   }
 
   nextEventTime(): number {

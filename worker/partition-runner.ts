@@ -18,6 +18,9 @@ import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import type { z } from "zod";
 import type { Transport } from "./transport/transport.ts";
 
+/** Events a partition runs before it lets its event loop breathe. */
+const SLICE_EVENTS = 250_000;
+
 /** One partition of one run: what a partition job carries. */
 export interface PartitionJob {
   run: string;
@@ -231,9 +234,14 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         part.start();
         started = true;
       }
-      const t0 = performance.now();
-      part.runUntil(w.endPs);
-      stats.busyMs += performance.now() - t0;
+      // Long windows run in slices so the process stays responsive (job locks, signals, NATS pings).
+      for (;;) {
+        const t0 = performance.now();
+        part.runUntil(w.endPs, SLICE_EVENTS);
+        stats.busyMs += performance.now() - t0;
+        if (part.nextEventTime() >= w.endPs) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       stats.windows++;
       const sent = new Array<number>(P).fill(0);
       let minSent = Infinity;

@@ -122,13 +122,16 @@ export class Engine {
     return this.queue.peekTime();
   }
 
-  /** Runs every local event whose time is below endPs (exclusive). Returns events run. */
-  runUntil(endPs: number): number {
+  /**
+   * Runs local events whose time is below endPs (exclusive), at most `maxEvents` of them (so a
+   * caller can yield to its event loop and call again). Returns the events run.
+   */
+  runUntil(endPs: number, maxEvents = Infinity): number {
     const q = this.queue;
     const handler = this.handler;
     if (handler === null) throw new Error("Engine.runUntil called before setHandler");
     let n = 0;
-    while (q.peekTime() < endPs) {
+    while (n < maxEvents && q.peekTime() < endPs) {
       const slot = q.pop();
       this.nowPs = q.lastTimePs;
       const type = q.typeOf[slot];
