@@ -68,8 +68,10 @@ export class RunAbortedError extends Error {
 }
 
 export interface RunnerOptions {
-  /** How long to wait for a control message or a missing batch before giving up. */
+  /** How long to wait for the coordinator's next command before giving up, ms. */
   timeoutMs?: number;
+  /** How long a batch may lag behind the command that says it was sent before it counts as lost, ms. */
+  missingBatchGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -88,6 +90,7 @@ export interface RunnerStats {
  */
 export async function runPartition(transport: Transport, job: PartitionJob, options: RunnerOptions = {}): Promise<RunnerStats> {
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const missingBatchGraceMs = options.missingBatchGraceMs ?? 5_000;
   const log = options.log ?? (() => {});
   const config = planRuns(job.spec)[job.runIndex];
   if (config === undefined) throw new Error(`run index ${job.runIndex} is outside the spec's ${planRuns(job.spec).length} runs`);
@@ -171,13 +174,13 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     }
   };
 
-  /** Waits until `ready()` holds, a failure happens, or the timeout passes. */
-  const until = async (ready: () => boolean, what: () => string): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
+  /** Waits until `ready()` holds, a failure happens, or `limitMs` passes (then `onTimeout` decides the error). */
+  const until = async (ready: () => boolean, what: () => string, limitMs = timeoutMs, onTimeout?: () => Error): Promise<void> => {
+    const deadline = Date.now() + limitMs;
     while (!ready()) {
       if (failure !== null) throw failure;
       const left = deadline - Date.now();
-      if (left <= 0) throw new RunAbortedError(`partition ${me}: timed out after ${timeoutMs} ms waiting for ${what()}`);
+      if (left <= 0) throw onTimeout?.() ?? new RunAbortedError(`partition ${me}: timed out after ${limitMs} ms waiting for ${what()}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         wake = () => {
@@ -189,17 +192,30 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     if (failure !== null) throw failure;
   };
 
-  /** Waits for every sender's batch of `window`, then checks its count against what the sender reported. */
+  /**
+   * Waits for every sender's batch of `window`, then checks its count against what the sender
+   * reported. Each sender published its batch before its barrier report, and the coordinator
+   * sent this window's command only after every report, so a batch still missing after a short
+   * grace period was lost: a counts error, not a slow peer.
+   */
   const awaitWindow = async (window: number, expect: readonly number[]) => {
+    const missing = () => {
+      const out = [];
+      for (let from = 0; from < P; from++) if (from !== me && nextWindowFrom[from] <= window) out.push(from);
+      return out;
+    };
     await until(
+      () => missing().length === 0,
+      () => `window ${window}: the batches from partition(s) ${missing().join(", ")}`,
+      missingBatchGraceMs,
       () => {
-        for (let from = 0; from < P; from++) if (from !== me && nextWindowFrom[from] <= window) return false;
-        return true;
-      },
-      () => {
-        const missing = [];
-        for (let from = 0; from < P; from++) if (from !== me && nextWindowFrom[from] <= window) missing.push(from);
-        return `window ${window}: the batches from partition(s) ${missing.join(", ")}`;
+        const from = missing()[0];
+        return new CountMismatchError(
+          `window ${window}: the batch from partition ${from} to ${me} never arrived (it reported sending ${expect[from * P + me]} events)`,
+          window,
+          from,
+          me,
+        );
       },
     );
     const got = received.get(window) ?? new Float64Array(P);

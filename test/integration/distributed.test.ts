@@ -1,0 +1,141 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runInThreads } from "../../coordinator/threaded.ts";
+import { parseSpec } from "../../shared/spec/parse.ts";
+import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
+import { simulate } from "../../shared/simulation.ts";
+import { decodeMessage, encodeMessage } from "../../shared/messages.ts";
+import { interceptPublish, runInProcess } from "../support/in-process-run.ts";
+import { natsService, redisService, type RunningService } from "../support/services.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
+
+/** Cross-CPU forks and migrations on two sockets, so events really cross partitions. */
+const SPEC = resolveSpec(
+  parseSpec({ machine: "xeon-80", cpus: [24], schemes: ["nsproxy"], workload: { preset: "migration", fork: { placement: "random" } }, duration: "250us", warmup: "25us" }),
+);
+const EMBEDDED = JSON.stringify(simulate(planRuns(SPEC)[0]));
+
+describe("distributed runs give the embedded result", () => {
+  it("over 1, 2, 3 and 4 worker threads, with events crossing workers", async () => {
+    for (const workers of [1, 2, 3, 4]) {
+      const { result, stats } = await runInThreads(SPEC, 0, workers);
+      expect(JSON.stringify(result), `${workers} workers`).toBe(EMBEDDED);
+      if (workers > 1) {
+        expect(stats.crossEvents).toBeGreaterThan(0);
+        expect(stats.windows).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it("rejects and logs malformed messages on a run's subjects without changing the answer", async () => {
+    const junk = [
+      new TextEncoder().encode("not json"),
+      encodeMessage({ v: 1, run: "x".repeat(12), kind: "finish" }),
+      new TextEncoder().encode(JSON.stringify({ v: 99, run: "whatever-run", kind: "window" })),
+      new TextEncoder().encode(JSON.stringify({ v: 1, run: "will-be-replaced", kind: "batch", window: 0 })),
+    ];
+    const out = await runInProcess(SPEC, 0, 2, {
+      onStarted: (job, bus) => {
+        const attacker = bus.connect();
+        const forged = JSON.stringify({ v: 1, run: job.run, kind: "batch", window: "zero" });
+        for (const subject of [`${job.prefix}.p0`, `${job.prefix}.p1`, `${job.prefix}.ctl`]) {
+          for (const data of junk) attacker.publish(subject, data);
+          attacker.publish(subject, new TextEncoder().encode(forged));
+        }
+      },
+    });
+    expect(JSON.stringify(out.result)).toBe(EMBEDDED);
+    const rejected = out.runnerStats.reduce((s, r) => s + r.rejected, 0);
+    expect(rejected).toBeGreaterThanOrEqual(10);
+    expect(out.logs.some((l) => l.includes("rejected a message"))).toBe(true);
+  });
+
+  it("stops with a counts error naming the window and the workers when a batch is lost", async () => {
+    let dropped = false;
+    const run = runInProcess(SPEC, 0, 2, {
+      wrap: (t, partition) =>
+        partition !== 1
+          ? t
+          : interceptPublish(t, (subject, data, send) => {
+              const d = decodeMessage(data);
+              if (!dropped && d.ok && d.message.kind === "batch" && d.message.count > 0) {
+                dropped = true;
+                return;
+              }
+              send(data);
+            }),
+    });
+    await expect(run).rejects.toThrow(/window \d+: the batch from partition 1 to 0 (never arrived|is missing)/);
+    expect(dropped).toBe(true);
+  });
+
+  it("stops with a counts error when a batch is duplicated", async () => {
+    let duplicated = false;
+    const run = runInProcess(SPEC, 0, 2, {
+      wrap: (t, partition) =>
+        partition !== 0
+          ? t
+          : interceptPublish(t, (subject, data, send) => {
+              send(data);
+              const d = decodeMessage(data);
+              if (!duplicated && d.ok && d.message.kind === "batch" && d.message.count > 0) {
+                duplicated = true;
+                send(data);
+              }
+            }),
+    });
+    await expect(run).rejects.toThrow(/window \d+: duplicate batch from partition 0 to 1/);
+  });
+});
+
+describe("refsim worker processes over real NATS and Redis", () => {
+  let nats: RunningService | { skip: string };
+  let redis: RunningService | { skip: string };
+  const workers: ChildProcess[] = [];
+  const queue = `refsim-test-${process.pid}-${Date.now()}`;
+
+  beforeAll(async () => {
+    nats = await natsService();
+    redis = await redisService();
+  });
+
+  afterAll(async () => {
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.all(workers.map((w) => new Promise((resolve) => (w.exitCode !== null ? resolve(null) : w.once("exit", resolve)))));
+    if ("stop" in nats) await nats.stop();
+    if ("stop" in redis) await redis.stop();
+  });
+
+  it("give byte-identical results.csv with 2 and 3 workers, and a worker stops cleanly on SIGTERM", async (ctx) => {
+    if ("skip" in nats || "skip" in redis) {
+      ctx.skip(("skip" in nats ? nats.skip : "") + ("skip" in redis ? ` ${redis.skip}` : ""));
+      return;
+    }
+    const urls = ["--nats", nats.url, "--redis", redis.url, "--queue", queue];
+    for (let i = 0; i < 3; i++) {
+      const w = spawn(process.execPath, [BIN, "worker", ...urls], { stdio: ["ignore", "ignore", "pipe"] });
+      workers.push(w);
+    }
+    const args = ["--machine", "xeon-80", "--cpus", "24", "--schemes", "nsproxy,percpu", "--workload", "migration", "--duration", "200us", "--warmup", "20us", "--quiet"];
+    const base = mkdtempSync(join(tmpdir(), "refsim-cluster-"));
+    const embedded = spawnSync(process.execPath, [BIN, "run", ...args, "--out", join(base, "embedded")], { encoding: "utf8" });
+    expect(embedded.status, embedded.stderr).toBe(0);
+    for (const n of [2, 3]) {
+      const r = spawnSync(process.execPath, [BIN, "run", ...args, "--cluster", "--workers", String(n), ...urls, "--out", join(base, `cluster-${n}`)], {
+        encoding: "utf8",
+        timeout: 180_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(base, `cluster-${n}`, "results.csv"), "utf8")).toBe(readFileSync(join(base, "embedded", "results.csv"), "utf8"));
+    }
+    const first = workers[0];
+    first.kill("SIGTERM");
+    const code = await new Promise<number | null>((resolve) => first.once("exit", resolve));
+    expect(code).toBe(0);
+  });
+});
