@@ -47,3 +47,7 @@ const scale = JSON.parse(out.trim().split("\n").pop() as string) as { seconds: n
 console.log(
   `scale run, numa-4096, 102,400 tasks in 10,000 containers, fork-storm, nsproxy, 1 ms simulated: ${scale.seconds.toFixed(1)} s, ${fmt(scale.events)} events (${fmt(scale.eventsPerSec)} events/s), peak RSS ${(scale.maxRssBytes / 2 ** 30).toFixed(2)} GiB (target < 2 GiB), invariants ${scale.invariantsOk ? "ok" : "FAILED"}`,
 );
+
+console.log("\nDistributed runs (events/s counts the whole run's events over its wall time):");
+const { distributedBench } = await import("./distributed.ts");
+await distributedBench();

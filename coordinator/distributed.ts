@@ -4,7 +4,7 @@ import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, report
 import { lookaheadPs } from "../shared/partitioning.ts";
 import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
-import { CountMismatchError, jobOwnership, RunAbortedError, subjects, type PartitionJob } from "../worker/partition-runner.ts";
+import { CountMismatchError, jobOwnership, RunAbortedError, subjects, type PartitionJob, type RunnerStats } from "../worker/partition-runner.ts";
 import type { Transport } from "../worker/transport/transport.ts";
 
 /** How a distributed run went (not part of the result: it depends on the partition). */
@@ -16,6 +16,11 @@ export interface DistributedStats {
   /** Events that crossed partitions, and the bytes of every message the coordinator saw. */
   crossEvents: number;
   rejected: number;
+  /** Each partition's own account (compute time, messages and bytes it sent). */
+  partitionStats: RunnerStats[];
+  /** Messages and bytes the coordinator sent. */
+  coordinatorMessages: number;
+  coordinatorBytes: number;
 }
 
 export interface CoordinateOptions {
@@ -45,7 +50,17 @@ export async function coordinateRun(
   const P = job.partitions;
   const lookahead = lookaheadPs(machine, own);
   const started = performance.now();
-  const stats: DistributedStats = { partitions: P, windows: 0, lookaheadPs: lookahead, wallMs: 0, crossEvents: 0, rejected: 0 };
+  const stats: DistributedStats = {
+    partitions: P,
+    windows: 0,
+    lookaheadPs: lookahead,
+    wallMs: 0,
+    crossEvents: 0,
+    rejected: 0,
+    partitionStats: [],
+    coordinatorMessages: 0,
+    coordinatorBytes: 0,
+  };
 
   const inbox: Message[] = [];
   let wake: (() => void) | null = null;
@@ -65,7 +80,12 @@ export async function coordinateRun(
     w?.();
   };
   const subs = [subjects.ready, subjects.barrier, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
-  const send = (m: Message) => transport.publish(subjects.control(job.prefix), encodeMessage(m));
+  const send = (m: Message) => {
+    const data = encodeMessage(m);
+    stats.coordinatorMessages++;
+    stats.coordinatorBytes += data.byteLength;
+    transport.publish(subjects.control(job.prefix), data);
+  };
 
   /** Collects one message of `kind` from every partition (for `window`, if given). */
   const collect = async <K extends Message["kind"]>(kind: K, window?: number): Promise<Array<Extract<Message, { kind: K }>>> => {
@@ -156,6 +176,7 @@ export async function coordinateRun(
     send({ v: PROTOCOL_VERSION, run: job.run, kind: "finish" });
     const reports = await collect("report");
     const result = mergeReports(config, reports.map((r) => reportOf(r) as PartitionReport));
+    stats.partitionStats = reports.map((r) => r.runner);
     stats.wallMs = performance.now() - started;
     return { result, stats };
   } catch (e) {

@@ -29,9 +29,10 @@ export async function runInThreads(
   const startThreads = () => {
     for (let partition = 0; partition < workers; partition++) {
       const { port1, port2 } = new MessageChannel();
-      closers.push(bridgePort(port1, bus.connect()));
+      const connection = bus.connect();
+      closers.push(bridgePort(port1, connection));
       const thread = new Worker(THREAD_ENTRY, {
-        workerData: { job: { ...job, partition }, port: port2, timeoutMs },
+        workerData: { job: { ...job, partition }, port: port2, timeoutMs, maxPayloadBytes: connection.maxPayloadBytes },
         transferList: [port2],
       });
       threads.push(thread);

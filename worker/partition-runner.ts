@@ -78,8 +78,10 @@ export interface RunnerOptions {
 export interface RunnerStats {
   windows: number;
   rejected: number;
+  /** Wall time spent simulating (the rest is waiting at barriers and messaging), ms. */
   busyMs: number;
   batchesSent: number;
+  messagesSent: number;
   bytesSent: number;
 }
 
@@ -99,7 +101,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const me = job.partition;
   const P = job.partitions;
   const part = new Partition(config, own, me);
-  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, bytesSent: 0 };
+  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, messagesSent: 0, bytesSent: 0 };
 
   // Every partition sends every other one exactly one batch per window (seq = the window), so
   // a receiver knows what to wait for; the coordinator's counts then check what each carried.
@@ -170,6 +172,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const publish = (subject: string, m: Message) => {
     for (const data of encodeMessageParts(m, transport.maxPayloadBytes, `p${me}-${partIds++}`)) {
       stats.bytesSent += data.byteLength;
+      stats.messagesSent++;
       transport.publish(subject, data);
     }
   };
@@ -240,7 +243,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       const cmd = controls.shift() as Message;
       if (cmd.kind === "abort") throw new RunAbortedError(`partition ${me}: the coordinator aborted the run: ${cmd.reason}`);
       if (cmd.kind === "finish") {
-        publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never });
+        publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never, runner: { ...stats } });
         await transport.flush();
         return stats;
       }

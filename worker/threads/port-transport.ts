@@ -17,9 +17,12 @@ export class PortTransport implements Transport {
   private readonly pending = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
   private readonly flushes = new Map<number, () => void>();
   private readonly port: MessagePort;
+  /** The bus connection's limit on the main thread's side (the hub would refuse more). */
+  readonly maxPayloadBytes: number | undefined;
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, maxPayloadBytes: number | undefined) {
     this.port = port;
+    this.maxPayloadBytes = maxPayloadBytes;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     port.on("message", (m: FromHub) => this.receive(m));
   }

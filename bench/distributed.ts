@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Cluster } from "../coordinator/cluster.ts";
+import type { DistributedStats } from "../coordinator/distributed.ts";
+import { runInThreads } from "../coordinator/threaded.ts";
+import type { RunResult } from "../shared/metrics/result.ts";
+import { parseSpec } from "../shared/spec/parse.ts";
+import { planRuns, resolveSpec, type ResolvedSpec } from "../shared/spec/resolve.ts";
+import { simulate } from "../shared/simulation.ts";
+
+const BIN = fileURLToPath(new URL("../bin/refsim.mjs", import.meta.url));
+const fmt = (v: number, digits = 0) => v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** (a) dense: 1024 CPUs forking in one shared container; (b) sparse: one container per socket, pinned like a cpuset. */
+export const DISTRIBUTED_CASES: Array<[string, ResolvedSpec]> = [
+  [
+    "(a) dense: 1024-CPU fork-storm, one shared container",
+    resolveSpec(parseSpec({ machine: "numa-4096", cpus: [1024], schemes: ["nsproxy"], workload: "fork-storm", duration: "100us", warmup: "10us" })),
+  ],
+  [
+    "(b) sparse: 1024-CPU fork-storm, a container per socket pinned to it",
+    resolveSpec(
+      parseSpec({
+        machine: "numa-4096",
+        cpus: [1024],
+        schemes: ["nsproxy"],
+        duration: "100us",
+        warmup: "10us",
+        workload: { preset: "fork-storm", containers: { count: 64, nesting: 0, pinToSockets: true }, fork: { placement: "same-socket" } },
+      }),
+    ),
+  ],
+];
+
+function line(label: string, wallMs: number, r: RunResult, s: DistributedStats | null): string {
+  const secs = wallMs / 1000;
+  const parts = [`${label}: ${fmt(r.engineEvents / secs)} events/s`];
+  if (s !== null) {
+    const busy = s.partitionStats.reduce((a, p) => a + p.busyMs, 0) / Math.max(1, s.partitionStats.length);
+    const messages = s.partitionStats.reduce((a, p) => a + p.messagesSent, 0) + s.coordinatorMessages;
+    const bytes = s.partitionStats.reduce((a, p) => a + p.bytesSent, 0) + s.coordinatorBytes;
+    parts.push(
+      `${fmt(s.windows / secs)} windows/s`,
+      `${fmt(r.engineEvents / s.windows, 1)} events/window`,
+      `barrier share ${fmt((1 - busy / wallMs) * 100, 0)}%`,
+      `${fmt(messages / r.totalOps, 2)} msgs and ${fmt(bytes / r.totalOps)} bytes per simulated op`,
+      `lookahead ${fmt(s.lookaheadPs / 1000, 2)} ns`,
+    );
+  }
+  return `  ${parts.join(", ")}`;
+}
+
+async function startWorkers(n: number, urls: string[]): Promise<ChildProcess[]> {
+  const procs = Array.from({ length: n }, () => spawn(process.execPath, [BIN, "worker", ...urls], { stdio: ["ignore", "ignore", "pipe"] }));
+  // Each worker says when it listens on the queue.
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((resolve, reject) => {
+          let text = "";
+          p.stderr?.on("data", (d: Buffer) => {
+            text += d.toString();
+            if (text.includes("waiting for partition jobs")) resolve();
+          });
+          p.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${text}`)));
+        }),
+    ),
+  );
+  return procs;
+}
+
+export async function distributedBench(): Promise<void> {
+  const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  for (const [name, spec] of DISTRIBUTED_CASES) {
+    console.log(name);
+    const config = planRuns(spec)[0];
+    const t0 = performance.now();
+    const embedded = simulate(config);
+    console.log(line("embedded, one thread", performance.now() - t0, embedded, null));
+    const expected = JSON.stringify(embedded);
+    for (const workers of [1, 2]) {
+      const t1 = performance.now();
+      const { result, stats } = await runInThreads(spec, 0, workers);
+      console.log(line(`${workers} worker thread(s)`, performance.now() - t1, result, stats) + (JSON.stringify(result) === expected ? "" : "  RESULT DIFFERS"));
+    }
+    let cluster: Cluster | null = null;
+    const queue = `refsim-bench-${process.pid}`;
+    try {
+      cluster = await Cluster.connect({ natsUrl, redisUrl, queue });
+    } catch (e) {
+      console.log(`  worker processes over NATS: skipped (${(e as Error).message})`);
+      continue;
+    }
+    try {
+      for (const workers of [1, 2]) {
+        const procs = await startWorkers(workers, ["--nats", natsUrl, "--redis", redisUrl, "--queue", queue]);
+        try {
+          const t1 = performance.now();
+          const { result, stats } = await cluster.run(spec, 0, workers);
+          console.log(line(`${workers} worker process(es) over NATS`, performance.now() - t1, result, stats) + (JSON.stringify(result) === expected ? "" : "  RESULT DIFFERS"));
+        } finally {
+          for (const p of procs) p.kill("SIGTERM");
+          await Promise.all(procs.map((p) => new Promise((resolve) => (p.exitCode !== null ? resolve(null) : p.once("exit", resolve)))));
+        }
+      }
+    } finally {
+      await cluster.queue.obliterate({ force: true }).catch(() => {});
+      await cluster.close();
+    }
+  }
+}
