@@ -1,6 +1,6 @@
 import { Machine } from "../shared/machine/machine.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
-import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type BarrierMessage, type Message } from "../shared/messages.ts";
+import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message } from "../shared/messages.ts";
 import { lookaheadPs } from "../shared/partitioning.ts";
 import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
@@ -30,11 +30,11 @@ export interface CoordinateOptions {
 }
 
 /**
- * Drives one distributed run over a transport: waits until every partition is ready, then runs
- * conservative windows. Each window starts at the earliest pending event anywhere (workers'
- * next local events and the events they just sent each other) and ends one static lookahead
- * later. The barrier reports' counts are cross-checked: what each partition has received must
- * equal what the others sent it, or the run stops with an error naming the window and workers.
+ * Starts one distributed run over a transport and collects its outcome. It listens first, lets
+ * the workers start, waits until every partition is ready, then starts the run; the partitions
+ * run the windows among themselves (see runPartition) and each sends its report at the end.
+ * Meanwhile it counts the partitions' step messages (windows, liveness) without reading them; a
+ * partition's failure, or silence for longer than the timeout, stops the run.
  */
 export async function coordinateRun(
   transport: Transport,
@@ -46,7 +46,7 @@ export async function coordinateRun(
   const log = options.log ?? (() => {});
   const config = planRuns(job.spec)[job.runIndex];
   const machine = new Machine(config.machine, config.cpuCount);
-  const own = jobOwnership({ ...job, partition: 0 }, machine);
+  const own = jobOwnership(job, machine);
   const P = job.partitions;
   const lookahead = lookaheadPs(machine, own);
   const started = performance.now();
@@ -63,9 +63,17 @@ export async function coordinateRun(
   };
 
   const inbox: Message[] = [];
+  let stepMessages = 0;
+  let lastHeard = Date.now();
   let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
   const parts = new PartReassembler();
   const accept = (msg: { subject: string; data: Uint8Array }) => {
+    lastHeard = Date.now();
     const raw = decodeMessage(msg.data, job.run);
     const d = raw.ok && raw.message.kind === "part" ? parts.add(raw.message, job.run) : raw;
     if (d === null) return;
@@ -75,11 +83,15 @@ export async function coordinateRun(
       return;
     }
     inbox.push(d.message);
-    const w = wake;
-    wake = null;
-    w?.();
+    poke();
   };
-  const subs = [subjects.ready, subjects.barrier, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
+  const subs = [subjects.ready, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
+  subs.push(
+    transport.subscribe(subjects.steps(job.prefix), () => {
+      stepMessages++;
+      lastHeard = Date.now();
+    }),
+  );
   const send = (m: Message) => {
     const data = encodeMessage(m);
     stats.coordinatorMessages++;
@@ -87,11 +99,10 @@ export async function coordinateRun(
     transport.publish(subjects.control(job.prefix), data);
   };
 
-  /** Collects one message of `kind` from every partition (for `window`, if given). */
-  const collect = async <K extends Message["kind"]>(kind: K, window?: number): Promise<Array<Extract<Message, { kind: K }>>> => {
+  /** Collects one message of `kind` from every partition; silence for timeoutMs is an error. */
+  const collect = async <K extends "ready" | "report">(kind: K): Promise<Array<Extract<Message, { kind: K }>>> => {
     const got = new Array<Extract<Message, { kind: K }> | undefined>(P);
     let count = 0;
-    const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (inbox.length > 0) {
         const m = inbox.shift() as Message;
@@ -102,23 +113,23 @@ export async function coordinateRun(
           continue;
         }
         const from = (m as { from: number }).from;
-        if (from >= P || (window !== undefined && (m as { window: number }).window !== window)) {
+        if (from >= P) {
           stats.rejected++;
-          log(`coordinator: ignored a ${kind} from partition ${from} for another window`);
+          log(`coordinator: ignored a ${kind} from partition ${from} of ${P}`);
           continue;
         }
-        if (got[from] !== undefined) throw new CountMismatchError(`window ${window ?? "-"}: partition ${from} sent two ${kind} messages`, window ?? -1, from, -1);
+        if (got[from] !== undefined) throw new CountMismatchError(`partition ${from} sent two ${kind} messages`, -1, from, -1);
         got[from] = m as Extract<Message, { kind: K }>;
         count++;
       }
       if (count === P) return got as Array<Extract<Message, { kind: K }>>;
-      const left = deadline - Date.now();
+      const left = lastHeard + timeoutMs - Date.now();
       if (left <= 0) {
         const missing = Array.from(got, (g, i) => (g === undefined ? i : -1)).filter((i) => i >= 0);
-        throw new RunAbortedError(`timed out after ${timeoutMs} ms waiting for ${kind}${window === undefined ? "" : ` of window ${window}`} from partition(s) ${missing.join(", ")}`);
+        throw new RunAbortedError(`no word from the run for ${timeoutMs} ms while waiting for ${kind} from partition(s) ${missing.join(", ")}`);
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
+        const t = setTimeout(resolve, Math.min(left, 1000));
         wake = () => {
           clearTimeout(t);
           resolve();
@@ -132,51 +143,12 @@ export async function coordinateRun(
     await transport.flush();
     await startWorkers();
     await collect("ready");
-    const sentTotal = new Float64Array(P * P);
-    let window = 0;
-    let endPs = 0;
-    let expect = new Array<number>(P * P).fill(0);
-    for (;;) {
-      send({ v: PROTOCOL_VERSION, run: job.run, kind: "window", window, endPs, expect });
-      const barriers = (await collect("barrier", window)) as BarrierMessage[];
-      stats.windows++;
-      // Everything sent before this window must have arrived; this window's batches are checked by their receivers.
-      for (const b of barriers) {
-        for (let from = 0; from < P; from++) {
-          if (from === b.from) continue;
-          if (b.received[from] !== sentTotal[from * P + b.from]) {
-            throw new CountMismatchError(
-              `window ${window}: partition ${b.from} has received ${b.received[from]} events from partition ${from}, which sent ${sentTotal[from * P + b.from]} before this window`,
-              window,
-              from,
-              b.from,
-            );
-          }
-        }
-      }
-      let next = Infinity;
-      expect = new Array<number>(P * P).fill(0);
-      for (const b of barriers) {
-        if (b.nextPs !== null && b.nextPs < next) next = b.nextPs;
-        if (b.minSentPs !== null && b.minSentPs < next) next = b.minSentPs;
-        for (let to = 0; to < P; to++) {
-          expect[b.from * P + to] = b.sent[to];
-          sentTotal[b.from * P + to] += b.sent[to];
-          stats.crossEvents += b.sent[to];
-        }
-      }
-      window++;
-      if (next === Infinity) break;
-      // One partition has no lookahead: its window runs to the end.
-      endPs = lookahead === Infinity ? Number.MAX_SAFE_INTEGER : next + lookahead;
-    }
-    // One more window with nothing to run delivers and checks the last batches.
-    send({ v: PROTOCOL_VERSION, run: job.run, kind: "window", window, endPs, expect });
-    await collect("barrier", window);
-    send({ v: PROTOCOL_VERSION, run: job.run, kind: "finish" });
+    send({ v: PROTOCOL_VERSION, run: job.run, kind: "start", partitions: P });
     const reports = await collect("report");
     const result = mergeReports(config, reports.map((r) => reportOf(r) as PartitionReport));
     stats.partitionStats = reports.map((r) => r.runner);
+    stats.windows = P > 0 ? Math.round(stepMessages / P) : 0;
+    stats.crossEvents = stats.partitionStats.reduce((s, r) => s + r.eventsSent, 0);
     stats.wallMs = performance.now() - started;
     return { result, stats };
   } catch (e) {

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { EventBatch } from "./partition.ts";
 import type { PartitionReport } from "./report.ts";
 
 /**
@@ -42,43 +41,39 @@ const objectSchema = z.strictObject({
 });
 
 export const readySchema = z.strictObject({ ...envelope, kind: z.literal("ready"), from: partition });
-export const windowSchema = z.strictObject({
-  ...envelope,
-  kind: z.literal("window"),
-  window: count,
-  endPs: timePs,
-  /** Events each partition sent each other in the previous window: expect[from * P + to]. */
-  expect: z.array(count),
-});
-export const batchSchema = z.strictObject({
-  ...envelope,
-  kind: z.literal("batch"),
-  window: count,
-  from: partition,
+/** The coordinator starts the run once every partition is ready. */
+export const startSchema = z.strictObject({ ...envelope, kind: z.literal("start"), partitions: z.int().min(1).max(4096) });
+
+/** Events for one partition: EVENT_FIELDS numbers each, and the tasks that travel with them. */
+const batchSchema = z.strictObject({
   to: partition,
-  /** This sender's batch number to this receiver (0, 1, 2, ...): a gap or repeat is an error. */
-  seq: count,
-  /** The number of events (events.length / 8). */
+  /** The number of events (events.length / 8): the receiver checks it. */
   count,
   events: z.array(z.number()),
   tasks: z.array(taskSchema),
-  objects: z.array(objectSchema),
 });
-export const barrierSchema = z.strictObject({
+
+/**
+ * What a partition broadcasts at the end of each window (one message per partition per window):
+ * its barrier report and its batches for the others. Every partition computes the next window
+ * from all of them, identically: it starts at the earliest `nextPs` or `minSentPs` of any, and
+ * lasts the static lookahead.
+ */
+export const stepSchema = z.strictObject({
   ...envelope,
-  kind: z.literal("barrier"),
+  kind: z.literal("step"),
   window: count,
   from: partition,
   /** The partition's next local event, or null. */
   nextPs: timePs.nullable(),
   /** The earliest event it sent to another partition in this window, or null. */
   minSentPs: timePs.nullable(),
-  /** Events sent to each partition in this window. */
+  /** Events sent to each partition in this window (the batches must carry exactly these). */
   sent: z.array(count),
-  /** Events received from each partition so far (whole run). */
-  received: z.array(count),
+  batches: z.array(batchSchema),
+  /** Objects it created in this window: every partition needs their records. */
+  objects: z.array(objectSchema),
 });
-export const finishSchema = z.strictObject({ ...envelope, kind: z.literal("finish") });
 export const abortSchema = z.strictObject({ ...envelope, kind: z.literal("abort"), reason: z.string().max(2000) });
 export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, message: z.string().max(4000) });
 export const reportSchema = z.strictObject({
@@ -88,7 +83,7 @@ export const reportSchema = z.strictObject({
   /** A PartitionReport; its deep shape is checked by mergeReports' own consistency checks. */
   report: z.looseObject({ partition, cpus: z.array(z.unknown()), homes: z.array(z.unknown()), tasks: z.array(taskSchema), objects: z.array(objectSchema) }),
   /** How the partition's side of the run went (windows, compute time, traffic). */
-  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, bytesSent: count, messagesSent: count }),
+  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, eventsSent: count, bytesSent: count, messagesSent: count }),
 });
 
 /** One piece of a message too large for one transport payload (reassembled by PartReassembler). */
@@ -105,19 +100,15 @@ export const partSchema = z.strictObject({
 export const messageSchema = z.discriminatedUnion("kind", [
   partSchema,
   readySchema,
-  windowSchema,
-  batchSchema,
-  barrierSchema,
-  finishSchema,
+  startSchema,
+  stepSchema,
   abortSchema,
   failureSchema,
   reportSchema,
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
-export type BatchMessage = z.infer<typeof batchSchema>;
-export type WindowMessage = z.infer<typeof windowSchema>;
-export type BarrierMessage = z.infer<typeof barrierSchema>;
+export type StepMessage = z.infer<typeof stepSchema>;
 
 export type Decoded = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -149,23 +140,17 @@ export function decodeMessage(data: Uint8Array, expectedRun?: string): Decoded {
     return { ok: false, reason: `${issue.path.join(".") || "(message)"}: ${issue.message}` };
   }
   if (expectedRun !== undefined && r.data.run !== expectedRun) return { ok: false, reason: `message for unknown run ${r.data.run}` };
-  if (r.data.kind === "batch") {
-    const b = r.data;
-    if (b.events.length !== b.count * 8) return { ok: false, reason: `events: ${b.events.length} numbers for a count of ${b.count}` };
-    for (let i = 0; i < b.events.length; i++) {
-      if (!Number.isFinite(b.events[i])) return { ok: false, reason: `events.${i}: not a finite number` };
+  if (r.data.kind === "step") {
+    const m = r.data;
+    for (const [j, b] of m.batches.entries()) {
+      if (b.events.length !== b.count * 8) return { ok: false, reason: `batches.${j}.events: ${b.events.length} numbers for a count of ${b.count}` };
+      if (b.to >= m.sent.length || m.sent[b.to] !== b.count) return { ok: false, reason: `batches.${j}.count: ${b.count} events, but sent says ${m.sent[b.to]}` };
+      for (let i = 0; i < b.events.length; i++) {
+        if (!Number.isFinite(b.events[i])) return { ok: false, reason: `batches.${j}.events.${i}: not a finite number` };
+      }
     }
   }
   return { ok: true, message: r.data };
-}
-
-/** The batch message for a partition's EventBatch. */
-export function batchMessage(run: string, window: number, seq: number, b: EventBatch): BatchMessage {
-  return { v: PROTOCOL_VERSION, run, kind: "batch", window, from: b.from, to: b.to, seq, count: b.events.length / 8, events: b.events, tasks: b.tasks, objects: b.objects };
-}
-
-export function batchOf(m: BatchMessage): EventBatch {
-  return { from: m.from, to: m.to, events: m.events, tasks: m.tasks, objects: m.objects };
 }
 
 export function reportOf(m: Extract<Message, { kind: "report" }>): PartitionReport {

@@ -1,21 +1,16 @@
 import { Machine } from "../shared/machine/machine.ts";
 import {
-  barrierSchema,
-  batchMessage,
-  batchOf,
   decodeMessage,
   encodeMessageParts,
   PartReassembler,
   PROTOCOL_VERSION,
   type Decoded,
-  type BatchMessage,
   type Message,
-  type WindowMessage,
+  type StepMessage,
 } from "../shared/messages.ts";
 import { Partition } from "../shared/partition.ts";
-import { fromCpuOwners, socketAligned, type Ownership } from "../shared/partitioning.ts";
+import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../shared/partitioning.ts";
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
-import type { z } from "zod";
 import type { Transport } from "./transport/transport.ts";
 
 /** Events a partition runs before it lets its event loop breathe. */
@@ -35,21 +30,22 @@ export interface PartitionJob {
   cpuOwners?: number[];
 }
 
-export function jobOwnership(job: PartitionJob, machine: Machine): Ownership {
+export function jobOwnership(job: Pick<PartitionJob, "cpuOwners" | "partitions">, machine: Machine): Ownership {
   return job.cpuOwners !== undefined ? fromCpuOwners(machine, job.cpuOwners, job.partitions) : socketAligned(machine, job.partitions);
 }
 
 /** Subjects of a run. */
 export const subjects = {
+  /** The coordinator's start and abort. */
   control: (prefix: string) => `${prefix}.ctl`,
-  inbox: (prefix: string, partition: number) => `${prefix}.p${partition}`,
+  /** Every partition's step message, every window (all partitions listen). */
+  steps: (prefix: string) => `${prefix}.step`,
   ready: (prefix: string) => `${prefix}.ready`,
-  barrier: (prefix: string) => `${prefix}.barrier`,
   report: (prefix: string) => `${prefix}.report`,
   failure: (prefix: string) => `${prefix}.failure`,
 };
 
-/** A lost or duplicated batch, or one out of order: the run must stop. */
+/** A lost, duplicated or inconsistent message between partitions: the run must stop. */
 export class CountMismatchError extends Error {
   override readonly name = "CountMismatchError";
   constructor(
@@ -62,16 +58,14 @@ export class CountMismatchError extends Error {
   }
 }
 
-/** The coordinator said to stop, or went silent. */
+/** The coordinator said to stop, or a peer went silent. */
 export class RunAbortedError extends Error {
   override readonly name = "RunAbortedError";
 }
 
 export interface RunnerOptions {
-  /** How long to wait for the coordinator's next command before giving up, ms. */
+  /** How long to wait for the start, or for a peer's step message, before giving up, ms. */
   timeoutMs?: number;
-  /** How long a batch may lag behind the command that says it was sent before it counts as lost, ms. */
-  missingBatchGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -81,56 +75,52 @@ export interface RunnerStats {
   /** Wall time spent simulating (the rest is waiting at barriers and messaging), ms. */
   busyMs: number;
   batchesSent: number;
+  /** Events sent to other partitions. */
+  eventsSent: number;
   messagesSent: number;
   bytesSent: number;
 }
 
 /**
- * Runs one partition of a distributed run over a transport: waits for window commands, runs
- * each window, sends its batches and its barrier report, and at the end its partition report.
- * Malformed messages are rejected and logged; a lost or duplicated batch stops the run.
+ * Runs one partition of a distributed run over a transport, with conservative synchronous
+ * windows. At the end of each window the partition broadcasts one step message: its next event
+ * time, the earliest event it sent to another partition, its counts, and its batches. Once it
+ * has every other partition's step message for the window it delivers the batches addressed to
+ * it, and starts the next window at the earliest time any partition reported, for the static
+ * lookahead; every partition computes the same window from the same messages. When no partition
+ * has anything left, it sends its report to the coordinator.
+ *
+ * A step message that is missing (a later one from the same sender came first), duplicated, or
+ * whose batch disagrees with its counts stops the run with a CountMismatchError naming the
+ * window and the partitions. A malformed message is rejected, logged and counted.
  */
 export async function runPartition(transport: Transport, job: PartitionJob, options: RunnerOptions = {}): Promise<RunnerStats> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const missingBatchGraceMs = options.missingBatchGraceMs ?? 5_000;
   const log = options.log ?? (() => {});
-  const config = planRuns(job.spec)[job.runIndex];
-  if (config === undefined) throw new Error(`run index ${job.runIndex} is outside the spec's ${planRuns(job.spec).length} runs`);
+  const plan = planRuns(job.spec);
+  const config = plan[job.runIndex];
+  if (config === undefined) throw new Error(`run index ${job.runIndex} is outside the spec's ${plan.length} runs`);
   const machine = new Machine(config.machine, config.cpuCount);
   const own = jobOwnership(job, machine);
   const me = job.partition;
   const P = job.partitions;
+  const lookahead = lookaheadPs(machine, own);
   const part = new Partition(config, own, me);
-  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, messagesSent: 0, bytesSent: 0 };
+  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0 };
 
-  // Every partition sends every other one exactly one batch per window (seq = the window), so
-  // a receiver knows what to wait for; the coordinator's counts then check what each carried.
-  const received = new Map<number, Float64Array>();
-  /** Events received from each partition in windows already checked (what barriers report). */
-  const receivedChecked = new Float64Array(P);
-  const nextWindowFrom = new Float64Array(P);
   let failure: Error | null = null;
-  const controls: Message[] = [];
+  let started = false;
+  /** Step messages by window, then by sender (a later window's may come early from a fast peer). */
+  const steps = new Map<number, Map<number, StepMessage>>();
+  /** The window this partition is collecting step messages for. */
+  let current = 0;
+  /** The last window each sender's message arrived for (-1: none yet). */
+  const lastFrom = new Float64Array(P).fill(-1);
   let wake: (() => void) | null = null;
   const poke = () => {
     const w = wake;
     wake = null;
     w?.();
-  };
-
-  const onBatch = (m: BatchMessage) => {
-    if (m.to !== me) throw new CountMismatchError(`window ${m.window}: batch from ${m.from} for partition ${m.to} arrived at ${me}`, m.window, m.from, m.to);
-    if (m.from === me || m.from >= P) throw new CountMismatchError(`window ${m.window}: batch claims to come from partition ${m.from}`, m.window, m.from, me);
-    if (m.seq !== m.window) throw new CountMismatchError(`window ${m.window}: batch from ${m.from} numbered ${m.seq}`, m.window, m.from, me);
-    if (m.window < nextWindowFrom[m.from]) throw new CountMismatchError(`window ${m.window}: duplicate batch from partition ${m.from} to ${me}`, m.window, m.from, me);
-    if (m.window > nextWindowFrom[m.from]) {
-      throw new CountMismatchError(`window ${nextWindowFrom[m.from]}: the batch from partition ${m.from} to ${me} is missing (window ${m.window}'s came first)`, nextWindowFrom[m.from], m.from, me);
-    }
-    nextWindowFrom[m.from]++;
-    part.deliver(batchOf(m));
-    let perWindow = received.get(m.window);
-    if (perWindow === undefined) received.set(m.window, (perWindow = new Float64Array(P)));
-    perWindow[m.from] += m.count;
   };
 
   const parts = new PartReassembler();
@@ -139,32 +129,49 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     const d = decodeMessage(data, job.run);
     return d.ok && d.message.kind === "part" ? parts.add(d.message, job.run) : d;
   };
+  const reject = (subject: string, reason: string) => {
+    stats.rejected++;
+    log(`partition ${me}: rejected a message on ${subject}: ${reason}`);
+  };
 
-  const inbox = transport.subscribe(subjects.inbox(job.prefix, me), (msg) => {
+  const onStep = (m: StepMessage) => {
+    if (m.from === me) return;
+    if (m.from >= P || m.sent.length !== P) throw new CountMismatchError(`window ${m.window}: a step message claims to come from partition ${m.from} of ${P}`, m.window, m.from, me);
+    if (m.window <= lastFrom[m.from]) throw new CountMismatchError(`window ${m.window}: duplicate step message from partition ${m.from} (at partition ${me})`, m.window, m.from, me);
+    if (m.window > lastFrom[m.from] + 1) {
+      const lost = lastFrom[m.from] + 1;
+      throw new CountMismatchError(`window ${lost}: the step message of partition ${m.from} never reached partition ${me} (window ${m.window}'s came first)`, lost, m.from, me);
+    }
+    if (m.window < current) throw new CountMismatchError(`window ${m.window}: step message from partition ${m.from} arrived after the window closed`, m.window, m.from, me);
+    lastFrom[m.from] = m.window;
+    let byFrom = steps.get(m.window);
+    if (byFrom === undefined) steps.set(m.window, (byFrom = new Map()));
+    byFrom.set(m.from, m);
+  };
+
+  const stepSub = transport.subscribe(subjects.steps(job.prefix), (msg) => {
     if (failure !== null) return;
     const d = decode(msg.data);
     if (d === null) return;
-    if (!d.ok || d.message.kind !== "batch") {
-      stats.rejected++;
-      log(`partition ${me}: rejected a message on ${msg.subject}: ${d.ok ? `unexpected kind ${d.message.kind}` : d.reason}`);
-      return;
-    }
+    if (!d.ok) return reject(msg.subject, d.reason);
+    if (d.message.kind !== "step") return reject(msg.subject, `unexpected kind ${d.message.kind}`);
     try {
-      onBatch(d.message);
+      onStep(d.message);
     } catch (e) {
       failure = e as Error;
     }
     poke();
   });
-  const control = transport.subscribe(subjects.control(job.prefix), (msg) => {
+  const controlSub = transport.subscribe(subjects.control(job.prefix), (msg) => {
     const d = decode(msg.data);
     if (d === null) return;
-    if (!d.ok || !["window", "finish", "abort"].includes(d.message.kind)) {
-      stats.rejected++;
-      log(`partition ${me}: rejected a message on ${msg.subject}: ${d.ok ? `unexpected kind ${d.message.kind}` : d.reason}`);
-      return;
-    }
-    controls.push(d.message);
+    if (!d.ok) return reject(msg.subject, d.reason);
+    if (d.message.kind === "start") {
+      if (d.message.partitions !== P) return reject(msg.subject, `start for ${d.message.partitions} partitions, this run has ${P}`);
+      started = true;
+    } else if (d.message.kind === "abort") {
+      failure ??= new RunAbortedError(`partition ${me}: the coordinator aborted the run: ${d.message.reason}`);
+    } else return reject(msg.subject, `unexpected kind ${d.message.kind}`);
     poke();
   });
 
@@ -177,13 +184,13 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     }
   };
 
-  /** Waits until `ready()` holds, a failure happens, or `limitMs` passes (then `onTimeout` decides the error). */
-  const until = async (ready: () => boolean, what: () => string, limitMs = timeoutMs, onTimeout?: () => Error): Promise<void> => {
-    const deadline = Date.now() + limitMs;
+  /** Waits until `ready()` holds or a failure happens, at most `timeoutMs`. */
+  const until = async (ready: () => boolean, what: () => string): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
     while (!ready()) {
       if (failure !== null) throw failure;
       const left = deadline - Date.now();
-      if (left <= 0) throw onTimeout?.() ?? new RunAbortedError(`partition ${me}: timed out after ${limitMs} ms waiting for ${what()}`);
+      if (left <= 0) throw new RunAbortedError(`partition ${me}: timed out after ${timeoutMs} ms waiting for ${what()}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         wake = () => {
@@ -195,95 +202,84 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     if (failure !== null) throw failure;
   };
 
-  /**
-   * Waits for every sender's batch of `window`, then checks its count against what the sender
-   * reported. Each sender published its batch before its barrier report, and the coordinator
-   * sent this window's command only after every report, so a batch still missing after a short
-   * grace period was lost: a counts error, not a slow peer.
-   */
-  const awaitWindow = async (window: number, expect: readonly number[]) => {
-    const missing = () => {
-      const out = [];
-      for (let from = 0; from < P; from++) if (from !== me && nextWindowFrom[from] <= window) out.push(from);
-      return out;
-    };
-    await until(
-      () => missing().length === 0,
-      () => `window ${window}: the batches from partition(s) ${missing().join(", ")}`,
-      missingBatchGraceMs,
-      () => {
-        const from = missing()[0];
-        return new CountMismatchError(
-          `window ${window}: the batch from partition ${from} to ${me} never arrived (it reported sending ${expect[from * P + me]} events)`,
-          window,
-          from,
-          me,
-        );
-      },
-    );
-    const got = received.get(window) ?? new Float64Array(P);
-    for (let from = 0; from < P; from++) {
-      if (from === me) continue;
-      const want = expect[from * P + me];
-      if (got[from] !== want) {
-        throw new CountMismatchError(`window ${window}: partition ${me} received ${got[from]} events from ${from}, which reports sending ${want}`, window, from, me);
-      }
-      receivedChecked[from] += got[from];
-    }
-    received.delete(window);
-  };
-
   try {
     // Subscriptions must be in effect at the server before anyone may send to them.
     await transport.flush();
     publish(subjects.ready(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "ready", from: me });
-    let started = false;
-    for (;;) {
-      await until(() => controls.length > 0, () => "the coordinator's next command");
-      const cmd = controls.shift() as Message;
-      if (cmd.kind === "abort") throw new RunAbortedError(`partition ${me}: the coordinator aborted the run: ${cmd.reason}`);
-      if (cmd.kind === "finish") {
-        publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never, runner: { ...stats } });
-        await transport.flush();
-        return stats;
-      }
-      const w = cmd as WindowMessage;
-      if (w.window > 0) await awaitWindow(w.window - 1, w.expect);
-      if (!started) {
-        part.start();
-        started = true;
-      }
+    await until(() => started, () => "the coordinator's start");
+    part.start();
+    let endPs = 0;
+    for (let window = 0; ; window++) {
       // Long windows run in slices so the process stays responsive (job locks, signals, NATS pings).
       for (;;) {
         const t0 = performance.now();
-        part.runUntil(w.endPs, SLICE_EVENTS);
+        part.runUntil(endPs, SLICE_EVENTS);
         stats.busyMs += performance.now() - t0;
-        if (part.nextEventTime() >= w.endPs) break;
+        if (part.nextEventTime() >= endPs) break;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       stats.windows++;
       const sent = new Array<number>(P).fill(0);
+      const batches: StepMessage["batches"] = [];
+      let objects: StepMessage["objects"] = [];
       let minSent = Infinity;
       for (const b of part.takeBatches()) {
-        sent[b.to] = b.events.length / 8;
+        objects = b.objects;
+        const n = b.events.length / 8;
+        sent[b.to] = n;
+        if (n === 0) continue;
         for (let i = 0; i < b.events.length; i += 8) if (b.events[i] < minSent) minSent = b.events[i];
-        publish(subjects.inbox(job.prefix, b.to), batchMessage(job.run, w.window, w.window, b));
+        batches.push({ to: b.to, count: n, events: b.events, tasks: b.tasks });
         stats.batchesSent++;
+        stats.eventsSent += n;
       }
       const next = part.nextEventTime();
-      const barrier: z.infer<typeof barrierSchema> = {
+      const mine: StepMessage = {
         v: PROTOCOL_VERSION,
         run: job.run,
-        kind: "barrier",
-        window: w.window,
+        kind: "step",
+        window,
         from: me,
         nextPs: next === Infinity ? null : next,
         minSentPs: minSent === Infinity ? null : minSent,
         sent,
-        received: Array.from(receivedChecked),
+        batches,
+        objects,
       };
-      publish(subjects.barrier(job.prefix), barrier);
+      publish(subjects.steps(job.prefix), mine);
+      current = window;
+      await until(
+        () => (steps.get(window)?.size ?? 0) === P - 1,
+        () => {
+          const have = steps.get(window);
+          const missing = [];
+          for (let p = 0; p < P; p++) if (p !== me && have?.has(p) !== true) missing.push(p);
+          return `window ${window}: the step messages of partition(s) ${missing.join(", ")}`;
+        },
+      );
+      const all = steps.get(window) as Map<number, StepMessage>;
+      steps.delete(window);
+      let nextStart = next;
+      if (minSent < nextStart) nextStart = minSent;
+      for (let from = 0; from < P; from++) {
+        if (from === me) continue;
+        const m = all.get(from) as StepMessage;
+        if (m.nextPs !== null && m.nextPs < nextStart) nextStart = m.nextPs;
+        if (m.minSentPs !== null && m.minSentPs < nextStart) nextStart = m.minSentPs;
+        const batch = m.batches.find((b) => b.to === me);
+        const got = batch?.count ?? 0;
+        if (got !== m.sent[me]) {
+          throw new CountMismatchError(`window ${window}: partition ${from} reports sending ${m.sent[me]} events to ${me}, its batch holds ${got}`, window, from, me);
+        }
+        part.deliver({ from, to: me, events: batch?.events ?? [], tasks: batch?.tasks ?? [], objects: m.objects });
+      }
+      if (nextStart === Infinity) break;
+      // One partition has no lookahead: its window runs to the end.
+      endPs = lookahead === Infinity ? Number.MAX_SAFE_INTEGER : nextStart + lookahead;
     }
+    publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never, runner: { ...stats } });
+    await transport.flush();
+    return stats;
   } catch (e) {
     const message = (e as Error).message;
     try {
@@ -294,7 +290,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     }
     throw e;
   } finally {
-    inbox.unsubscribe();
-    control.unsubscribe();
+    stepSub.unsubscribe();
+    controlSub.unsubscribe();
   }
 }

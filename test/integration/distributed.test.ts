@@ -35,15 +35,15 @@ describe("distributed runs give the embedded result", () => {
   it("rejects and logs malformed messages on a run's subjects without changing the answer", async () => {
     const junk = [
       new TextEncoder().encode("not json"),
-      encodeMessage({ v: 1, run: "x".repeat(12), kind: "finish" }),
-      new TextEncoder().encode(JSON.stringify({ v: 99, run: "whatever-run", kind: "window" })),
-      new TextEncoder().encode(JSON.stringify({ v: 1, run: "will-be-replaced", kind: "batch", window: 0 })),
+      encodeMessage({ v: 1, run: "x".repeat(12), kind: "start", partitions: 2 }),
+      new TextEncoder().encode(JSON.stringify({ v: 99, run: "whatever-run", kind: "step" })),
+      new TextEncoder().encode(JSON.stringify({ v: 1, run: "will-be-replaced", kind: "step", window: 0 })),
     ];
     const out = await runInProcess(SPEC, 0, 2, {
       onStarted: (job, bus) => {
         const attacker = bus.connect();
-        const forged = JSON.stringify({ v: 1, run: job.run, kind: "batch", window: "zero" });
-        for (const subject of [`${job.prefix}.p0`, `${job.prefix}.p1`, `${job.prefix}.ctl`]) {
+        const forged = JSON.stringify({ v: 1, run: job.run, kind: "step", window: "zero" });
+        for (const subject of [`${job.prefix}.step`, `${job.prefix}.ctl`]) {
           for (const data of junk) attacker.publish(subject, data);
           attacker.publish(subject, new TextEncoder().encode(forged));
         }
@@ -51,11 +51,12 @@ describe("distributed runs give the embedded result", () => {
     });
     expect(JSON.stringify(out.result)).toBe(EMBEDDED);
     const rejected = out.runnerStats.reduce((s, r) => s + r.rejected, 0);
-    expect(rejected).toBeGreaterThanOrEqual(10);
+    // Each junk message reaches both partitions on each of the two subjects.
+    expect(rejected).toBeGreaterThanOrEqual(2 * 2 * (junk.length + 1));
     expect(out.logs.some((l) => l.includes("rejected a message"))).toBe(true);
   });
 
-  it("stops with a counts error naming the window and the workers when a batch is lost", async () => {
+  it("stops with a counts error naming the window and the workers when a step message is lost", async () => {
     let dropped = false;
     const run = runInProcess(SPEC, 0, 2, {
       wrap: (t, partition) =>
@@ -63,18 +64,18 @@ describe("distributed runs give the embedded result", () => {
           ? t
           : interceptPublish(t, (subject, data, send) => {
               const d = decodeMessage(data);
-              if (!dropped && d.ok && d.message.kind === "batch" && d.message.count > 0) {
+              if (!dropped && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
                 dropped = true;
                 return;
               }
               send(data);
             }),
     });
-    await expect(run).rejects.toThrow(/window \d+: the batch from partition 1 to 0 (never arrived|is missing)/);
+    await expect(run).rejects.toThrow(/window \d+: the step message of partition 1 never reached partition 0/);
     expect(dropped).toBe(true);
   });
 
-  it("stops with a counts error when a batch is duplicated", async () => {
+  it("stops with a counts error when a step message is duplicated", async () => {
     let duplicated = false;
     const run = runInProcess(SPEC, 0, 2, {
       wrap: (t, partition) =>
@@ -83,13 +84,35 @@ describe("distributed runs give the embedded result", () => {
           : interceptPublish(t, (subject, data, send) => {
               send(data);
               const d = decodeMessage(data);
-              if (!duplicated && d.ok && d.message.kind === "batch" && d.message.count > 0) {
+              if (!duplicated && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
                 duplicated = true;
                 send(data);
               }
             }),
     });
-    await expect(run).rejects.toThrow(/window \d+: duplicate batch from partition 0 to 1/);
+    await expect(run).rejects.toThrow(/window \d+: duplicate step message from partition 0 \(at partition 1\)/);
+  });
+
+  it("rejects a step message whose batch disagrees with its counts, and then stops with a counts error", async () => {
+    let tampered = false;
+    const run = runInProcess(SPEC, 0, 2, {
+      wrap: (t, partition) =>
+        partition !== 0
+          ? t
+          : interceptPublish(t, (subject, data, send) => {
+              const d = decodeMessage(data);
+              if (!tampered && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
+                tampered = true;
+                const m = d.message;
+                m.sent[m.batches[0].to] += 1; // the counts now promise one event more than the batch holds
+                send(encodeMessage(m));
+                return;
+              }
+              send(data);
+            }),
+    });
+    await expect(run).rejects.toThrow(/window \d+: the step message of partition 0 never reached partition 1/);
+    expect(tampered).toBe(true);
   });
 });
 

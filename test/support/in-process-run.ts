@@ -13,7 +13,7 @@ export async function runInProcess(
   spec: ResolvedSpec,
   runIndex: number,
   partitions: number,
-  options: { wrap?: (t: Transport, partition: number) => Transport; timeoutMs?: number; graceMs?: number; onStarted?: (job: Omit<PartitionJob, "partition">, bus: MemoryBus) => void } = {},
+  options: { wrap?: (t: Transport, partition: number) => Transport; timeoutMs?: number; onStarted?: (job: Omit<PartitionJob, "partition">, bus: MemoryBus) => void } = {},
 ) {
   const bus = new MemoryBus();
   const run = newRunId();
@@ -25,7 +25,7 @@ export async function runInProcess(
     const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000 }, () => {
       for (let p = 0; p < partitions; p++) {
         const t = options.wrap ? options.wrap(bus.connect(), p) : bus.connect();
-        const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, missingBatchGraceMs: options.graceMs ?? 1_000, log: (l) => logs.push(l) });
+        const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, log: (l) => logs.push(l) });
         r.catch(() => {});
         runners.push(r);
       }
