@@ -66,8 +66,10 @@ export const stepSchema = z.strictObject({
   from: partition,
   /** The partition's next local event, or null. */
   nextPs: timePs.nullable(),
-  /** The earliest event it sent to another partition in this window, or null. */
-  minSentPs: timePs.nullable(),
+  /** A lower bound on its next event for another partition, absent inbound; null = none. */
+  earliestSendPs: timePs.nullable(),
+  /** The earliest event it sent each partition in this window, or null. */
+  minSentTo: z.array(timePs.nullable()),
   /** Events sent to each partition in this window (the batches must carry exactly these). */
   sent: z.array(count),
   batches: z.array(batchSchema),

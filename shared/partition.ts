@@ -21,6 +21,7 @@ import type { RunConfig } from "./spec/resolve.ts";
 import { WorkloadDriver } from "./workloads/driver.ts";
 import { setUpWorkload } from "./workloads/setup.ts";
 import { wholeMachine, type Ownership } from "./partitioning.ts";
+import { isolatedByDesign } from "./isolation.ts";
 import type { PartitionReport } from "./report.ts";
 
 export interface PartitionOptions {
@@ -101,6 +102,24 @@ export class Partition implements EventHandler, Router {
     setUpWorkload(this.kernel, config.workload);
     for (const [line, value] of this.kernel.finishSetup()) this.homes[this.kernel.lineHome(line)]?.presetValue(line, value);
     for (const [id, task] of this.kernel.tasks) if (own.cpuOwner[task.cpu] !== index) this.kernel.tasks.delete(id);
+    this.isolatedAtStart = isolatedByDesign(this.kernel, own, index);
+  }
+
+  /** See isolation.ts: true while nothing has crossed this partition's boundary either way. */
+  private readonly isolatedAtStart: boolean;
+
+  /**
+   * A lower bound on the time of this partition's next event for another partition, given that
+   * nothing reaches it before then: Infinity while it is isolated (see isolation.ts), else its
+   * next event's time (any event may lead to a message out at once).
+   */
+  earliestSendPs(): number {
+    if (this.isolatedAtStart) {
+      let crossed = 0;
+      for (let p = 0; p < this.ownership.partitions; p++) crossed += this.sentTo[p] + this.receivedFrom[p];
+      if (crossed === 0) return Infinity;
+    }
+    return this.engine.nextEventTime();
   }
 
   private ownerOf(entity: number): number {

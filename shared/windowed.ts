@@ -13,10 +13,48 @@ export interface WindowStats {
   crossEvents: number;
 }
 
-/** The next window, from every partition's next event time: [start, start + lookahead); null when all are idle. */
-export function nextWindowEnd(nextEventTimes: readonly number[], lookahead: number): number | null {
-  const start = Math.min(...nextEventTimes);
-  return start === Infinity ? null : start + lookahead;
+/** What each partition reports at a barrier (Infinity for "none"). */
+export interface BarrierReport {
+  /** Its next pending event. */
+  nextPs: number;
+  /** A lower bound on its next event for another partition, absent inbound (Partition.earliestSendPs). */
+  earliestSendPs: number;
+  /** The earliest event it sent each partition in the window just ended. */
+  minSentTo: readonly number[];
+}
+
+/**
+ * The next window from every partition's barrier report; null when nothing is left anywhere.
+ * It starts at the earliest pending or just-sent event (skipping idle time) and ends one
+ * lookahead after the earliest time any partition could send another one something: its own
+ * bound, or the earliest event reaching it now (which it may answer at once). So no event sent
+ * in the window can be due inside it; partitions that cannot reach each other run long windows.
+ */
+export function nextWindow(reports: readonly BarrierReport[], lookahead: number): { startPs: number; endPs: number } | null {
+  let start = Infinity;
+  let earliest = Infinity;
+  for (let q = 0; q < reports.length; q++) {
+    const r = reports[q];
+    if (r.nextPs < start) start = r.nextPs;
+    let e = r.earliestSendPs;
+    for (const p of reports) {
+      const t = p.minSentTo[q] ?? Infinity;
+      if (t < start) start = t;
+      if (t < e) e = t;
+    }
+    if (e < earliest) earliest = e;
+  }
+  if (start === Infinity) return null;
+  // One partition has no lookahead, and isolated partitions need none: run to the end.
+  const endPs = earliest === Infinity || lookahead === Infinity ? Number.MAX_SAFE_INTEGER : earliest + lookahead;
+  return { startPs: start, endPs };
+}
+
+/** The earliest event time per destination in a partition's batches (Infinity where none). */
+export function minSentTo(batches: readonly EventBatch[], partitions: number): number[] {
+  const out = new Array<number>(partitions).fill(Infinity);
+  for (const b of batches) for (let i = 0; i < b.events.length; i += 8) if (b.events[i] < out[b.to]) out[b.to] = b.events[i];
+  return out;
 }
 
 /**
@@ -36,16 +74,24 @@ export function runWindowed(
   for (const p of parts) p.start();
   let windows = 0;
   let crossEvents = 0;
+  let endPs = 0;
   for (;;) {
-    const end = nextWindowEnd(parts.map((p) => p.nextEventTime()), lookahead);
-    if (end === null) break;
-    for (const p of parts) p.runUntil(end);
-    const batches = exchange(parts.flatMap((p) => p.takeBatches()));
-    for (const b of batches) {
+    for (const p of parts) p.runUntil(endPs);
+    windows++;
+    const reports: BarrierReport[] = [];
+    const batches: EventBatch[] = [];
+    for (const p of parts) {
+      const out = p.takeBatches();
+      reports.push({ nextPs: p.nextEventTime(), earliestSendPs: p.earliestSendPs(), minSentTo: minSentTo(out, parts.length) });
+      for (const b of out) batches.push(b);
+    }
+    for (const b of exchange(batches)) {
       crossEvents += b.events.length / 8;
       parts[b.to].deliver(b);
     }
-    windows++;
+    const next = nextWindow(reports, lookahead);
+    if (next === null) break;
+    endPs = next.endPs;
   }
   const result = mergeReports(config, parts.map((p) => p.report()));
   return { result, stats: { windows, lookaheadPs: lookahead, crossEvents } };

@@ -11,7 +11,11 @@ import {
 import { Partition } from "../shared/partition.ts";
 import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../shared/partitioning.ts";
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
+import { minSentTo, nextWindow, type BarrierReport } from "../shared/windowed.ts";
 import type { Transport } from "./transport/transport.ts";
+
+const orNull = (t: number): number | null => (t === Infinity ? null : t);
+const orInfinity = (t: number | null): number => (t === null ? Infinity : t);
 
 /** Events a partition runs before it lets its event loop breathe. */
 const SLICE_EVENTS = 250_000;
@@ -136,7 +140,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
 
   const onStep = (m: StepMessage) => {
     if (m.from === me) return;
-    if (m.from >= P || m.sent.length !== P) throw new CountMismatchError(`window ${m.window}: a step message claims to come from partition ${m.from} of ${P}`, m.window, m.from, me);
+    if (m.from >= P || m.sent.length !== P || m.minSentTo.length !== P) throw new CountMismatchError(`window ${m.window}: a step message claims to come from partition ${m.from} of ${P}`, m.window, m.from, me);
     if (m.window <= lastFrom[m.from]) throw new CountMismatchError(`window ${m.window}: duplicate step message from partition ${m.from} (at partition ${me})`, m.window, m.from, me);
     if (m.window > lastFrom[m.from] + 1) {
       const lost = lastFrom[m.from] + 1;
@@ -222,26 +226,26 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       const sent = new Array<number>(P).fill(0);
       const batches: StepMessage["batches"] = [];
       let objects: StepMessage["objects"] = [];
-      let minSent = Infinity;
-      for (const b of part.takeBatches()) {
+      const out = part.takeBatches();
+      for (const b of out) {
         objects = b.objects;
         const n = b.events.length / 8;
         sent[b.to] = n;
         if (n === 0) continue;
-        for (let i = 0; i < b.events.length; i += 8) if (b.events[i] < minSent) minSent = b.events[i];
         batches.push({ to: b.to, count: n, events: b.events, tasks: b.tasks });
         stats.batchesSent++;
         stats.eventsSent += n;
       }
-      const next = part.nextEventTime();
+      const mineReport: BarrierReport = { nextPs: part.nextEventTime(), earliestSendPs: part.earliestSendPs(), minSentTo: minSentTo(out, P) };
       const mine: StepMessage = {
         v: PROTOCOL_VERSION,
         run: job.run,
         kind: "step",
         window,
         from: me,
-        nextPs: next === Infinity ? null : next,
-        minSentPs: minSent === Infinity ? null : minSent,
+        nextPs: orNull(mineReport.nextPs),
+        earliestSendPs: orNull(mineReport.earliestSendPs),
+        minSentTo: mineReport.minSentTo.map(orNull),
         sent,
         batches,
         objects,
@@ -259,13 +263,14 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       );
       const all = steps.get(window) as Map<number, StepMessage>;
       steps.delete(window);
-      let nextStart = next;
-      if (minSent < nextStart) nextStart = minSent;
+      const reports: BarrierReport[] = [];
       for (let from = 0; from < P; from++) {
-        if (from === me) continue;
+        if (from === me) {
+          reports.push(mineReport);
+          continue;
+        }
         const m = all.get(from) as StepMessage;
-        if (m.nextPs !== null && m.nextPs < nextStart) nextStart = m.nextPs;
-        if (m.minSentPs !== null && m.minSentPs < nextStart) nextStart = m.minSentPs;
+        reports.push({ nextPs: orInfinity(m.nextPs), earliestSendPs: orInfinity(m.earliestSendPs), minSentTo: m.minSentTo.map(orInfinity) });
         const batch = m.batches.find((b) => b.to === me);
         const got = batch?.count ?? 0;
         if (got !== m.sent[me]) {
@@ -273,9 +278,9 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         }
         part.deliver({ from, to: me, events: batch?.events ?? [], tasks: batch?.tasks ?? [], objects: m.objects });
       }
-      if (nextStart === Infinity) break;
-      // One partition has no lookahead: its window runs to the end.
-      endPs = lookahead === Infinity ? Number.MAX_SAFE_INTEGER : nextStart + lookahead;
+      const next = nextWindow(reports, lookahead);
+      if (next === null) break;
+      endPs = next.endPs;
     }
     publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never, runner: { ...stats } });
     await transport.flush();

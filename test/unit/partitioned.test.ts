@@ -62,6 +62,61 @@ describe("a run split into partitions", () => {
     );
   });
 
+  it("lets partitions that cannot reach each other (containers pinned to sockets) run long windows, with the same result", () => {
+    const c = config({
+      machine: "xeon-80",
+      cpus: [40],
+      schemes: ["nsproxy"],
+      duration: "300us",
+      warmup: "30us",
+      workload: { preset: "fork-storm", containers: { count: 4, nesting: 0, pinToSockets: true }, fork: { placement: "same-socket" } },
+    });
+    const embedded = JSON.stringify(simulate(c));
+    const machine = new Machine(c.machine, c.cpuCount);
+    const { result, stats } = runWindowed(c, socketAligned(machine, 2));
+    expect(JSON.stringify(result)).toBe(embedded);
+    expect(stats.crossEvents).toBe(0);
+    expect(stats.windows).toBeLessThanOrEqual(3);
+    // The same workload with children placed anywhere interacts, and windows stay one lookahead long.
+    const random = config({ machine: "xeon-80", cpus: [40], schemes: ["nsproxy"], duration: "300us", warmup: "30us", workload: { preset: "fork-storm", containers: { count: 4, nesting: 0, pinToSockets: true }, fork: { placement: "random" } } });
+    const mixed = runWindowed(random, socketAligned(machine, 2));
+    expect(JSON.stringify(mixed.result)).toBe(JSON.stringify(simulate(random)));
+    expect(mixed.stats.windows).toBeGreaterThan(100);
+  });
+
+  it("gives the embedded result whether or not partitions are isolated (property over pinning, placement and migration)", () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.constantFrom("same-cpu", "same-socket", "least-loaded", "random"),
+        fc.nat({ max: 2 }),
+        fc.constantFrom("socket", "machine"),
+        fc.constantFrom("nsproxy", "percpu", "refcache", "clone-flags"),
+        fc.integer({ min: 1, max: 1000 }),
+        (pin, placement, migrate, scope, scheme, seed) => {
+          const c = config({
+            machine: "small-4",
+            cpus: [4],
+            seed,
+            schemes: [scheme],
+            duration: "120us",
+            warmup: "10us",
+            workload: {
+              preset: "fork-storm",
+              containers: { count: 2, nesting: 0, pinToSockets: pin },
+              mix: { fork: 3, migrate, access: 2, unshare: 0, setns: 0, churn: 0, hotInc: 0 },
+              migrate: { scope },
+              fork: { placement, newNamespaces: [], childWork: "2us" },
+            },
+          });
+          const { result } = runWindowed(c, socketAligned(new Machine(c.machine, c.cpuCount), 2));
+          expect(JSON.stringify(result)).toBe(JSON.stringify(simulate(c)));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it("splits sockets only when there are more workers than sockets", () => {
     const m = new Machine(c80(), 80);
     const four = socketAligned(m, 4);
