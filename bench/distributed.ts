@@ -24,8 +24,8 @@ export const DISTRIBUTED_CASES: Array<[string, ResolvedSpec]> = [
         machine: "numa-4096",
         cpus: [1024],
         schemes: ["nsproxy"],
-        duration: "100us",
-        warmup: "10us",
+        duration: "2ms",
+        warmup: "100us",
         workload: { preset: "fork-storm", containers: { count: 64, nesting: 0, pinToSockets: true }, fork: { placement: "same-socket" } },
       }),
     ),
@@ -69,10 +69,11 @@ async function startWorkers(n: number, urls: string[]): Promise<ChildProcess[]> 
   return procs;
 }
 
-export async function distributedBench(): Promise<void> {
+export async function distributedBench(only?: string): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   for (const [name, spec] of DISTRIBUTED_CASES) {
+    if (only !== undefined && !name.startsWith(only)) continue;
     console.log(name);
     const config = planRuns(spec)[0];
     const t0 = performance.now();

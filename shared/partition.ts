@@ -14,7 +14,7 @@ import {
 } from "./coherence/protocol.ts";
 import { Cpu, type CpuHooks } from "./kernel/cpu.ts";
 import { Kernel, type Task } from "./kernel/kernel.ts";
-import type { KObject } from "./kernel/objects.ts";
+import { OBJ_TASK, type KObject } from "./kernel/objects.ts";
 import { OP_KIND_COUNT } from "./kernel/program.ts";
 import type { Scheme } from "./schemes/scheme.ts";
 import type { RunConfig } from "./spec/resolve.ts";
@@ -263,7 +263,13 @@ export class Partition implements EventHandler, Router {
       cpus,
       homes,
       tasks: [...k.tasks.values()],
-      objects: [...k.objects.all()],
+      // Each object once: set-up objects from partition 0, later ones from their creator's partition.
+      // Tasks are left out (the end-of-run check does not look at their records).
+      objects: [...k.objects.all()].filter((o) => {
+        if (o.type === OBJ_TASK) return false;
+        const creator = k.creatorCpu(o.id);
+        return creator < 0 ? this.index === 0 : this.ownership.cpuOwner[creator] === this.index;
+      }),
       containerHolds: this.index === 0 ? k.containers.flatMap((c) => c.chain.flatMap((level) => level.creatorHolds)) : [],
       firstContainerRoots: this.index === 0 && k.containers.length > 0 ? k.containers[0].chain[0].creatorHolds.slice() : [],
       engineEvents: this.engine.eventsProcessed,

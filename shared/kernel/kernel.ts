@@ -216,6 +216,12 @@ export class Kernel implements KernelApi, CpuHooks {
     return mem;
   }
 
+  /** The CPU that created an object after set-up, or -1 for a set-up object. */
+  creatorCpu(id: number): number {
+    if (this.idBase < 0 || id < this.idBase) return -1;
+    return (id - this.idBase) % this.cpuCount;
+  }
+
   /** Objects created since the last call (a distributed run sends them to every partition). */
   takeCreatedObjects(): KObject[] {
     const out = this.createdSinceBarrier;
