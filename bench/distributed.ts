@@ -24,15 +24,18 @@ export const DISTRIBUTED_CASES: Array<[string, ResolvedSpec]> = [
         machine: "numa-4096",
         cpus: [1024],
         schemes: ["nsproxy"],
-        duration: "2ms",
-        warmup: "100us",
+        duration: "5ms",
+        warmup: "500us",
         workload: { preset: "fork-storm", containers: { count: 64, nesting: 0, pinToSockets: true }, fork: { placement: "same-socket" } },
       }),
     ),
   ],
 ];
 
+const eventsPerSec = new Map<string, number>();
+
 function line(label: string, wallMs: number, r: RunResult, s: DistributedStats | null): string {
+  eventsPerSec.set(label, r.engineEvents / (wallMs / 1000));
   const secs = wallMs / 1000;
   const parts = [`${label}: ${fmt(r.engineEvents / secs)} events/s`];
   if (s !== null) {
@@ -109,5 +112,13 @@ export async function distributedBench(only?: string): Promise<void> {
       await cluster.queue.obliterate({ force: true }).catch(() => {});
       await cluster.close();
     }
+    const speedup = (two: string, one: string) => {
+      const a = eventsPerSec.get(two);
+      const b = eventsPerSec.get(one);
+      return a !== undefined && b !== undefined ? `${fmt(a / b, 2)}x` : "n/a";
+    };
+    console.log(
+      `  speedup of 2 workers over 1: threads ${speedup("2 worker thread(s)", "1 worker thread(s)")}, processes ${speedup("2 worker process(es) over NATS", "1 worker process(es) over NATS")}`,
+    );
   }
 }

@@ -51,6 +51,8 @@ const batchSchema = z.strictObject({
   count,
   events: z.array(z.number()),
   tasks: z.array(taskSchema),
+  /** Object records the receiver may not have yet (they travel with events). */
+  objects: z.array(objectSchema),
 });
 
 /**
@@ -73,8 +75,6 @@ export const stepSchema = z.strictObject({
   /** Events sent to each partition in this window (the batches must carry exactly these). */
   sent: z.array(count),
   batches: z.array(batchSchema),
-  /** Objects it created in this window: every partition needs their records. */
-  objects: z.array(objectSchema),
 });
 export const abortSchema = z.strictObject({ ...envelope, kind: z.literal("abort"), reason: z.string().max(2000) });
 export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, message: z.string().max(4000) });

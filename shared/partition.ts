@@ -40,8 +40,9 @@ export const EVENT_FIELDS = 8;
 /**
  * What one partition sends another at a window barrier: the events for the other's entities
  * (flattened, EVENT_FIELDS numbers each: time, rank, target, type, a0..a3), the tasks that
- * travel with EV_TASK_ARRIVE events, and every object the sender created since its last
- * barrier (object records are write-once; every partition gets every object).
+ * travel with EV_TASK_ARRIVE events, and the object records the receiver may not have yet.
+ * A partition can only learn of an object through an event, so records travel with events:
+ * everything the sender created or learned since its last batch to that receiver.
  */
 export interface EventBatch {
   from: number;
@@ -97,6 +98,7 @@ export class Partition implements EventHandler, Router {
     }
     this.outbox = Array.from({ length: own.partitions }, () => []);
     this.outTasks = Array.from({ length: own.partitions }, () => []);
+    this.pendingObjects = Array.from({ length: own.partitions }, () => []);
     this.sentTo = new Float64Array(own.partitions);
     this.receivedFrom = new Float64Array(own.partitions);
     setUpWorkload(this.kernel, config.workload);
@@ -159,21 +161,34 @@ export class Partition implements EventHandler, Router {
 
   /** The batches for every other partition since the last call (empty ones included). */
   takeBatches(): EventBatch[] {
-    const objects = this.kernel.takeCreatedObjects();
+    const created = this.kernel.takeCreatedObjects();
     const out: EventBatch[] = [];
     for (let to = 0; to < this.ownership.partitions; to++) {
       if (to === this.index) continue;
-      out.push({ from: this.index, to, events: this.outbox[to], tasks: this.outTasks[to], objects });
+      const pending = this.pendingObjects[to];
+      for (const o of created) pending.push(o);
+      const events = this.outbox[to];
+      const objects = events.length > 0 ? pending : [];
+      if (events.length > 0) this.pendingObjects[to] = [];
+      out.push({ from: this.index, to, events, tasks: this.outTasks[to], objects });
       this.outbox[to] = [];
       this.outTasks[to] = [];
     }
     return out;
   }
 
+  /** Object records not yet sent to each partition (they go with the next events sent there). */
+  private readonly pendingObjects: KObject[][];
+
   /** Takes in a batch from another partition: objects first, then tasks, then the events. */
   deliver(batch: EventBatch): void {
     if (batch.to !== this.index) throw new SimulationError(`batch for partition ${batch.to} delivered to ${this.index}`, this.engine.nowPs, `partition ${this.index}`);
-    for (const o of batch.objects) if (!this.kernel.objects.has(o.id)) this.kernel.objects.add(o);
+    for (const o of batch.objects) {
+      if (this.kernel.objects.has(o.id)) continue;
+      this.kernel.objects.add(o);
+      // Passed on with this partition's next events to the others (a task here may carry it there).
+      for (let p = 0; p < this.ownership.partitions; p++) if (p !== this.index && p !== batch.from) this.pendingObjects[p].push(o);
+    }
     for (const t of batch.tasks) this.kernel.tasks.set(t.id, t);
     const e = batch.events;
     if (e.length % EVENT_FIELDS !== 0) throw new SimulationError(`batch from ${batch.from} has ${e.length} numbers, not a multiple of ${EVENT_FIELDS}`, this.engine.nowPs, `partition ${this.index}`);

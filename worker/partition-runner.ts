@@ -225,14 +225,12 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       stats.windows++;
       const sent = new Array<number>(P).fill(0);
       const batches: StepMessage["batches"] = [];
-      let objects: StepMessage["objects"] = [];
       const out = part.takeBatches();
       for (const b of out) {
-        objects = b.objects;
         const n = b.events.length / 8;
         sent[b.to] = n;
         if (n === 0) continue;
-        batches.push({ to: b.to, count: n, events: b.events, tasks: b.tasks });
+        batches.push({ to: b.to, count: n, events: b.events, tasks: b.tasks, objects: b.objects });
         stats.batchesSent++;
         stats.eventsSent += n;
       }
@@ -248,7 +246,6 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         minSentTo: mineReport.minSentTo.map(orNull),
         sent,
         batches,
-        objects,
       };
       publish(subjects.steps(job.prefix), mine);
       current = window;
@@ -276,7 +273,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         if (got !== m.sent[me]) {
           throw new CountMismatchError(`window ${window}: partition ${from} reports sending ${m.sent[me]} events to ${me}, its batch holds ${got}`, window, from, me);
         }
-        part.deliver({ from, to: me, events: batch?.events ?? [], tasks: batch?.tasks ?? [], objects: m.objects });
+        part.deliver({ from, to: me, events: batch?.events ?? [], tasks: batch?.tasks ?? [], objects: batch?.objects ?? [] });
       }
       const next = nextWindow(reports, lookahead);
       if (next === null) break;
