@@ -33,8 +33,8 @@ export interface CoordinateOptions {
  * Starts one distributed run over a transport and collects its outcome. It listens first, lets
  * the workers start, waits until every partition is ready, then starts the run; the partitions
  * run the windows among themselves (see runPartition) and each sends its report at the end.
- * Meanwhile it counts the partitions' step messages (windows, liveness) without reading them; a
- * partition's failure, or silence for longer than the timeout, stops the run.
+ * Meanwhile partitions send a progress message about once a second; a partition's failure, or
+ * silence from all of them for longer than the timeout, stops the run.
  */
 export async function coordinateRun(
   transport: Transport,
@@ -63,7 +63,6 @@ export async function coordinateRun(
   };
 
   const inbox: Message[] = [];
-  let stepMessages = 0;
   let lastHeard = Date.now();
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -86,12 +85,8 @@ export async function coordinateRun(
     poke();
   };
   const subs = [subjects.ready, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
-  subs.push(
-    transport.subscribe(subjects.steps(job.prefix), () => {
-      stepMessages++;
-      lastHeard = Date.now();
-    }),
-  );
+  // Partitions' progress messages only keep the run alive (and could feed a progress bar).
+  subs.push(transport.subscribe(subjects.progress(job.prefix), () => (lastHeard = Date.now())));
   const send = (m: Message) => {
     const data = encodeMessage(m);
     stats.coordinatorMessages++;
@@ -147,7 +142,7 @@ export async function coordinateRun(
     const reports = await collect("report");
     const result = mergeReports(config, reports.map((r) => reportOf(r) as PartitionReport));
     stats.partitionStats = reports.map((r) => r.runner);
-    stats.windows = P > 0 ? Math.round(stepMessages / P) : 0;
+    stats.windows = Math.max(0, ...stats.partitionStats.map((r) => r.windows));
     stats.crossEvents = stats.partitionStats.reduce((s, r) => s + r.eventsSent, 0);
     stats.wallMs = performance.now() - started;
     return { result, stats };

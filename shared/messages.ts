@@ -76,6 +76,8 @@ export const stepSchema = z.strictObject({
   sent: z.array(count),
   batches: z.array(batchSchema),
 });
+/** A partition's sign of life, at most once a second: the coordinator's liveness check and progress. */
+export const progressSchema = z.strictObject({ ...envelope, kind: z.literal("progress"), from: partition, window: count, simulatedPs: timePs });
 export const abortSchema = z.strictObject({ ...envelope, kind: z.literal("abort"), reason: z.string().max(2000) });
 export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, message: z.string().max(4000) });
 export const reportSchema = z.strictObject({
@@ -104,6 +106,7 @@ export const messageSchema = z.discriminatedUnion("kind", [
   readySchema,
   startSchema,
   stepSchema,
+  progressSchema,
   abortSchema,
   failureSchema,
   reportSchema,

@@ -17,6 +17,9 @@ import type { Transport } from "./transport/transport.ts";
 const orNull = (t: number): number | null => (t === Infinity ? null : t);
 const orInfinity = (t: number | null): number => (t === null ? Infinity : t);
 
+/** How often a partition tells the coordinator it is alive, ms. */
+const PROGRESS_EVERY_MS = 1000;
+
 /** Events a partition runs before it lets its event loop breathe. */
 const SLICE_EVENTS = 250_000;
 
@@ -45,6 +48,7 @@ export const subjects = {
   /** Every partition's step message, every window (all partitions listen). */
   steps: (prefix: string) => `${prefix}.step`,
   ready: (prefix: string) => `${prefix}.ready`,
+  progress: (prefix: string) => `${prefix}.progress`,
   report: (prefix: string) => `${prefix}.report`,
   failure: (prefix: string) => `${prefix}.failure`,
 };
@@ -213,7 +217,12 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     await until(() => started, () => "the coordinator's start");
     part.start();
     let endPs = 0;
+    let lastProgress = Date.now();
     for (let window = 0; ; window++) {
+      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        publish(subjects.progress(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "progress", from: me, window, simulatedPs: part.engine.nowPs });
+      }
       // Long windows run in slices so the process stays responsive (job locks, signals, NATS pings).
       for (;;) {
         const t0 = performance.now();
