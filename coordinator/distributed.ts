@@ -6,6 +6,7 @@ import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
 import { CountMismatchError, jobOwnership, RunAbortedError, subjects, type PartitionJob, type RunnerStats } from "../worker/partition-runner.ts";
 import type { Transport } from "../worker/transport/transport.ts";
+import { Wakeup } from "../worker/wakeup.ts";
 
 /** How a distributed run went (not part of the result: it depends on the partition). */
 export interface DistributedStats {
@@ -64,12 +65,7 @@ export async function coordinateRun(
 
   const inbox: Message[] = [];
   let lastHeard = Date.now();
-  let wake: (() => void) | null = null;
-  const poke = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const wakeup = new Wakeup();
   const parts = new PartReassembler();
   const accept = (msg: { subject: string; data: Uint8Array }) => {
     lastHeard = Date.now();
@@ -82,7 +78,7 @@ export async function coordinateRun(
       return;
     }
     inbox.push(d.message);
-    poke();
+    wakeup.notify();
   };
   const subs = [subjects.ready, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
   // Partitions' progress messages only keep the run alive (and could feed a progress bar).
@@ -123,13 +119,7 @@ export async function coordinateRun(
         const missing = Array.from(got, (g, i) => (g === undefined ? i : -1)).filter((i) => i >= 0);
         throw new RunAbortedError(`no word from the run for ${timeoutMs} ms while waiting for ${kind} from partition(s) ${missing.join(", ")}`);
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 1000));
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await wakeup.sleep(Math.min(left, 1000));
     }
   };
 

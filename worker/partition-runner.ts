@@ -13,6 +13,7 @@ import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../sh
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import { minSentTo, nextWindow, type BarrierReport } from "../shared/windowed.ts";
 import type { Transport } from "./transport/transport.ts";
+import { Wakeup } from "./wakeup.ts";
 
 const orNull = (t: number): number | null => (t === Infinity ? null : t);
 const orInfinity = (t: number | null): number => (t === null ? Infinity : t);
@@ -124,12 +125,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   let current = 0;
   /** The last window each sender's message arrived for (-1: none yet). */
   const lastFrom = new Float64Array(P).fill(-1);
-  let wake: (() => void) | null = null;
-  const poke = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const wakeup = new Wakeup();
 
   const parts = new PartReassembler();
   /** Decodes a message, reassembling parts; null while a message is still incomplete. */
@@ -168,7 +164,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     } catch (e) {
       failure = e as Error;
     }
-    poke();
+    wakeup.notify();
   });
   const controlSub = transport.subscribe(subjects.control(job.prefix), (msg) => {
     const d = decode(msg.data);
@@ -180,7 +176,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     } else if (d.message.kind === "abort") {
       failure ??= new RunAbortedError(`partition ${me}: the coordinator aborted the run: ${d.message.reason}`);
     } else return reject(msg.subject, `unexpected kind ${d.message.kind}`);
-    poke();
+    wakeup.notify();
   });
 
   let partIds = 0;
@@ -199,13 +195,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       if (failure !== null) throw failure;
       const left = deadline - Date.now();
       if (left <= 0) throw new RunAbortedError(`partition ${me}: timed out after ${timeoutMs} ms waiting for ${what()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await wakeup.sleep(left);
     }
     if (failure !== null) throw failure;
   };
