@@ -134,13 +134,16 @@ export class Engine {
     while (n < maxEvents && q.peekTime() < endPs) {
       const slot = q.pop();
       this.nowPs = q.lastTimePs;
-      const type = q.typeOf[slot];
-      const target = q.targetOf[slot];
-      const a0 = q.arg0[slot];
-      const a1 = q.arg1[slot];
-      const a2 = q.arg2[slot];
-      const a3 = q.arg3[slot];
+      const tt = q.targetType[slot];
+      const args = q.args;
+      const at = slot * 4;
+      const a0 = args[at];
+      const a1 = args[at + 1];
+      const a2 = args[at + 2];
+      const a3 = args[at + 3];
       q.release(slot);
+      const type = tt & 255;
+      const target = tt >> 8;
       this.currentEntity = target;
       handler.handle(type, target, a0, a1, a2, a3);
       n++;

@@ -22,12 +22,10 @@ export class EventQueue {
   private heapRank: Float64Array;
   private heapSlot: Int32Array;
   // The payload arrays are read directly by Engine.runUntil (a hot loop); treat as read-only.
-  targetOf: Int32Array;
-  typeOf: Uint8Array;
-  arg0: Float64Array;
-  arg1: Float64Array;
-  arg2: Float64Array;
-  arg3: Float64Array;
+  /** target * 256 + type, per slot. */
+  targetType: Int32Array;
+  /** The four arguments of slot i at args[4 * i .. 4 * i + 3]. */
+  args: Float64Array;
   private freeSlots: Int32Array;
   private freeCount: number;
   private count = 0;
@@ -41,12 +39,8 @@ export class EventQueue {
     this.heapTime = new Float64Array(cap);
     this.heapRank = new Float64Array(cap);
     this.heapSlot = new Int32Array(cap);
-    this.targetOf = new Int32Array(cap);
-    this.typeOf = new Uint8Array(cap);
-    this.arg0 = new Float64Array(cap);
-    this.arg1 = new Float64Array(cap);
-    this.arg2 = new Float64Array(cap);
-    this.arg3 = new Float64Array(cap);
+    this.targetType = new Int32Array(cap);
+    this.args = new Float64Array(cap * 4);
     this.freeSlots = new Int32Array(cap);
     for (let i = 0; i < cap; i++) this.freeSlots[i] = cap - 1 - i;
     this.freeCount = cap;
@@ -79,12 +73,13 @@ export class EventQueue {
   pushRanked(timePs: number, rank: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
     if (this.freeCount === 0) this.grow();
     const slot = this.freeSlots[--this.freeCount];
-    this.targetOf[slot] = target;
-    this.typeOf[slot] = type;
-    this.arg0[slot] = a0;
-    this.arg1[slot] = a1;
-    this.arg2[slot] = a2;
-    this.arg3[slot] = a3;
+    this.targetType[slot] = target * 256 + type;
+    const args = this.args;
+    const at = slot * 4;
+    args[at] = a0;
+    args[at + 1] = a1;
+    args[at + 2] = a2;
+    args[at + 3] = a3;
     const ht = this.heapTime;
     const hr = this.heapRank;
     const hs = this.heapSlot;
@@ -149,22 +144,22 @@ export class EventQueue {
   }
 
   target(slot: number): number {
-    return this.targetOf[slot];
+    return this.targetType[slot] >> 8;
   }
   type(slot: number): number {
-    return this.typeOf[slot];
+    return this.targetType[slot] & 255;
   }
   a0(slot: number): number {
-    return this.arg0[slot];
+    return this.args[slot * 4];
   }
   a1(slot: number): number {
-    return this.arg1[slot];
+    return this.args[slot * 4 + 1];
   }
   a2(slot: number): number {
-    return this.arg2[slot];
+    return this.args[slot * 4 + 2];
   }
   a3(slot: number): number {
-    return this.arg3[slot];
+    return this.args[slot * 4 + 3];
   }
 
   /** Splits a rank into (priority, origin, seq). */
@@ -184,19 +179,15 @@ export class EventQueue {
     };
     this.heapTime = f64(this.heapTime);
     this.heapRank = f64(this.heapRank);
-    this.arg0 = f64(this.arg0);
-    this.arg1 = f64(this.arg1);
-    this.arg2 = f64(this.arg2);
-    this.arg3 = f64(this.arg3);
+    const args = new Float64Array(cap * 4);
+    args.set(this.args);
+    this.args = args;
     const slots = new Int32Array(cap);
     slots.set(this.heapSlot);
     this.heapSlot = slots;
-    const target = new Int32Array(cap);
-    target.set(this.targetOf);
-    this.targetOf = target;
-    const type = new Uint8Array(cap);
-    type.set(this.typeOf);
-    this.typeOf = type;
+    const tt = new Int32Array(cap);
+    tt.set(this.targetType);
+    this.targetType = tt;
     const free = new Int32Array(cap);
     for (let i = 0; i < cap - old; i++) free[i] = cap - 1 - i;
     this.freeSlots = free;
