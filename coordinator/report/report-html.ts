@@ -1,0 +1,189 @@
+import type { RunResult } from "../../shared/metrics/result.ts";
+import type { ResultsDocument } from "../output.ts";
+import { formatTable, formatVerdict } from "../table.ts";
+import type { Verdict } from "../verdict.ts";
+import { MODEL_ASSUMPTIONS } from "./model-assumptions.ts";
+import type { ChartDefinition, AggregatePoint } from "./report-data.ts";
+
+/** A chart as the page shows it: its definition, the points drawn and the rendered SVG. */
+export interface RenderedChart {
+  definition: ChartDefinition;
+  points: readonly AggregatePoint[];
+  svg: string;
+}
+
+export interface ReportPage {
+  doc: ResultsDocument;
+  charts: readonly RenderedChart[];
+  verdict: Verdict;
+  /** The seeds the verdict averages over. */
+  verdictSeeds: readonly number[];
+  seeds: readonly number[];
+  /** Relative links to the data files beside the page. */
+  csvHref: string;
+  jsonHref: string;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+const STYLE = `
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; margin: 0 auto; padding: 1.5rem 2rem 3rem; max-width: 1320px; color: #1d1d1f; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+.subtitle { color: #555; margin: 0 0 1rem; }
+pre { background: #f6f7f9; border: 1px solid #e1e4e8; border-radius: 4px; padding: .75rem 1rem; overflow-x: auto; font-size: 12.5px; line-height: 1.35; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 1.25rem; }
+figure.chart { margin: 0; border: 1px solid #e1e4e8; border-radius: 4px; padding: .6rem; background: #fff; }
+figure.chart figcaption { font-size: .9rem; margin-bottom: .4rem; }
+figure.chart figcaption strong { display: block; font-size: 1rem; }
+figure.chart svg { max-width: 100%; height: auto; display: block; }
+.note { color: #555; font-size: .9rem; }
+.invariant-failures { border: 3px solid #b00020; background: #fdecee; color: #5f0010; padding: .8rem 1.2rem; border-radius: 4px; margin: 1rem 0; }
+.invariant-failures h2 { color: #b00020; border: none; margin: 0 0 .4rem; }
+.invariants-ok { color: #1b5e20; }
+.failure-note { color: #b00020; font-weight: 600; font-size: .9rem; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+details summary { cursor: pointer; }
+`;
+
+function list(items: readonly string[]): string {
+  return `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
+}
+
+function facts(rows: ReadonlyArray<[string, string]>): string {
+  return `<dl class="facts">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>`;
+}
+
+function failedRuns(runs: readonly RunResult[]): RunResult[] {
+  return runs.filter((r) => !r.invariants.ok);
+}
+
+/** Shown first on the page when any run broke an invariant: a failure of that scheme, never a footnote. */
+function invariantSection(runs: readonly RunResult[]): string {
+  const failed = failedRuns(runs);
+  if (failed.length === 0) {
+    return `<p class="invariants-ok" id="invariants-ok">All ${runs.length} runs kept every invariant (no count below zero, no use after free, final counts equal the references held).</p>`;
+  }
+  const shown = 5;
+  const items = failed.map((r) => {
+    const first = r.invariants.violations.slice(0, shown).map((v) => `${v.kind} on object ${v.obj} (CPU ${v.cpu}, ${v.timePs} ps): ${v.detail}`);
+    const more = r.invariants.violationCount > first.length ? [`... ${r.invariants.violationCount - first.length} more in results.json`] : [];
+    return `<li><strong>${escapeHtml(r.scheme)} at ${r.cpus} CPUs, seed ${r.seed}: ${r.invariants.violationCount} violation(s)</strong>${list([...first, ...more])}</li>`;
+  });
+  return `<section class="invariant-failures" id="invariant-failures" role="alert">
+<h2>Invariant failures: ${failed.length} of ${runs.length} runs</h2>
+<p>These schemes broke the reference-counting invariants; their numbers below are not trustworthy.</p>
+<ul>${items.join("")}</ul>
+</section>`;
+}
+
+function seedNote(points: readonly AggregatePoint[]): string {
+  const most = points.reduce((m, p) => Math.max(m, p.seeds), 0);
+  const fewest = points.reduce((m, p) => Math.min(m, p.seeds), Infinity);
+  if (most <= 1) return "One seed: each point is a single run.";
+  const seeds = fewest === most ? `${most} seeds` : `${fewest} to ${most} seeds`;
+  return `Mean of ${seeds} per point; error bars: 95% confidence interval (Student t).`;
+}
+
+function chartFigure(chart: RenderedChart): string {
+  const d = chart.definition;
+  const failed = chart.points.some((p) => p.failedRuns > 0)
+    ? ` <span class="failure-note">A red ring marks a point that includes a run which broke an invariant.</span>`
+    : "";
+  const svg = chart.svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(`${d.title} vs CPUs, one line per scheme`)}" `);
+  return `<figure class="chart" id="chart-${d.id}" data-chart="${d.id}">
+<figcaption><strong>${escapeHtml(d.title)}</strong>${escapeHtml(d.caption)} <span class="note">${escapeHtml(seedNote(chart.points))}</span>${failed}</figcaption>
+${svg}
+</figure>`;
+}
+
+/** One terminal table per seed, exactly as `refsim run` prints it. */
+function tables(runs: readonly RunResult[], seeds: readonly number[]): string {
+  if (seeds.length <= 1) return `<pre id="results-table">${escapeHtml(formatTable(runs))}</pre>`;
+  return seeds
+    .map((seed) => `<h3>Seed ${seed}</h3>\n<pre class="results-table" data-seed="${seed}">${escapeHtml(formatTable(runs.filter((r) => r.seed === seed)))}</pre>`)
+    .join("\n");
+}
+
+function specFacts(doc: ResultsDocument, seeds: readonly number[]): string {
+  const s = doc.spec;
+  return facts([
+    ["name", s.name],
+    ["CPU counts", s.cpus.join(", ")],
+    ["schemes", s.schemes.join(", ")],
+    ["namespace kinds", `${s.namespaces.length}: ${s.namespaces.join(", ")}`],
+    ["refcount layout", s.layout],
+    ["simulated", `${s.duration} per run, of which ${s.warmup} warm-up (excluded from every metric)`],
+    ["seeds", seeds.join(", ")],
+    ["runs", String(doc.runs.length)],
+    ["operation costs", Object.entries(s.costs).map(([k, v]) => `${k} ${v}`).join(", ")],
+    ["scheme options", Object.entries(s.options).map(([k, v]) => `${k} ${v}`).join(", ")],
+    ["code version", doc.codeVersion],
+  ]);
+}
+
+/** The whole page: one self-contained HTML document (inline style and SVG, nothing fetched). */
+export function reportHtml(page: ReportPage): string {
+  const { doc } = page;
+  const seedText = page.seeds.length === 1 ? `seed ${page.seeds[0]}` : `seeds ${page.seeds.join(", ")}`;
+  const verdictNote =
+    page.verdictSeeds.length > 1 ? `<p class="note">Over the means of seeds ${page.verdictSeeds.join(", ")} (recomputed from the runs of this file).</p>` : "";
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(`refsim report: ${doc.spec.name}`)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(`refsim: ${doc.spec.name}`)}</h1>
+<p class="subtitle">${escapeHtml(`Reference-counting cost vs CPU count. Machine ${doc.machine.name}, workload ${doc.workload.name}, ${seedText}, ${doc.spec.duration} simulated per run. refsim ${doc.codeVersion}.`)}</p>
+<p>Data: <a href="${escapeHtml(page.csvHref)}" id="csv-link">results.csv</a> (one row per run) and <a href="${escapeHtml(page.jsonHref)}" id="json-link">results.json</a> (everything, including invariant violations).</p>
+</header>
+${invariantSection(doc.runs)}
+<section id="verdict">
+<h2>Verdict</h2>
+${verdictNote}
+<pre>${escapeHtml(formatVerdict(page.verdict))}</pre>
+</section>
+<section id="charts">
+<h2>Charts</h2>
+<p class="note">X axis: CPUs on a log2 scale, a tick at each CPU count run. One colour per scheme; schemes with equal values draw over each other (the table below has every number).</p>
+<div class="charts">
+${page.charts.map(chartFigure).join("\n")}
+</div>
+</section>
+<section id="table">
+<h2>Table</h2>
+<p class="note">As <code>refsim run</code> prints it: ops/s after the warm-up, eff = scaling efficiency, p99 of the most frequent operation, atomics and cache-line transfers per operation, pointer bytes per task, refcount bytes per container, invariants.</p>
+${tables(doc.runs, page.seeds)}
+</section>
+<section id="experiment">
+<h2>Experiment</h2>
+<h3>Machine: ${escapeHtml(doc.machine.name)}</h3>
+${facts([
+  ["shape", doc.machine.summary],
+  ["source", doc.machine.source],
+  ["occupancy", doc.machine.occupancy],
+])}
+<h3>Workload: ${escapeHtml(doc.workload.name)}</h3>
+<p>${escapeHtml(doc.workload.description)}</p>
+<h3>Spec</h3>
+${specFacts(doc, page.seeds)}
+<details><summary>The fully resolved spec (JSON)</summary><pre>${escapeHtml(JSON.stringify(doc.spec, null, 2))}</pre></details>
+</section>
+<section id="model-assumptions">
+<h2>Model assumptions</h2>
+${list(MODEL_ASSUMPTIONS)}
+</section>
+</body>
+</html>
+`;
+}
