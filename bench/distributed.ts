@@ -54,7 +54,9 @@ function line(label: string, wallMs: number, r: RunResult, s: DistributedStats |
 }
 
 async function startWorkers(n: number, urls: string[]): Promise<ChildProcess[]> {
-  const procs = Array.from({ length: n }, () => spawn(process.execPath, [BIN, "worker", ...urls], { stdio: ["ignore", "ignore", "pipe"] }));
+  const procs = Array.from({ length: n }, () =>
+    spawn(process.execPath, [BIN, "worker", ...urls, "--points-queue", `refsim-bench-points-${process.pid}`], { stdio: ["ignore", "ignore", "pipe"] }),
+  );
   // Each worker says when it listens on the queue.
   await Promise.all(
     procs.map(

@@ -51,3 +51,7 @@ console.log(
 console.log("\nDistributed runs (events/s counts the whole run's events over its wall time):");
 const { distributedBench } = await import("./distributed.ts");
 await distributedBench();
+
+console.log("\nSweeps (per-point overhead, and 2 workers against 1):");
+const { sweepBench } = await import("./sweep.ts");
+await sweepBench();

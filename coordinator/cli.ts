@@ -15,10 +15,12 @@ import { runExperiment, runExperimentWith } from "./experiment.ts";
 import { runInThreads } from "./threaded.ts";
 import { Cluster } from "./cluster.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
+import { sweepCommand, type SweepOptions } from "./sweep/command.ts";
 import type { RunConfig } from "../shared/spec/resolve.ts";
 import { parseCpuList, readSpecFile } from "./load-spec.ts";
 import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
+import { writeReport } from "./report/write-report.ts";
 
 /** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
 export const DEFAULT_SPEC = {
@@ -80,8 +82,8 @@ function serviceUrls(o: { nats?: string; redis?: string }): { natsUrl: string; r
   };
 }
 
-async function workerCommand(o: { nats?: string; redis?: string; queue?: string }): Promise<void> {
-  const worker = await runWorkerProcess({ ...serviceUrls(o), queue: o.queue });
+async function workerCommand(o: { nats?: string; redis?: string; queue?: string; pointsQueue?: string }): Promise<void> {
+  const worker = await runWorkerProcess({ ...serviceUrls(o), queue: o.queue, pointsQueue: o.pointsQueue });
   const onSignal = () => void worker.stop();
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
@@ -127,6 +129,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   const wallS = (performance.now() - started) / 1000;
   const doc = resultsDocument(result, codeVersion());
   const files = writeResults(out, doc);
+  const report = await writeReport(out, doc);
   if (o.quiet) return;
   const events = result.runs.reduce((s, r) => s + r.engineEvents, 0);
   console.log(`refsim ${doc.codeVersion}: ${spec.name}, seed ${spec.seed}, ${spec.duration} simulated (${spec.warmup} warm-up)`);
@@ -135,7 +138,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   console.log(formatTable(result.runs));
   console.log(`\n${formatVerdict(doc.verdict)}\n`);
   console.log(`${result.runs.length} runs, ${events} events in ${wallS.toFixed(1)} s (${Math.round(events / wallS)} events/s)`);
-  console.log(`wrote ${files.json} and ${files.csv}`);
+  console.log(`wrote ${files.json}, ${files.csv} and ${report}`);
 }
 
 function presetsCommand(): void {
@@ -189,7 +192,27 @@ export function buildProgram(): Command {
     .option("--nats <url>", "NATS server (default $NATS_URL or nats://127.0.0.1:4222)")
     .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379)")
     .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
-    .action(async (o: { nats?: string; redis?: string; queue?: string }) => workerCommand(o));
+    .option("--points-queue <name>", "BullMQ queue of sweep points (default refsim-points)")
+    .action(async (o: { nats?: string; redis?: string; queue?: string; pointsQueue?: string }) => workerCommand(o));
+  program
+    .command("sweep")
+    .description("run every point (machine x workload x scheme x CPUs x seed) of a sweep spec, in this process or on the cluster")
+    .argument("[spec]", "sweep spec (YAML or JSON); optional with --resume")
+    .option("--cluster", "put the points on the BullMQ points queue for refsim workers (see `refsim worker`)")
+    .option("--nats <url>", "accepted as by refsim run, unused: workers coordinate distributed points over their own --nats")
+    .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379)")
+    .option("--queue <name>", "BullMQ queue of sweep points (default refsim-points)")
+    .option("--partition-queue <name>", "BullMQ queue of partition jobs for distributed points (default refsim-partitions)")
+    .option("--workers <n>", "points at a time in worker threads (default: the available CPUs); with --cluster, partitions of a distributed point (default: the workers listening)")
+    .option("--out <dir>", "output folder (default results/<sweep id>/)")
+    .option("--resume <id>", "continue sweep <id> on the cluster: points done are not run again")
+    .option("--quiet", "print nothing but failures; only write the results")
+    .action(async (spec: string | undefined, o: SweepOptions) => sweepCommand(spec, o));
+  program
+    .command("report")
+    .description("write DIR/report.html (charts, table, verdict; opens offline) from DIR/results.json")
+    .argument("<dir>", "a folder written by refsim run")
+    .action(async (dir: string) => console.log(`wrote ${await writeReport(dir)}`));
   program
     .command("presets")
     .description("list machines, workloads, schemes and operation costs, with their sources")

@@ -141,7 +141,7 @@ describe("refsim worker processes over real NATS and Redis", () => {
     }
     const urls = ["--nats", nats.url, "--redis", redis.url, "--queue", queue];
     for (let i = 0; i < 3; i++) {
-      const w = spawn(process.execPath, [BIN, "worker", ...urls], { stdio: ["ignore", "ignore", "pipe"] });
+      const w = spawn(process.execPath, [BIN, "worker", ...urls, "--points-queue", `${queue}-points`], { stdio: ["ignore", "ignore", "pipe"] });
       workers.push(w);
     }
     const args = ["--machine", "xeon-80", "--cpus", "24", "--schemes", "nsproxy,percpu", "--workload", "migration", "--duration", "200us", "--warmup", "20us", "--quiet"];

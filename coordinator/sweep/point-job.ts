@@ -1,0 +1,148 @@
+import { UnrecoverableError, Worker as QueueWorker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { SimulationError, SpecError } from "../../shared/engine/errors.ts";
+import type { RunResult } from "../../shared/metrics/result.ts";
+import { redactRedisUrl, redisConnection } from "../../worker/queue.ts";
+import { Cluster } from "../cluster.ts";
+import { codeVersion } from "../code-version.ts";
+import { sweepKeys } from "./keys.ts";
+import { PointPool, PointRunError } from "./point-pool.ts";
+import { resolvePoint, type PointDocument } from "./point-run.ts";
+import { pointId } from "./points.ts";
+
+/** A point job: one run of a sweep. Its job id is the point id. */
+export interface PointJob {
+  sweepId: string;
+  pointId: string;
+  /** The code version the point id was computed with. */
+  codeVersion: string;
+  label: string;
+  doc: PointDocument;
+  /** Set for a point run as a distributed run over this many partitions of the partition queue. */
+  distributed?: { partitions: number; partitionQueue: string };
+}
+
+/** BullMQ options of every point job: a worker that dies or a lost connection is retried. */
+export const POINT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: "exponential", delay: 2000 },
+  removeOnComplete: false,
+  removeOnFail: false,
+} as const;
+
+export interface PointWorkerOptions {
+  natsUrl: string;
+  redisUrl: string;
+  /** The points queue. */
+  queue: string;
+  /** How long a distributed point waits for any worker's word before it gives up, ms. */
+  timeoutMs?: number;
+  log: (line: string) => void;
+}
+
+/**
+ * The BullMQ worker of a `refsim worker` process for sweep points, beside its partition worker.
+ *
+ * One point at a time, in a worker thread, so this process's event loop stays free for BullMQ's
+ * locks and for the partition jobs it runs meanwhile. A point with `distributed` coordinates a
+ * distributed run (Cluster.run) from inside its job. That cannot deadlock on a busy cluster:
+ * every worker process takes partition jobs in a slot of their own (its partition worker), so a
+ * point job waiting for partitions never holds the slot they need. What it does need is at least
+ * as many live workers on the partition queue as partitions; it checks before it starts, and
+ * with fewer the attempt fails and is retried with back-off.
+ *
+ * The result is written to the sweep's results hash in Redis before the job completes, and a
+ * point whose result is already there returns it without running again: a retried job (its
+ * worker died after writing) never runs the point twice.
+ */
+export async function startPointWorker(o: PointWorkerOptions): Promise<{ worker: QueueWorker<PointJob, RunResult>; close(): Promise<void> }> {
+  const connection = redisConnection(o.redisUrl);
+  connection.on("error", (e) => o.log(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+  const pool = new PointPool(1);
+  const clusters = new Map<string, Promise<Cluster>>();
+  const clusterFor = (partitionQueue: string) => {
+    let c = clusters.get(partitionQueue);
+    if (c === undefined) {
+      c = Cluster.connect({ natsUrl: o.natsUrl, redisUrl: o.redisUrl, queue: partitionQueue, timeoutMs: o.timeoutMs, log: o.log });
+      c.catch(() => clusters.delete(partitionQueue));
+      clusters.set(partitionQueue, c);
+    }
+    return c;
+  };
+  const workerConnection = redisConnection(o.redisUrl);
+  const worker = new QueueWorker<PointJob, RunResult>(
+    o.queue,
+    (job) => processPoint(job, { redis: connection, pool, clusterFor, log: o.log }),
+    // The simulation runs in a thread, so this event loop renews locks on time: a short lock
+    // lets another worker take over the point of a worker that died within about 20 s.
+    { connection: workerConnection, concurrency: 1, lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 3 },
+  );
+  worker.on("failed", (job, e) => o.log(`worker ${process.pid}: point ${job?.id ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${e.message}`));
+  worker.on("error", (e) => o.log(`worker ${process.pid}: points queue: ${e.message}`));
+  await worker.waitUntilReady();
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      await pool.close();
+      for (const c of clusters.values()) await (await c.catch(() => null))?.close();
+      for (const c of [workerConnection, connection]) await c.quit().catch(() => c.disconnect());
+    },
+  };
+}
+
+interface PointDeps {
+  redis: Redis;
+  pool: PointPool;
+  clusterFor(partitionQueue: string): Promise<Cluster>;
+  log(line: string): void;
+}
+
+/** Runs one point job; see startPointWorker. */
+export async function processPoint(job: Job<PointJob, RunResult>, d: PointDeps): Promise<RunResult> {
+  const data = job.data;
+  const keys = sweepKeys(job.queueName, data.sweepId);
+  const stored = await d.redis.hget(keys.results, data.pointId);
+  if (stored !== null) {
+    d.log(`worker ${process.pid}: point ${data.pointId} (${data.label}) was already done`);
+    return JSON.parse(stored) as RunResult;
+  }
+  let spec;
+  try {
+    spec = resolvePoint(data.doc).spec;
+  } catch (e) {
+    if (e instanceof SpecError) throw new UnrecoverableError(`invalid spec: ${e.message}`);
+    throw e;
+  }
+  const version = codeVersion();
+  if (pointId(spec, data.codeVersion) !== data.pointId) throw new UnrecoverableError(`the point's spec does not match its id ${data.pointId}`);
+  if (version !== data.codeVersion) {
+    throw new UnrecoverableError(`this worker runs refsim ${version}, the point was planned for ${data.codeVersion}: its result would not be the point's`);
+  }
+  const distributed = data.distributed;
+  const cluster = distributed === undefined ? null : await d.clusterFor(distributed.partitionQueue);
+  if (cluster !== null && distributed !== undefined) {
+    // A distributed run waits for all its partitions at once: with fewer workers than
+    // partitions it would wait for good. Fail this attempt instead (retried with back-off).
+    const listening = await cluster.queue.getWorkersCount();
+    if (listening < distributed.partitions) {
+      throw new Error(`${listening} worker(s) listen on partition queue ${distributed.partitionQueue}; this distributed point needs ${distributed.partitions} (start more refsim workers)`);
+    }
+  }
+  const started = performance.now();
+  await d.redis.hincrby(keys.executions, data.pointId, 1);
+  d.log(`worker ${process.pid}: point ${data.pointId} (${data.label})${distributed ? ` distributed over ${distributed.partitions} workers` : ""}, start ${job.attemptsStarted}`);
+  let result: RunResult;
+  try {
+    result = cluster !== null && distributed !== undefined ? (await cluster.run(spec, 0, distributed.partitions)).result : await d.pool.run(data.doc);
+  } catch (e) {
+    // Deterministic failures would fail again: do not retry them.
+    if (e instanceof SpecError) throw new UnrecoverableError(`invalid spec: ${e.message}`);
+    if (e instanceof SimulationError || e instanceof PointRunError) throw new UnrecoverableError(e.message);
+    throw e;
+  }
+  const json = JSON.stringify(result);
+  await d.redis.hset(keys.results, data.pointId, json);
+  d.log(`worker ${process.pid}: point ${data.pointId} done in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  return JSON.parse(json) as RunResult;
+}
