@@ -1,3 +1,5 @@
+import { findMachinePreset } from "../../shared/machine/presets.ts";
+import { findWorkloadPreset } from "../../shared/workloads/presets.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import type { ResultsDocument } from "../output.ts";
 import { formatTable, formatVerdict } from "../table.ts";
@@ -133,6 +135,11 @@ export function reportHtml(page: ReportPage): string {
   const seedText = page.seeds.length === 1 ? `seed ${page.seeds[0]}` : `seeds ${page.seeds.join(", ")}`;
   const verdictNote =
     page.verdictSeeds.length > 1 ? `<p class="note">Over the means of seeds ${page.verdictSeeds.join(", ")} (recomputed from the runs of this file).</p>` : "";
+  // A sweep may span machines and workloads: name every one its runs used.
+  const machineNames = [...new Set(doc.runs.map((r) => r.machine))];
+  const workloadNames = [...new Set(doc.runs.map((r) => r.workload))];
+  if (machineNames.length === 0) machineNames.push(doc.machine.name);
+  if (workloadNames.length === 0) workloadNames.push(doc.workload.name);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -144,7 +151,7 @@ export function reportHtml(page: ReportPage): string {
 <body>
 <header>
 <h1>${escapeHtml(`refsim: ${doc.spec.name}`)}</h1>
-<p class="subtitle">${escapeHtml(`Reference-counting cost vs CPU count. Machine ${doc.machine.name}, workload ${doc.workload.name}, ${seedText}, ${doc.spec.duration} simulated per run. refsim ${doc.codeVersion}.`)}</p>
+<p class="subtitle">${escapeHtml(`Reference-counting cost vs CPU count. ${plural("Machine", machineNames)} ${machineNames.join(", ")}, ${plural("workload", workloadNames)} ${workloadNames.join(", ")}, ${seedText}, ${doc.spec.duration} simulated per run. refsim ${doc.codeVersion}.`)}</p>
 <p>Data: <a href="${escapeHtml(page.csvHref)}" id="csv-link">results.csv</a> (one row per run) and <a href="${escapeHtml(page.jsonHref)}" id="json-link">results.json</a> (everything, including invariant violations).</p>
 </header>
 ${invariantSection(doc.runs)}
@@ -167,14 +174,22 @@ ${tables(doc.runs, page.seeds)}
 </section>
 <section id="experiment">
 <h2>Experiment</h2>
-<h3>Machine: ${escapeHtml(doc.machine.name)}</h3>
-${facts([
-  ["shape", doc.machine.summary],
-  ["source", doc.machine.source],
-  ["occupancy", doc.machine.occupancy],
-])}
-<h3>Workload: ${escapeHtml(doc.workload.name)}</h3>
-<p>${escapeHtml(doc.workload.description)}</p>
+${machineNames
+  .map((name) => {
+    const m = findMachinePreset(name);
+    return `<h3>Machine: ${escapeHtml(name)}</h3>\n${facts([
+      ["shape", m?.summary ?? doc.machine.summary],
+      ["source", m?.source ?? doc.machine.source],
+      ["occupancy", m?.occupancySource ?? doc.machine.occupancy],
+    ])}`;
+  })
+  .join("\n")}
+${workloadNames
+  .map((name) => {
+    const description = name === doc.workload.name ? doc.workload.description : (findWorkloadPreset(name)?.description ?? "a custom workload (see the spec)");
+    return `<h3>Workload: ${escapeHtml(name)}</h3>\n<p>${escapeHtml(description)}</p>`;
+  })
+  .join("\n")}
 <h3>Spec</h3>
 ${specFacts(doc, page.seeds)}
 <details><summary>The fully resolved spec (JSON)</summary><pre>${escapeHtml(JSON.stringify(doc.spec, null, 2))}</pre></details>
@@ -186,4 +201,8 @@ ${list(MODEL_ASSUMPTIONS)}
 </body>
 </html>
 `;
+}
+
+function plural(word: string, items: readonly string[]): string {
+  return items.length > 1 ? `${word}s` : word;
 }
