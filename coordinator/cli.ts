@@ -20,7 +20,7 @@ import type { RunConfig } from "../shared/spec/resolve.ts";
 import { parseCpuList, readSpecFile } from "./load-spec.ts";
 import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
-import { writeReport } from "./report/write-report.ts";
+import { ResultsFileError, writeReport } from "./report/write-report.ts";
 
 /** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
 export const DEFAULT_SPEC = {
@@ -232,6 +232,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof SpecError || e instanceof UsageError) {
       process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
+      return 2;
+    }
+    if (e instanceof ResultsFileError) {
+      process.stderr.write(`refsim: ${e.message}\n`);
       return 2;
     }
     if (e instanceof SimulationError) {
