@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { startWorkerProcesses, stopWorkerProcesses } from "./worker-processes.ts";
 import { Cluster } from "../coordinator/cluster.ts";
 import type { DistributedStats } from "../coordinator/distributed.ts";
 import { runInThreads } from "../coordinator/threaded.ts";
@@ -8,7 +7,6 @@ import { parseSpec } from "../shared/spec/parse.ts";
 import { planRuns, resolveSpec, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import { simulate } from "../shared/simulation.ts";
 
-const BIN = fileURLToPath(new URL("../bin/refsim.mjs", import.meta.url));
 const fmt = (v: number, digits = 0) => v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** (a) dense: 1024 CPUs forking in one shared container; (b) sparse: one container per socket, pinned like a cpuset. */
@@ -53,27 +51,6 @@ function line(label: string, wallMs: number, r: RunResult, s: DistributedStats |
   return `  ${parts.join(", ")}`;
 }
 
-async function startWorkers(n: number, urls: string[]): Promise<ChildProcess[]> {
-  const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, [BIN, "worker", ...urls, "--points-queue", `refsim-bench-points-${process.pid}`], { stdio: ["ignore", "ignore", "pipe"] }),
-  );
-  // Each worker says when it listens on the queue.
-  await Promise.all(
-    procs.map(
-      (p) =>
-        new Promise<void>((resolve, reject) => {
-          let text = "";
-          p.stderr?.on("data", (d: Buffer) => {
-            text += d.toString();
-            if (text.includes("waiting for partition jobs")) resolve();
-          });
-          p.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${text}`)));
-        }),
-    ),
-  );
-  return procs;
-}
-
 export async function distributedBench(only?: string): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -100,14 +77,13 @@ export async function distributedBench(only?: string): Promise<void> {
     }
     try {
       for (const workers of [1, 2]) {
-        const procs = await startWorkers(workers, ["--nats", natsUrl, "--redis", redisUrl, "--queue", queue]);
+        const procs = await startWorkerProcesses(workers, ["--nats", natsUrl, "--redis", redisUrl, "--queue", queue, "--points-queue", `${queue}-points`], "waiting for partition jobs");
         try {
           const t1 = performance.now();
           const { result, stats } = await cluster.run(spec, 0, workers);
           console.log(line(`${workers} worker process(es) over NATS`, performance.now() - t1, result, stats) + (JSON.stringify(result) === expected ? "" : "  RESULT DIFFERS"));
         } finally {
-          for (const p of procs) p.kill("SIGTERM");
-          await Promise.all(procs.map((p) => new Promise((resolve) => (p.exitCode !== null ? resolve(null) : p.once("exit", resolve)))));
+          await stopWorkerProcesses(procs);
         }
       }
     } finally {

@@ -1,4 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { startWorkerProcesses, stopWorkerProcesses } from "./worker-processes.ts";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { codeVersion } from "../coordinator/code-version.ts";
@@ -13,7 +14,6 @@ import { runPoint } from "../coordinator/sweep/point-run.ts";
 import { loadSweep, type SweepPlan } from "../coordinator/sweep/points.ts";
 import { redisConnection } from "../worker/queue.ts";
 
-const BIN = fileURLToPath(new URL("../bin/refsim.mjs", import.meta.url));
 const fmt = (v: number, digits = 0) => v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** 200 tiny points: 5 schemes x 4 CPU counts x 10 seeds on small-4, 20 us simulated each. */
@@ -40,29 +40,6 @@ export const HEAVIER_SWEEP = {
   warmup: "100us",
 };
 
-
-async function startWorkers(n: number, args: string[]): Promise<ChildProcess[]> {
-  const procs = Array.from({ length: n }, () => spawn(process.execPath, [BIN, "worker", ...args], { stdio: ["ignore", "ignore", "pipe"] }));
-  await Promise.all(
-    procs.map(
-      (p) =>
-        new Promise<void>((resolve, reject) => {
-          let text = "";
-          p.stderr?.on("data", (d: Buffer) => {
-            text += d.toString();
-            if (text.includes("waiting for sweep points")) resolve();
-          });
-          p.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${text}`)));
-        }),
-    ),
-  );
-  return procs;
-}
-
-async function stopWorkers(procs: ChildProcess[]): Promise<void> {
-  for (const p of procs) p.kill("SIGTERM");
-  await Promise.all(procs.map((p) => new Promise((resolve) => (p.exitCode !== null ? resolve(null) : p.once("exit", resolve)))));
-}
 
 function csvOf(plan: SweepPlan, outcomes: Map<string, PointOutcome>): string {
   return resultsCsv(sweepResultsDocument(plan, outcomes).runs);
@@ -136,14 +113,14 @@ export async function sweepBench(): Promise<void> {
   await measure("cluster worker processes", cases, async ({ plan, warmUp }, workers) => {
     const queue = `refsim-bench-points-${process.pid}-${++runId}`;
     const partitions = `refsim-bench-partitions-${process.pid}-${runId}`;
-    const procs = await startWorkers(workers, ["--nats", natsUrl, "--redis", redisUrl, "--queue", partitions, "--points-queue", queue]);
+    const procs = await startWorkerProcesses(workers, ["--nats", natsUrl, "--redis", redisUrl, "--queue", partitions, "--points-queue", queue], "waiting for sweep points");
     try {
       await runSweepOnCluster(warmUp, { redisUrl, queue, partitionQueue: partitions, reconcileMs: 1000 });
       const t = performance.now();
       const outcomes = await runSweepOnCluster(plan, { redisUrl, queue, partitionQueue: partitions, reconcileMs: 1000 });
       return { ms: performance.now() - t, csv: csvOf(plan, outcomes) };
     } finally {
-      await stopWorkers(procs);
+      await stopWorkerProcesses(procs);
       const connection = redisConnection(redisUrl);
       for (const name of [queue, sweepParentQueue(queue), partitions]) {
         const q = new Queue(name, { connection });
