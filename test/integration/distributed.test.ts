@@ -8,8 +8,8 @@ import { runInThreads } from "../../coordinator/threaded.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { decodeMessage, encodeMessage } from "../../shared/messages.ts";
-import { interceptPublish, runInProcess } from "../support/in-process-run.ts";
+import { encodeMessage } from "../../shared/messages.ts";
+import { faultOnFirstStep, runInProcess } from "../support/in-process-run.ts";
 import { natsService, redisService, type RunningService } from "../support/services.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
@@ -57,62 +57,27 @@ describe("distributed runs give the embedded result", () => {
   });
 
   it("stops with a counts error naming the window and the workers when a step message is lost", async () => {
-    let dropped = false;
-    const run = runInProcess(SPEC, 0, 2, {
-      wrap: (t, partition) =>
-        partition !== 1
-          ? t
-          : interceptPublish(t, (subject, data, send) => {
-              const d = decodeMessage(data);
-              if (!dropped && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
-                dropped = true;
-                return;
-              }
-              send(data);
-            }),
-    });
-    await expect(run).rejects.toThrow(/window \d+: the step message of partition 1 never reached partition 0/);
-    expect(dropped).toBe(true);
+    const drop = faultOnFirstStep(1, () => {});
+    await expect(runInProcess(SPEC, 0, 2, { wrap: drop.wrap })).rejects.toThrow(/window \d+: the step message of partition 1 never reached partition 0/);
+    expect(drop.fired()).toBe(true);
   });
 
   it("stops with a counts error when a step message is duplicated", async () => {
-    let duplicated = false;
-    const run = runInProcess(SPEC, 0, 2, {
-      wrap: (t, partition) =>
-        partition !== 0
-          ? t
-          : interceptPublish(t, (subject, data, send) => {
-              send(data);
-              const d = decodeMessage(data);
-              if (!duplicated && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
-                duplicated = true;
-                send(data);
-              }
-            }),
+    const twice = faultOnFirstStep(0, (_step, data, send) => {
+      send(data);
+      send(data);
     });
-    await expect(run).rejects.toThrow(/window \d+: duplicate step message from partition 0 \(at partition 1\)/);
+    await expect(runInProcess(SPEC, 0, 2, { wrap: twice.wrap })).rejects.toThrow(/window \d+: duplicate step message from partition 0 \(at partition 1\)/);
+    expect(twice.fired()).toBe(true);
   });
 
   it("rejects a step message whose batch disagrees with its counts, and then stops with a counts error", async () => {
-    let tampered = false;
-    const run = runInProcess(SPEC, 0, 2, {
-      wrap: (t, partition) =>
-        partition !== 0
-          ? t
-          : interceptPublish(t, (subject, data, send) => {
-              const d = decodeMessage(data);
-              if (!tampered && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
-                tampered = true;
-                const m = d.message;
-                m.sent[m.batches[0].to] += 1; // the counts now promise one event more than the batch holds
-                send(encodeMessage(m));
-                return;
-              }
-              send(data);
-            }),
+    const tamper = faultOnFirstStep(0, (step, _data, send) => {
+      step.sent[step.batches[0].to] += 1; // the counts now promise one event more than the batch holds
+      send(encodeMessage(step));
     });
-    await expect(run).rejects.toThrow(/window \d+: the step message of partition 0 never reached partition 1/);
-    expect(tampered).toBe(true);
+    await expect(runInProcess(SPEC, 0, 2, { wrap: tamper.wrap })).rejects.toThrow(/window \d+: the step message of partition 0 never reached partition 1/);
+    expect(tamper.fired()).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@ import type { ResolvedSpec } from "../../shared/spec/resolve.ts";
 import { runPartition, type PartitionJob, type RunnerStats } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import type { Transport } from "../../worker/transport/transport.ts";
+import { decodeMessage, type StepMessage } from "../../shared/messages.ts";
 
 /**
  * A distributed run with every partition and the coordinator on this thread's event loop,
@@ -51,4 +52,28 @@ export function interceptPublish(inner: Transport, intercept: (subject: string, 
     close: () => inner.close(),
     closed: inner.closed,
   };
+}
+
+/**
+ * A fault on partition `partition`'s first step message that carries events: `fault` decides
+ * what is sent instead (nothing, the message twice, a changed one). Every other message passes.
+ */
+export function faultOnFirstStep(
+  partition: number,
+  fault: (step: StepMessage, data: Uint8Array, send: (d: Uint8Array) => void) => void,
+): { wrap: (t: Transport, p: number) => Transport; fired: () => boolean } {
+  let fired = false;
+  const wrap = (t: Transport, p: number) =>
+    p !== partition
+      ? t
+      : interceptPublish(t, (_subject, data, send) => {
+          const d = decodeMessage(data);
+          if (!fired && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
+            fired = true;
+            fault(d.message, data, send);
+            return;
+          }
+          send(data);
+        });
+  return { wrap, fired: () => fired };
 }

@@ -335,10 +335,14 @@ async function launch(recipe: ServerRecipe, port: number, dir: string): Promise<
   }
 }
 
+/** How long a server may take to exit after the polite signal before it is killed. */
+const KILL_AFTER_MS = 5000;
+
+/** Sends `signal` and resolves on the exit event; a server that ignores it is killed after KILL_AFTER_MS. */
 function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const force = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
     child.once("exit", () => {
       clearTimeout(force);
       resolve();
