@@ -68,6 +68,8 @@ export function runWindowed(
   ownership: Ownership,
   options: PartitionOptions = {},
   exchange: (batches: EventBatch[]) => EventBatch[] = (b) => b,
+  /** Called on each partition after each barrier; tests return it restored from a checkpoint. */
+  afterBarrier: (window: number, p: Partition) => Partition = (_, p) => p,
 ): { result: RunResult; stats: WindowStats } {
   const parts = Array.from({ length: ownership.partitions }, (_, i) => new Partition(config, ownership, i, options));
   const lookahead = lookaheadPs(new Machine(config.machine, config.cpuCount), ownership);
@@ -89,6 +91,7 @@ export function runWindowed(
       crossEvents += b.events.length / 8;
       parts[b.to].deliver(b);
     }
+    for (let i = 0; i < parts.length; i++) parts[i] = afterBarrier(windows - 1, parts[i]);
     const next = nextWindow(reports, lookahead);
     if (next === null) break;
     endPs = next.endPs;
