@@ -1,10 +1,11 @@
 import { Machine } from "../shared/machine/machine.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
-import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message } from "../shared/messages.ts";
+import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message, type ReportMessage } from "../shared/messages.ts";
 import { lookaheadPs } from "../shared/partitioning.ts";
 import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
-import { CountMismatchError, jobOwnership, RunAbortedError, subjects, type PartitionJob, type RunnerStats } from "../worker/partition-runner.ts";
+import type { CheckpointStore } from "../worker/checkpoint-store.ts";
+import { jobOwnership, RunAbortedError, subjects, type PartitionJob, type RunnerStats } from "../worker/partition-runner.ts";
 import type { Transport } from "../worker/transport/transport.ts";
 import { Wakeup } from "../worker/wakeup.ts";
 
@@ -17,6 +18,10 @@ export interface DistributedStats {
   /** Events that crossed partitions, and the bytes of every message the coordinator saw. */
   crossEvents: number;
   rejected: number;
+  /** Epochs the run took: 1 when nothing went wrong; each rollback adds one. */
+  epochs: number;
+  /** Why each rollback happened. */
+  rollbacks: string[];
   /** Each partition's own account (compute time, messages and bytes it sent). */
   partitionStats: RunnerStats[];
   /** Messages and bytes the coordinator sent. */
@@ -28,14 +33,30 @@ export interface CoordinateOptions {
   /** How long to wait for any worker's answer before giving up, milliseconds. */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** The run's checkpoints (Redis in a cluster): rollbacks go to the newest complete one. */
+  store?: CheckpointStore;
+  /**
+   * The run was started by another coordinator (`--resume`): its partitions may be running, or
+   * their jobs queued again. Start a new epoch at once, from the newest complete checkpoint.
+   */
+  resume?: boolean;
 }
+
+/** How often a start is sent again until every partition has answered it, ms. */
+const START_AGAIN_MS = 2000;
 
 /**
  * Starts one distributed run over a transport and collects its outcome. It listens first, lets
- * the workers start, waits until every partition is ready, then starts the run; the partitions
- * run the windows among themselves (see runPartition) and each sends its report at the end.
- * Meanwhile partitions send a progress message about once a second; a partition's failure, or
- * silence from all of them for longer than the timeout, stops the run.
+ * the workers start, waits until every partition has said hello, then starts epoch 1; the
+ * partitions run the windows among themselves (see runPartition) and each sends its report at
+ * the end; once all are in, it tells them to finish.
+ *
+ * A rollback starts a new epoch from the newest complete checkpoint (or the beginning): when a
+ * partition that had joined the epoch says hello again (its worker died and BullMQ gave its job
+ * to another), when a partition lost messages and asks for one, or when the coordinator's own
+ * connection dropped. A start is repeated until every partition has answered it. Partitions
+ * send a progress message about once a second; a partition's failure, or silence from all of
+ * them for longer than the timeout, stops the run.
  */
 export async function coordinateRun(
   transport: Transport,
@@ -45,6 +66,7 @@ export async function coordinateRun(
 ): Promise<{ result: RunResult; stats: DistributedStats }> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const log = options.log ?? (() => {});
+  const store = options.store;
   const config = planRuns(job.spec)[job.runIndex];
   const machine = new Machine(config.machine, config.cpuCount);
   const own = jobOwnership(job, machine);
@@ -58,88 +80,149 @@ export async function coordinateRun(
     wallMs: 0,
     crossEvents: 0,
     rejected: 0,
+    epochs: 0,
+    rollbacks: [],
     partitionStats: [],
     coordinatorMessages: 0,
     coordinatorBytes: 0,
   };
 
-  const inbox: Message[] = [];
+  /** Each partition's newest incarnation (0: no hello yet). */
+  const incarnations = new Array<number>(P).fill(0);
+  let epoch = -1;
+  let startWindow = -1;
+  let startSentAt = 0;
+  /** Partitions that answered this epoch's start, and the reports of this epoch. */
+  const ready = new Set<number>();
+  const reports = new Map<number, ReportMessage>();
+  let rollbackWhy: string | null = null;
+  let failure: Error | null = null;
   let lastHeard = Date.now();
   const wakeup = new Wakeup();
   const parts = new PartReassembler();
-  const accept = (msg: { subject: string; data: Uint8Array }) => {
-    lastHeard = Date.now();
-    const raw = decodeMessage(msg.data, job.run);
-    const d = raw.ok && raw.message.kind === "part" ? parts.add(raw.message, job.run) : raw;
-    if (d === null) return;
-    if (!d.ok) {
-      stats.rejected++;
-      log(`coordinator: rejected a message on ${msg.subject}: ${d.reason}`);
-      return;
-    }
-    inbox.push(d.message);
-    wakeup.notify();
+
+  const ignore = (why: string) => {
+    stats.rejected++;
+    log(`coordinator: ${why}`);
   };
-  const subs = [subjects.ready, subjects.report, subjects.failure].map((s) => transport.subscribe(s(job.prefix), accept));
-  // Partitions' progress messages only keep the run alive (and could feed a progress bar).
-  subs.push(transport.subscribe(subjects.progress(job.prefix), () => (lastHeard = Date.now())));
   const send = (m: Message) => {
     const data = encodeMessage(m);
     stats.coordinatorMessages++;
     stats.coordinatorBytes += data.byteLength;
     transport.publish(subjects.control(job.prefix), data);
   };
+  const sendStart = () => {
+    startSentAt = Date.now();
+    send({ v: PROTOCOL_VERSION, run: job.run, kind: "start", partitions: P, epoch, window: startWindow });
+  };
+  const rollback = (why: string) => {
+    if (epoch >= 0) rollbackWhy ??= why;
+  };
 
-  /** Collects one message of `kind` from every partition; silence for timeoutMs is an error. */
-  const collect = async <K extends "ready" | "report">(kind: K): Promise<Array<Extract<Message, { kind: K }>>> => {
-    const got = new Array<Extract<Message, { kind: K }> | undefined>(P);
-    let count = 0;
-    for (;;) {
-      while (inbox.length > 0) {
-        const m = inbox.shift() as Message;
-        if (m.kind === "failure") throw new RunAbortedError(`partition ${m.from} failed: ${m.message}`);
-        if (m.kind !== kind) {
-          stats.rejected++;
-          log(`coordinator: ignored an unexpected ${m.kind} message while waiting for ${kind}`);
-          continue;
+  const onMessage = (m: Message) => {
+    if ("from" in m && m.from >= P) return ignore(`ignored a ${m.kind} from partition ${m.from} of ${P}`);
+    switch (m.kind) {
+      case "ready": {
+        if (m.incarnation < incarnations[m.from]) return ignore(`ignored partition ${m.from}'s superseded incarnation ${m.incarnation}`);
+        if (m.epoch === null) {
+          const again = m.incarnation > incarnations[m.from] && incarnations[m.from] > 0;
+          incarnations[m.from] = m.incarnation;
+          if (epoch < 0) return;
+          // A partition that had joined this epoch started over: its state is gone, everyone goes back.
+          if (again && (ready.has(m.from) || reports.has(m.from))) return rollback(`partition ${m.from} restarted (incarnation ${m.incarnation})`);
+          ready.delete(m.from);
+          return sendStart();
         }
-        const from = (m as { from: number }).from;
-        if (from >= P) {
-          stats.rejected++;
-          log(`coordinator: ignored a ${kind} from partition ${from} of ${P}`);
-          continue;
-        }
-        if (got[from] !== undefined) throw new CountMismatchError(`partition ${from} sent two ${kind} messages`, -1, from, -1);
-        got[from] = m as Extract<Message, { kind: K }>;
-        count++;
+        if (m.epoch === epoch && m.incarnation === incarnations[m.from]) ready.add(m.from);
+        return;
       }
-      if (count === P) return got as Array<Extract<Message, { kind: K }>>;
-      const left = lastHeard + timeoutMs - Date.now();
-      if (left <= 0) {
-        const missing = Array.from(got, (g, i) => (g === undefined ? i : -1)).filter((i) => i >= 0);
-        throw new RunAbortedError(`no word from the run for ${timeoutMs} ms while waiting for ${kind} from partition(s) ${missing.join(", ")}`);
-      }
-      await wakeup.sleep(Math.min(left, 1000));
+      case "resync":
+        if (m.epoch === epoch) rollback(`partition ${m.from}: ${m.reason}`);
+        return;
+      case "report":
+        if (m.epoch === epoch) reports.set(m.from, m);
+        return;
+      case "failure":
+        if (m.incarnation < incarnations[m.from]) return ignore(`ignored a failure of partition ${m.from}'s superseded incarnation ${m.incarnation}: ${m.message}`);
+        failure ??= new RunAbortedError(`partition ${m.from} failed: ${m.message}`);
+        return;
+      default:
+        return ignore(`ignored an unexpected ${m.kind} message`);
     }
   };
+  const accept = (msg: { subject: string; data: Uint8Array }) => {
+    lastHeard = Date.now();
+    const raw = decodeMessage(msg.data, job.run);
+    const d = raw.ok && raw.message.kind === "part" ? parts.add(raw.message, job.run) : raw;
+    if (d === null) return;
+    if (!d.ok) return ignore(`rejected a message on ${msg.subject}: ${d.reason}`);
+    onMessage(d.message);
+    wakeup.notify();
+  };
+  const subs = [subjects.ready, subjects.report, subjects.failure, subjects.resync].map((s) => transport.subscribe(s(job.prefix), accept));
+  // Partitions' progress messages only keep the run alive (and could feed a progress bar).
+  subs.push(transport.subscribe(subjects.progress(job.prefix), () => (lastHeard = Date.now())));
+  const stopWatching = transport.onReconnect(() => {
+    rollback("the coordinator's connection to the server dropped");
+    wakeup.notify();
+  });
+
+  /** Starts the next epoch: from the newest complete checkpoint, or the beginning. */
+  const beginEpoch = async () => {
+    const next = store === undefined ? { epoch: epoch + 1, window: -1 } : await store.beginEpoch(job.run);
+    epoch = next.epoch;
+    startWindow = next.window;
+    stats.epochs++;
+    ready.clear();
+    reports.clear();
+    rollbackWhy = null;
+    log(`coordinator: epoch ${epoch} starts from ${startWindow < 0 ? "the beginning" : `checkpoint ${startWindow}`}`);
+    sendStart();
+  };
+
+  /** Waits for something to change; silence from every partition for timeoutMs is an error. */
+  const waitForWord = async (what: () => string) => {
+    if (failure !== null) throw failure;
+    const left = lastHeard + timeoutMs - Date.now();
+    if (left <= 0) throw new RunAbortedError(`no word from the run for ${timeoutMs} ms while waiting for ${what()}`);
+    await wakeup.sleep(Math.min(left, START_AGAIN_MS));
+  };
+  const missing = (have: (p: number) => boolean) => Array.from({ length: P }, (_, p) => p).filter((p) => !have(p)).join(", ");
 
   try {
     // Listen first (and make sure the server knows), then let the workers start.
     await transport.flush();
     await startWorkers();
-    await collect("ready");
-    send({ v: PROTOCOL_VERSION, run: job.run, kind: "start", partitions: P });
-    const reports = await collect("report");
-    const result = mergeReports(config, reports.map((r) => reportOf(r) as PartitionReport));
-    stats.partitionStats = reports.map((r) => r.runner);
+    if (!options.resume) {
+      while (incarnations.some((i) => i === 0)) await waitForWord(() => `the hello of partition(s) ${missing((p) => incarnations[p] > 0)}`);
+    }
+    await beginEpoch();
+    for (;;) {
+      if (failure !== null) throw failure;
+      if (rollbackWhy !== null) {
+        stats.rollbacks.push(rollbackWhy);
+        log(`coordinator: rolling back: ${rollbackWhy}`);
+        await beginEpoch();
+        continue;
+      }
+      if (reports.size === P) break;
+      if (ready.size < P && Date.now() - startSentAt >= START_AGAIN_MS) sendStart();
+      await waitForWord(() => `the reports of partition(s) ${missing((p) => reports.has(p))}`);
+    }
+    send({ v: PROTOCOL_VERSION, run: job.run, kind: "finish", epoch });
+    const all = Array.from({ length: P }, (_, p) => reports.get(p) as ReportMessage);
+    const result = mergeReports(config, all.map((r) => reportOf(r) as PartitionReport));
+    stats.partitionStats = all.map((r) => r.runner);
     stats.windows = Math.max(0, ...stats.partitionStats.map((r) => r.windows));
     stats.crossEvents = stats.partitionStats.reduce((s, r) => s + r.eventsSent, 0);
     stats.wallMs = performance.now() - started;
+    await store?.finish(job.run);
     return { result, stats };
   } catch (e) {
     send({ v: PROTOCOL_VERSION, run: job.run, kind: "abort", reason: (e as Error).message.slice(0, 2000) });
     throw e;
   } finally {
+    stopWatching();
     for (const s of subs) s.unsubscribe();
   }
 }

@@ -7,7 +7,7 @@ import type { PartitionReport } from "./report.ts";
  * (and counted), never acted on. Times are integer picoseconds; JSON has no Infinity, so "no
  * pending event" is null.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Messages above this size are rejected unread (a batch of ~100,000 events fits easily). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -40,9 +40,25 @@ const objectSchema = z.strictObject({
   createdPs: timePs,
 });
 
-export const readySchema = z.strictObject({ ...envelope, kind: z.literal("ready"), from: partition });
-/** The coordinator starts the run once every partition is ready. */
-export const startSchema = z.strictObject({ ...envelope, kind: z.literal("start"), partitions: z.int().min(1).max(4096) });
+const epoch = z.int().min(0);
+const incarnation = z.int().min(1);
+
+/**
+ * A partition's hello when its job starts (epoch null: it waits for a start), and its answer
+ * to each start once it holds the start's state (epoch: the start's). The incarnation counts
+ * the partition's job starts: a higher one means the partition was restarted elsewhere.
+ */
+export const readySchema = z.strictObject({ ...envelope, kind: z.literal("ready"), from: partition, incarnation, epoch: epoch.nullable() });
+/**
+ * The coordinator starts an epoch of the run: every partition takes the state of checkpoint
+ * `window` (-1: the run's beginning) and runs from there. The first start begins the run; a
+ * later one rolls every partition back (a worker was lost, or messages were).
+ */
+export const startSchema = z.strictObject({ ...envelope, kind: z.literal("start"), partitions: z.int().min(1).max(4096), epoch, window: z.int().min(-1) });
+/** A partition lost contact (its connection to the server dropped) and asks for a rollback. */
+export const resyncSchema = z.strictObject({ ...envelope, kind: z.literal("resync"), from: partition, epoch, reason: z.string().max(2000) });
+/** The coordinator has every report of the epoch: the partitions may end their jobs. */
+export const finishSchema = z.strictObject({ ...envelope, kind: z.literal("finish"), epoch });
 
 /** Events for one partition: EVENT_FIELDS numbers each, and the tasks that travel with them. */
 const batchSchema = z.strictObject({
@@ -64,6 +80,7 @@ const batchSchema = z.strictObject({
 export const stepSchema = z.strictObject({
   ...envelope,
   kind: z.literal("step"),
+  epoch,
   window: count,
   from: partition,
   /** The partition's next local event, or null. */
@@ -79,15 +96,16 @@ export const stepSchema = z.strictObject({
 /** A partition's sign of life, at most once a second: the coordinator's liveness check and progress. */
 export const progressSchema = z.strictObject({ ...envelope, kind: z.literal("progress"), from: partition, window: count, simulatedPs: timePs });
 export const abortSchema = z.strictObject({ ...envelope, kind: z.literal("abort"), reason: z.string().max(2000) });
-export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, message: z.string().max(4000) });
+export const failureSchema = z.strictObject({ ...envelope, kind: z.literal("failure"), from: partition, incarnation, message: z.string().max(4000) });
 export const reportSchema = z.strictObject({
   ...envelope,
   kind: z.literal("report"),
+  epoch,
   from: partition,
   /** A PartitionReport; its deep shape is checked by mergeReports' own consistency checks. */
   report: z.looseObject({ partition, cpus: z.array(z.unknown()), homes: z.array(z.unknown()), tasks: z.array(taskSchema), objects: z.array(objectSchema) }),
   /** How the partition's side of the run went (windows, compute time, traffic). */
-  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, eventsSent: count, bytesSent: count, messagesSent: count }),
+  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, eventsSent: count, bytesSent: count, messagesSent: count, rollbacks: count, checkpoints: count }),
 });
 
 /** One piece of a message too large for one transport payload (reassembled by PartReassembler). */
@@ -105,6 +123,8 @@ export const messageSchema = z.discriminatedUnion("kind", [
   partSchema,
   readySchema,
   startSchema,
+  resyncSchema,
+  finishSchema,
   stepSchema,
   progressSchema,
   abortSchema,
@@ -114,6 +134,8 @@ export const messageSchema = z.discriminatedUnion("kind", [
 
 export type Message = z.infer<typeof messageSchema>;
 export type StepMessage = z.infer<typeof stepSchema>;
+export type StartMessage = z.infer<typeof startSchema>;
+export type ReportMessage = z.infer<typeof reportSchema>;
 
 export type Decoded = { ok: true; message: Message } | { ok: false; reason: string };
 

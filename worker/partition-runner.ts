@@ -1,3 +1,4 @@
+import { decodeCheckpoint, encodeCheckpoint } from "../shared/checkpoint.ts";
 import { Machine } from "../shared/machine/machine.ts";
 import {
   decodeMessage,
@@ -7,11 +8,13 @@ import {
   type Decoded,
   type Message,
   type StepMessage,
+  type StartMessage,
 } from "../shared/messages.ts";
 import { Partition } from "../shared/partition.ts";
 import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../shared/partitioning.ts";
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import { minSentTo, nextWindow, type BarrierReport } from "../shared/windowed.ts";
+import type { CheckpointStore } from "./checkpoint-store.ts";
 import type { Transport } from "./transport/transport.ts";
 import { Wakeup } from "./wakeup.ts";
 
@@ -36,6 +39,8 @@ export interface PartitionJob {
   partition: number;
   /** Explicit CPU owners (tests use random partitions); default: socket-aligned ranges. */
   cpuOwners?: number[];
+  /** Each partition saves a checkpoint every this many windows (0 or absent: never; needs a store). */
+  checkpointEvery?: number;
 }
 
 export function jobOwnership(job: Pick<PartitionJob, "cpuOwners" | "partitions">, machine: Machine): Ownership {
@@ -44,7 +49,7 @@ export function jobOwnership(job: Pick<PartitionJob, "cpuOwners" | "partitions">
 
 /** Subjects of a run. */
 export const subjects = {
-  /** The coordinator's start and abort. */
+  /** The coordinator's start, finish and abort. */
   control: (prefix: string) => `${prefix}.ctl`,
   /** Every partition's step message, every window (all partitions listen). */
   steps: (prefix: string) => `${prefix}.step`,
@@ -52,6 +57,7 @@ export const subjects = {
   progress: (prefix: string) => `${prefix}.progress`,
   report: (prefix: string) => `${prefix}.report`,
   failure: (prefix: string) => `${prefix}.failure`,
+  resync: (prefix: string) => `${prefix}.resync`,
 };
 
 /** A lost, duplicated or inconsistent message between partitions: the run must stop. */
@@ -72,10 +78,18 @@ export class RunAbortedError extends Error {
   override readonly name = "RunAbortedError";
 }
 
+/** The coordinator started a new epoch: drop the window in hand and restore. */
+class RollbackSignal extends Error {}
+
 export interface RunnerOptions {
   /** How long to wait for the start, or for a peer's step message, before giving up, ms. */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Where checkpoints, incarnations and the report go (Redis in a cluster). Without one the
+   * partition saves no checkpoint and a rollback goes back to the run's beginning.
+   */
+  store?: CheckpointStore;
 }
 
 export interface RunnerStats {
@@ -88,6 +102,23 @@ export interface RunnerStats {
   eventsSent: number;
   messagesSent: number;
   bytesSent: number;
+  /** Times this partition went back to a checkpoint (or the beginning) on the coordinator's word. */
+  rollbacks: number;
+  /** Checkpoints it saved. */
+  checkpoints: number;
+}
+
+/** How often a partition that lost messages asks again for a rollback, ms. */
+const RESYNC_EVERY_MS = 2000;
+/** Step messages of later epochs kept until this partition gets there (more are dropped). */
+const EARLY_STEPS_PER_PARTITION = 16;
+
+/** A checkpoint as a partition saves it: the next window's end, then the partition's state. */
+function packCheckpoint(endPs: number, state: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + state.byteLength);
+  new DataView(out.buffer).setFloat64(0, endPs, true);
+  out.set(state, 8);
+  return out;
 }
 
 /**
@@ -97,15 +128,24 @@ export interface RunnerStats {
  * has every other partition's step message for the window it delivers the batches addressed to
  * it, and starts the next window at the earliest time any partition reported, for the static
  * lookahead; every partition computes the same window from the same messages. When no partition
- * has anything left, it sends its report to the coordinator.
+ * has anything left, it sends its report to the coordinator and waits for its finish.
+ *
+ * Epochs: the coordinator's start names an epoch and the state to start from (the beginning,
+ * or a checkpoint every partition saved). A later start rolls the partition back, whatever it
+ * is doing: after a worker was lost (its job restarted elsewhere, as a new incarnation of the
+ * partition), or after messages were lost (a connection to the server dropped: the partition
+ * asks for the rollback itself). Messages of earlier epochs are ignored. With
+ * `job.checkpointEvery` and a store, the partition saves its state every that many windows.
  *
  * A step message that is missing (a later one from the same sender came first), duplicated, or
  * whose batch disagrees with its counts stops the run with a CountMismatchError naming the
- * window and the partitions. A malformed message is rejected, logged and counted.
+ * window and the partitions, unless the connection dropped in the epoch (then it asks for a
+ * rollback). A malformed message is rejected, logged and counted.
  */
 export async function runPartition(transport: Transport, job: PartitionJob, options: RunnerOptions = {}): Promise<RunnerStats> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const log = options.log ?? (() => {});
+  const store = options.store;
   const plan = planRuns(job.spec);
   const config = plan[job.runIndex];
   if (config === undefined) throw new Error(`run index ${job.runIndex} is outside the spec's ${plan.length} runs`);
@@ -114,13 +154,28 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const me = job.partition;
   const P = job.partitions;
   const lookahead = lookaheadPs(machine, own);
-  const part = new Partition(config, own, me);
-  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0 };
+  const every = store === undefined ? 0 : (job.checkpointEvery ?? 0);
+  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0, rollbacks: 0, checkpoints: 0 };
+  const incarnation = store === undefined ? 1 : await store.claimIncarnation(job.run, me);
+  const who = incarnation > 1 ? `partition ${me} (incarnation ${incarnation})` : `partition ${me}`;
+  // Built before the hello, so the run's clock does not wait for it.
+  let fresh: Partition | null = new Partition(config, own, me);
 
   let failure: Error | null = null;
-  let started = false;
+  /** The newest start this partition has not taken yet. */
+  let nextStart: StartMessage | null = null;
+  /** The epoch it runs (-1: not started yet). */
+  let epoch = -1;
+  let finished = false;
+  /** The connection dropped in this epoch: messages may be lost. */
+  let reconnected = false;
+  /** Messages were lost in this epoch: only a rollback helps. */
+  let broken = false;
+  let lastResync = 0;
   /** Step messages by window, then by sender (a later window's may come early from a fast peer). */
   const steps = new Map<number, Map<number, StepMessage>>();
+  /** Step messages of later epochs, from peers that took a start first. */
+  let early: StepMessage[] = [];
   /** The window this partition is collecting step messages for. */
   let current = 0;
   /** The last window each sender's message arrived for (-1: none yet). */
@@ -135,11 +190,31 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   };
   const reject = (subject: string, reason: string) => {
     stats.rejected++;
-    log(`partition ${me}: rejected a message on ${subject}: ${reason}`);
+    log(`${who}: rejected a message on ${subject}: ${reason}`);
+  };
+
+  let partIds = 0;
+  const publish = (subject: string, m: Message) => {
+    for (const data of encodeMessageParts(m, transport.maxPayloadBytes, `p${me}.${incarnation}-${partIds++}`)) {
+      stats.bytesSent += data.byteLength;
+      stats.messagesSent++;
+      transport.publish(subject, data);
+    }
+  };
+  const sayReady = (e: number | null) => publish(subjects.ready(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "ready", from: me, incarnation, epoch: e });
+  const askResync = (reason: string) => {
+    lastResync = Date.now();
+    log(`${who}: asking for a rollback in epoch ${epoch}: ${reason}`);
+    publish(subjects.resync(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "resync", from: me, epoch, reason: reason.slice(0, 2000) });
   };
 
   const onStep = (m: StepMessage) => {
-    if (m.from === me) return;
+    if (m.from === me || m.epoch < epoch) return;
+    if (m.epoch > epoch) {
+      if (early.length >= EARLY_STEPS_PER_PARTITION * P) return reject(subjects.steps(job.prefix), `too many step messages ahead of epoch ${epoch}`);
+      early.push(m);
+      return;
+    }
     if (m.from >= P || m.sent.length !== P || m.minSentTo.length !== P) throw new CountMismatchError(`window ${m.window}: a step message claims to come from partition ${m.from} of ${P}`, m.window, m.from, me);
     if (m.window <= lastFrom[m.from]) throw new CountMismatchError(`window ${m.window}: duplicate step message from partition ${m.from} (at partition ${me})`, m.window, m.from, me);
     if (m.window > lastFrom[m.from] + 1) {
@@ -152,6 +227,15 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     if (byFrom === undefined) steps.set(m.window, (byFrom = new Map()));
     byFrom.set(m.from, m);
   };
+  /** A lost or duplicated message: fatal, unless the connection dropped (then a rollback mends it). */
+  const mismatch = (e: Error) => {
+    if (!reconnected) {
+      failure ??= e;
+      return;
+    }
+    if (!broken) askResync(e.message);
+    broken = true;
+  };
 
   const stepSub = transport.subscribe(subjects.steps(job.prefix), (msg) => {
     if (failure !== null) return;
@@ -162,7 +246,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     try {
       onStep(d.message);
     } catch (e) {
-      failure = e as Error;
+      mismatch(e as Error);
     }
     wakeup.notify();
   });
@@ -170,56 +254,89 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     const d = decode(msg.data);
     if (d === null) return;
     if (!d.ok) return reject(msg.subject, d.reason);
-    if (d.message.kind === "start") {
-      if (d.message.partitions !== P) return reject(msg.subject, `start for ${d.message.partitions} partitions, this run has ${P}`);
-      started = true;
-    } else if (d.message.kind === "abort") {
-      failure ??= new RunAbortedError(`partition ${me}: the coordinator aborted the run: ${d.message.reason}`);
-    } else return reject(msg.subject, `unexpected kind ${d.message.kind}`);
+    const m = d.message;
+    if (m.kind === "start") {
+      if (m.partitions !== P) return reject(msg.subject, `start for ${m.partitions} partitions, this run has ${P}`);
+      if (m.epoch > epoch && (nextStart === null || m.epoch > nextStart.epoch)) nextStart = m;
+      // The coordinator repeats a start until every partition answers: answer again.
+      else if (m.epoch === epoch) sayReady(epoch);
+    } else if (m.kind === "finish") {
+      if (m.epoch === epoch || epoch < 0) finished = true;
+    } else if (m.kind === "abort") {
+      failure ??= new RunAbortedError(`${who}: the coordinator aborted the run: ${m.reason}`);
+    } else return reject(msg.subject, `unexpected kind ${m.kind}`);
+    wakeup.notify();
+  });
+  const stopWatching = transport.onReconnect(() => {
+    reconnected = true;
+    // Whatever was sent meanwhile may be lost: say hello again, or ask for a rollback.
+    if (epoch < 0) sayReady(null);
+    else askResync("the connection to the server dropped");
     wakeup.notify();
   });
 
-  let partIds = 0;
-  const publish = (subject: string, m: Message) => {
-    for (const data of encodeMessageParts(m, transport.maxPayloadBytes, `p${me}-${partIds++}`)) {
-      stats.bytesSent += data.byteLength;
-      stats.messagesSent++;
-      transport.publish(subject, data);
-    }
-  };
-
-  /** Waits until `ready()` holds or a failure happens, at most `timeoutMs`. */
+  /**
+   * Waits until `ready()` holds, at most `timeoutMs`. A failure throws it; a new start throws
+   * a RollbackSignal (unless `ready` is waiting for it); lost messages wait for the rollback.
+   */
   const until = async (ready: () => boolean, what: () => string): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
-    while (!ready()) {
+    for (;;) {
       if (failure !== null) throw failure;
+      if (!broken && ready()) return;
+      if (nextStart !== null) throw new RollbackSignal();
+      if (broken && Date.now() - lastResync >= RESYNC_EVERY_MS) askResync("messages were lost");
       const left = deadline - Date.now();
-      if (left <= 0) throw new RunAbortedError(`partition ${me}: timed out after ${timeoutMs} ms waiting for ${what()}`);
-      await wakeup.sleep(left);
+      if (left <= 0) throw new RunAbortedError(`${who}: timed out after ${timeoutMs} ms waiting for ${what()}`);
+      await wakeup.sleep(Math.min(left, RESYNC_EVERY_MS));
     }
-    if (failure !== null) throw failure;
   };
 
-  try {
-    // Subscriptions must be in effect at the server before anyone may send to them.
-    await transport.flush();
-    publish(subjects.ready(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "ready", from: me });
-    await until(() => started, () => "the coordinator's start");
-    part.start();
-    let endPs = 0;
+  /** The start to act on (the caller has seen that there is one). */
+  const takeStart = (): StartMessage => {
+    const s = nextStart as StartMessage;
+    nextStart = null;
+    return s;
+  };
+  let part: Partition = fresh;
+  let window = 0;
+  let endPs = 0;
+  let saving: Promise<unknown> = Promise.resolve();
+
+  /** Takes the state the start names: the beginning, or a checkpoint. */
+  const restore = async (s: StartMessage): Promise<void> => {
+    if (s.window < 0) {
+      part = fresh ?? new Partition(config, own, me);
+      fresh = null;
+      part.start();
+      window = 0;
+      endPs = 0;
+      return;
+    }
+    if (store === undefined) throw new RunAbortedError(`${who}: the coordinator asked for checkpoint ${s.window}, but this partition keeps no checkpoints`);
+    const bytes = await store.load(job.run, s.window, me);
+    if (bytes === null) throw new RunAbortedError(`${who}: checkpoint ${s.window} is missing from the store`);
+    endPs = new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+    part = decodeCheckpoint(bytes.subarray(8), config, own, me);
+    window = s.window + 1;
+  };
+
+  /** Runs windows from `window` to the end of the run, then sends the report. */
+  const runWindows = async (): Promise<void> => {
     let lastProgress = Date.now();
-    for (let window = 0; ; window++) {
-      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = Date.now();
-        publish(subjects.progress(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "progress", from: me, window, simulatedPs: part.engine.nowPs });
-      }
+    for (; ; window++) {
       // Long windows run in slices so the process stays responsive (job locks, signals, NATS pings).
       for (;;) {
         const t0 = performance.now();
         part.runUntil(endPs, SLICE_EVENTS);
         stats.busyMs += performance.now() - t0;
+        if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+          lastProgress = Date.now();
+          publish(subjects.progress(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "progress", from: me, window, simulatedPs: part.engine.nowPs });
+        }
         if (part.nextEventTime() >= endPs) break;
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (nextStart !== null) throw new RollbackSignal();
       }
       stats.windows++;
       const sent = new Array<number>(P).fill(0);
@@ -234,10 +351,11 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         stats.eventsSent += n;
       }
       const mineReport: BarrierReport = { nextPs: part.nextEventTime(), earliestSendPs: part.earliestSendPs(), minSentTo: minSentTo(out, P) };
-      const mine: StepMessage = {
+      publish(subjects.steps(job.prefix), {
         v: PROTOCOL_VERSION,
         run: job.run,
         kind: "step",
+        epoch,
         window,
         from: me,
         nextPs: orNull(mineReport.nextPs),
@@ -245,8 +363,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         minSentTo: mineReport.minSentTo.map(orNull),
         sent,
         batches,
-      };
-      publish(subjects.steps(job.prefix), mine);
+      });
       current = window;
       await until(
         () => (steps.get(window)?.size ?? 0) === P - 1,
@@ -277,14 +394,95 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       const next = nextWindow(reports, lookahead);
       if (next === null) break;
       endPs = next.endPs;
+      if (every > 0 && (window + 1) % every === 0) saveCheckpoint(window);
     }
-    publish(subjects.report(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "report", from: me, report: part.report() as never, runner: { ...stats } });
+    const report: Message = { v: PROTOCOL_VERSION, run: job.run, kind: "report", epoch, from: me, report: part.report() as never, runner: { ...stats } };
+    await saving;
+    if (store !== undefined) await store.saveReport(job.run, me, JSON.stringify(report));
+    publish(subjects.report(job.prefix), report);
     await transport.flush();
-    return stats;
+  };
+
+  /** Saves the state after window `w`'s barrier; the store's write goes on while the run does. */
+  const saveCheckpoint = (w: number) => {
+    const bytes = packCheckpoint(endPs, encodeCheckpoint(part));
+    const e = epoch;
+    stats.checkpoints++;
+    saving = saving.then(() =>
+      (store as CheckpointStore).save(job.run, e, w, me, P, bytes).then(
+        (r) => {
+          if (r === "complete") log(`${who}: checkpoint of window ${w} complete (${bytes.byteLength} bytes here)`);
+        },
+        (err: Error) => log(`${who}: could not save the checkpoint of window ${w}: ${err.message}`),
+      ),
+    );
+  };
+
+  try {
+    // Subscriptions must be in effect at the server before anyone may send to them.
+    await transport.flush();
+    sayReady(null);
+    for (;;) {
+      try {
+        await until(
+          () => nextStart !== null || finished,
+          () => "the coordinator's start",
+        );
+      } catch (e) {
+        if (!(e instanceof RollbackSignal)) throw e;
+      }
+      if (finished && nextStart === null) {
+        log(`${who}: the run finished without this incarnation`);
+        return stats;
+      }
+      const s = takeStart();
+      if (store !== undefined && (await store.incarnation(job.run, me)) !== incarnation) {
+        log(`${who}: a newer incarnation of partition ${me} took over; leaving`);
+        return stats;
+      }
+      if (epoch >= 0) {
+        stats.rollbacks++;
+        log(`${who}: epoch ${s.epoch}: rolling back to ${s.window < 0 ? "the beginning" : `checkpoint ${s.window}`}`);
+      }
+      await saving;
+      await restore(s);
+      epoch = s.epoch;
+      finished = false;
+      reconnected = false;
+      broken = false;
+      steps.clear();
+      current = window;
+      lastFrom.fill(window - 1);
+      const held = early;
+      early = [];
+      for (const m of held) {
+        try {
+          onStep(m);
+        } catch (e) {
+          mismatch(e as Error);
+        }
+      }
+      sayReady(epoch);
+      try {
+        await runWindows();
+        try {
+          await until(
+            () => finished,
+            () => "the coordinator's finish",
+          );
+        } catch (e) {
+          if (!(e instanceof RunAbortedError) || failure !== null) throw e;
+          log(`${who}: no finish from the coordinator; leaving (${store === undefined ? "the report was sent" : "the report is saved"})`);
+        }
+        return stats;
+      } catch (e) {
+        if (!(e instanceof RollbackSignal)) throw e;
+      }
+    }
   } catch (e) {
     const message = (e as Error).message;
     try {
-      publish(subjects.failure(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "failure", from: me, message });
+      publish(subjects.failure(job.prefix), { v: PROTOCOL_VERSION, run: job.run, kind: "failure", from: me, incarnation, message: message.slice(0, 4000) });
       await transport.flush();
     } catch {
       // The transport itself failed; the coordinator will time out and report it.
@@ -293,5 +491,6 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   } finally {
     stepSub.unsubscribe();
     controlSub.unsubscribe();
+    stopWatching();
   }
 }

@@ -8,7 +8,7 @@ import { runInThreads } from "../../coordinator/threaded.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { encodeMessage } from "../../shared/messages.ts";
+import { encodeMessage, PROTOCOL_VERSION } from "../../shared/messages.ts";
 import { faultOnFirstStep, runInProcess } from "../support/in-process-run.ts";
 import { natsService, redisService, type RunningService } from "../support/services.ts";
 
@@ -35,14 +35,14 @@ describe("distributed runs give the embedded result", () => {
   it("rejects and logs malformed messages on a run's subjects without changing the answer", async () => {
     const junk = [
       new TextEncoder().encode("not json"),
-      encodeMessage({ v: 1, run: "x".repeat(12), kind: "start", partitions: 2 }),
+      encodeMessage({ v: PROTOCOL_VERSION, run: "x".repeat(12), kind: "start", partitions: 2, epoch: 1, window: -1 }),
       new TextEncoder().encode(JSON.stringify({ v: 99, run: "whatever-run", kind: "step" })),
-      new TextEncoder().encode(JSON.stringify({ v: 1, run: "will-be-replaced", kind: "step", window: 0 })),
+      new TextEncoder().encode(JSON.stringify({ v: PROTOCOL_VERSION, run: "will-be-replaced", kind: "step", window: 0 })),
     ];
     const out = await runInProcess(SPEC, 0, 2, {
       onStarted: (job, bus) => {
         const attacker = bus.connect();
-        const forged = JSON.stringify({ v: 1, run: job.run, kind: "step", window: "zero" });
+        const forged = JSON.stringify({ v: PROTOCOL_VERSION, run: job.run, kind: "step", window: "zero" });
         for (const subject of [`${job.prefix}.step`, `${job.prefix}.ctl`]) {
           for (const data of junk) attacker.publish(subject, data);
           attacker.publish(subject, new TextEncoder().encode(forged));

@@ -51,6 +51,7 @@ export function interceptPublish(inner: Transport, intercept: (subject: string, 
     drain: () => inner.drain(),
     close: () => inner.close(),
     closed: inner.closed,
+    onReconnect: (listener) => inner.onReconnect(listener),
   };
 }
 

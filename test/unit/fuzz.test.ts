@@ -78,12 +78,17 @@ describe("hostile input: the spec parser", () => {
 const RUN = "fuzzrun-abcdefgh";
 
 const validMessages = [
-  { v: PROTOCOL_VERSION, run: RUN, kind: "ready", from: 1 },
-  { v: PROTOCOL_VERSION, run: RUN, kind: "start", partitions: 2 },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "ready", from: 1, incarnation: 1, epoch: null },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "ready", from: 1, incarnation: 2, epoch: 3 },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "start", partitions: 2, epoch: 1, window: -1 },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "start", partitions: 2, epoch: 4, window: 99 },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "resync", from: 0, epoch: 2, reason: "the connection dropped" },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "finish", epoch: 2 },
   {
     v: PROTOCOL_VERSION,
     run: RUN,
     kind: "step",
+    epoch: 1,
     window: 3,
     from: 0,
     nextPs: 1000,
@@ -94,13 +99,13 @@ const validMessages = [
   },
   { v: PROTOCOL_VERSION, run: RUN, kind: "progress", from: 0, window: 9, simulatedPs: 123 },
   { v: PROTOCOL_VERSION, run: RUN, kind: "abort", reason: "stop" },
-  { v: PROTOCOL_VERSION, run: RUN, kind: "failure", from: 1, message: "boom" },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "failure", from: 1, incarnation: 1, message: "boom" },
 ] as const;
 
 describe("hostile input: the message decoder", () => {
   it("decodes or rejects 10,000 generated messages with a reason, never throwing", () => {
     const encoder = new TextEncoder();
-    const keys = ["v", "run", "kind", "from", "window", "nextPs", "sent", "batches", "events", "partitions", "minSentTo"];
+    const keys = ["v", "run", "kind", "from", "epoch", "incarnation", "window", "nextPs", "sent", "batches", "events", "partitions", "minSentTo"];
     const mutatedJson = fc
       .tuple(fc.constantFrom(...validMessages), fc.constantFrom(...keys), fc.anything({ maxDepth: 3, maxKeys: 4 }))
       .map(([m, key, value]) => encoder.encode(JSON.stringify({ ...m, [key]: value })));
@@ -120,10 +125,11 @@ describe("hostile input: the message decoder", () => {
     for (const m of validMessages) expect(decodeMessage(encodeMessage(m as never), RUN).ok).toBe(true);
     const huge = new Uint8Array(MAX_MESSAGE_BYTES + 1);
     expect(decodeMessage(huge, RUN)).toEqual({ ok: false, reason: expect.stringContaining("oversized") });
-    const v2 = new TextEncoder().encode(JSON.stringify({ ...validMessages[0], v: 2 }));
-    expect(decodeMessage(v2, RUN)).toEqual({ ok: false, reason: expect.stringContaining("unknown protocol version") });
+    const next = new TextEncoder().encode(JSON.stringify({ ...validMessages[0], v: PROTOCOL_VERSION + 1 }));
+    expect(decodeMessage(next, RUN)).toEqual({ ok: false, reason: expect.stringContaining("unknown protocol version") });
     expect(decodeMessage(encodeMessage(validMessages[0] as never), "another-run-id")).toEqual({ ok: false, reason: expect.stringContaining("unknown run") });
-    const liar = { ...validMessages[2], batches: [{ ...validMessages[2].batches[0], count: 2 }] };
+    const step = validMessages.find((m) => m.kind === "step") as Extract<(typeof validMessages)[number], { kind: "step" }>;
+    const liar = { ...step, batches: [{ ...step.batches[0], count: 2 }] };
     expect(decodeMessage(new TextEncoder().encode(JSON.stringify(liar)), RUN).ok).toBe(false);
   });
 });

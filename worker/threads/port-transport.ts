@@ -27,6 +27,10 @@ export class PortTransport implements Transport {
     port.on("message", (m: FromHub) => this.receive(m));
   }
 
+  onReconnect(): () => void {
+    return () => {};
+  }
+
   private post(m: ToHub): void {
     if (this.isClosed) throw new TransportClosedError("the thread transport is closed");
     this.port.postMessage(m);

@@ -179,6 +179,10 @@ class MemoryTransport implements Transport {
     return this.router.maxPayloadBytes;
   }
 
+  onReconnect(): () => void {
+    return () => {};
+  }
+
   publish(subject: string, data: Uint8Array): void {
     if (this.state === "closed") throw new TransportClosedError("the memory transport is closed");
     checkSubject(subject, false);

@@ -82,6 +82,7 @@ class NatsTransport implements Transport {
   private drained: Promise<void> | undefined;
   private gaveUp: ConnectError | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private readonly reconnectListeners = new Set<() => void>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -97,6 +98,11 @@ class NatsTransport implements Transport {
       (err: Error) => new ConnectError(url, `the NATS connection died: ${err.message}`, { cause: err }),
     );
     void this.watchStatus();
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   get maxPayloadBytes(): number | undefined {
@@ -213,6 +219,7 @@ class NatsTransport implements Transport {
         log?.(`nats: reconnected to ${this.url}`);
         clearTimeout(this.disconnectTimer);
         this.disconnectTimer = undefined;
+        for (const listener of this.reconnectListeners) listener();
       } else if (s.type === "close") {
         break;
       }

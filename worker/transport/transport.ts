@@ -133,4 +133,11 @@ export interface Transport {
    * the server stayed unreachable for longer than the reconnect policy allows. Never rejects.
    */
   readonly closed: Promise<Error | undefined>;
+
+  /**
+   * Calls `listener` each time the transport regains its connection after losing it: messages
+   * published or due meanwhile may have been lost (NATS delivers at most once). Returns a
+   * function that removes the listener. An in-process transport never loses its connection.
+   */
+  onReconnect(listener: () => void): () => void;
 }
