@@ -90,6 +90,8 @@ export interface RunnerOptions {
    * partition saves no checkpoint and a rollback goes back to the run's beginning.
    */
   store?: CheckpointStore;
+  /** This start's incarnation, where there is no store to count them (tests). Default 1. */
+  incarnation?: number;
 }
 
 export interface RunnerStats {
@@ -110,6 +112,12 @@ export interface RunnerStats {
 
 /** How often a partition that lost messages asks again for a rollback, ms. */
 const RESYNC_EVERY_MS = 2000;
+/**
+ * How long a partition that saw a message go missing (or come twice) waits for a rollback
+ * before it stops the run with the counts error, ms: the sender may have seen its connection
+ * drop and asked for the rollback already.
+ */
+const MISMATCH_GRACE_MS = 3000;
 /** Step messages of later epochs kept until this partition gets there (more are dropped). */
 const EARLY_STEPS_PER_PARTITION = 16;
 
@@ -156,7 +164,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const lookahead = lookaheadPs(machine, own);
   const every = store === undefined ? 0 : (job.checkpointEvery ?? 0);
   const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0, rollbacks: 0, checkpoints: 0 };
-  const incarnation = store === undefined ? 1 : await store.claimIncarnation(job.run, me);
+  const incarnation = store === undefined ? (options.incarnation ?? 1) : await store.claimIncarnation(job.run, me);
   const who = incarnation > 1 ? `partition ${me} (incarnation ${incarnation})` : `partition ${me}`;
   // Built before the hello, so the run's clock does not wait for it.
   let fresh: Partition | null = new Partition(config, own, me);
@@ -172,6 +180,8 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   /** Messages were lost in this epoch: only a rollback helps. */
   let broken = false;
   let lastResync = 0;
+  /** A missing or duplicated message this partition saw, and when it becomes fatal. */
+  let mismatched: { error: Error; fatalAt: number } | null = null;
   /** Step messages by window, then by sender (a later window's may come early from a fast peer). */
   const steps = new Map<number, Map<number, StepMessage>>();
   /** Step messages of later epochs, from peers that took a start first. */
@@ -227,13 +237,15 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     if (byFrom === undefined) steps.set(m.window, (byFrom = new Map()));
     byFrom.set(m.from, m);
   };
-  /** A lost or duplicated message: fatal, unless the connection dropped (then a rollback mends it). */
+  /**
+   * A lost or duplicated message: a rollback mends it. If this partition's connection dropped
+   * it asks for one; else it waits a little for one (the sender's connection may have dropped)
+   * and then stops the run with the counts error.
+   */
   const mismatch = (e: Error) => {
-    if (!reconnected) {
-      failure ??= e;
-      return;
-    }
-    if (!broken) askResync(e.message);
+    if (reconnected) {
+      if (!broken) askResync(e.message);
+    } else mismatched ??= { error: e, fatalAt: Date.now() + MISMATCH_GRACE_MS };
     broken = true;
   };
 
@@ -285,10 +297,11 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       if (failure !== null) throw failure;
       if (!broken && ready()) return;
       if (nextStart !== null) throw new RollbackSignal();
-      if (broken && Date.now() - lastResync >= RESYNC_EVERY_MS) askResync("messages were lost");
+      if (mismatched !== null && Date.now() >= mismatched.fatalAt) throw mismatched.error;
+      if (broken && mismatched === null && Date.now() - lastResync >= RESYNC_EVERY_MS) askResync("messages were lost");
       const left = deadline - Date.now();
       if (left <= 0) throw new RunAbortedError(`${who}: timed out after ${timeoutMs} ms waiting for ${what()}`);
-      await wakeup.sleep(Math.min(left, RESYNC_EVERY_MS));
+      await wakeup.sleep(Math.min(left, RESYNC_EVERY_MS, mismatched === null ? Infinity : mismatched.fatalAt - Date.now()));
     }
   };
 
@@ -450,6 +463,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       finished = false;
       reconnected = false;
       broken = false;
+      mismatched = null;
       steps.clear();
       current = window;
       lastFrom.fill(window - 1);

@@ -5,38 +5,79 @@ import { runPartition, type PartitionJob, type RunnerStats } from "../../worker/
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import type { Transport } from "../../worker/transport/transport.ts";
 import { decodeMessage, type StepMessage } from "../../shared/messages.ts";
+import type { CheckpointStore } from "../../worker/checkpoint-store.ts";
+
+export interface InProcessOptions {
+  /** Puts a fault-injecting transport around a partition's (each incarnation's). */
+  wrap?: (t: Transport, partition: number, incarnation: number, restart: (p: number) => void) => Transport;
+  timeoutMs?: number;
+  onStarted?: (job: Omit<PartitionJob, "partition">, bus: MemoryBus) => void;
+  /** The run's checkpoint store (none: rollbacks go to the beginning). */
+  store?: CheckpointStore;
+  checkpointEvery?: number;
+}
 
 /**
  * A distributed run with every partition and the coordinator on this thread's event loop,
  * over an in-memory bus; `wrap` may put a fault-injecting transport around a partition's.
+ * `restart(p)` starts a new incarnation of partition p, as BullMQ does when a worker dies.
  */
-export async function runInProcess(
-  spec: ResolvedSpec,
-  runIndex: number,
-  partitions: number,
-  options: { wrap?: (t: Transport, partition: number) => Transport; timeoutMs?: number; onStarted?: (job: Omit<PartitionJob, "partition">, bus: MemoryBus) => void } = {},
-) {
+export async function runInProcess(spec: ResolvedSpec, runIndex: number, partitions: number, options: InProcessOptions = {}) {
   const bus = new MemoryBus();
   const run = newRunId();
-  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions };
+  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery };
   const runners: Array<Promise<RunnerStats>> = [];
   const coordinator = bus.connect();
   const logs: string[] = [];
+  const incarnations = new Array<number>(partitions).fill(0);
+  const start = (p: number): void => {
+    const incarnation = ++incarnations[p];
+    const t = options.wrap ? options.wrap(bus.connect(), p, incarnation, start) : bus.connect();
+    const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, log: (l) => logs.push(l), store: options.store, incarnation });
+    r.catch(() => {});
+    runners.push(r);
+  };
   try {
-    const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000 }, () => {
-      for (let p = 0; p < partitions; p++) {
-        const t = options.wrap ? options.wrap(bus.connect(), p) : bus.connect();
-        const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, log: (l) => logs.push(l) });
-        r.catch(() => {});
-        runners.push(r);
-      }
+    const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000, store: options.store, log: (l) => logs.push(l) }, () => {
+      for (let p = 0; p < partitions; p++) start(p);
       options.onStarted?.(job, bus);
     });
-    const runnerStats = await Promise.all(runners);
+    // A partition whose "worker died" (its transport closed) would wait out its timeout: not for that.
+    const runnerStats: RunnerStats[] = [];
+    const settled = Promise.allSettled(runners.map((r) => r.then((s) => runnerStats.push(s))));
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000))]);
     return { ...out, runnerStats, logs };
   } finally {
     await coordinator.close();
   }
+}
+
+/**
+ * A partition whose worker dies without a word at its step message of window `atWindow` (its
+ * transport closes: nothing more goes out or comes in); `restartAfterMs` later a new
+ * incarnation of it starts, as when BullMQ hands a stalled job to another worker.
+ */
+export function dieAtWindow(
+  partition: number,
+  atWindow: number,
+  restartAfterMs = 50,
+): { wrap: NonNullable<InProcessOptions["wrap"]>; died: () => boolean } {
+  let died = false;
+  const wrap = (t: Transport, p: number, incarnation: number, restart: (p: number) => void) =>
+    p !== partition || incarnation > 1
+      ? t
+      : interceptPublish(t, (_subject, data, send) => {
+          if (died) return;
+          const d = decodeMessage(data);
+          if (d.ok && d.message.kind === "step" && d.message.window === atWindow) {
+            died = true;
+            void t.close();
+            setTimeout(() => restart(p), restartAfterMs);
+            return;
+          }
+          send(data);
+        });
+  return { wrap, died: () => died };
 }
 
 /** A transport that passes everything through except what `intercept` changes. */
@@ -76,5 +117,36 @@ export function faultOnFirstStep(
           }
           send(data);
         });
+  return { wrap, fired: () => fired };
+}
+
+/**
+ * Partition `partition`'s connection "drops" at its step message of window `atWindow`: the
+ * message is lost and the transport reports a reconnect, as after a NATS server restart.
+ */
+export function loseAndReconnect(partition: number, atWindow: number): { wrap: NonNullable<InProcessOptions["wrap"]>; fired: () => boolean } {
+  let fired = false;
+  const wrap = (t: Transport, p: number) => {
+    if (p !== partition) return t;
+    const listeners = new Set<() => void>();
+    const inner = interceptPublish(t, (_subject, data, send) => {
+      const d = decodeMessage(data);
+      if (!fired && d.ok && d.message.kind === "step" && d.message.window === atWindow) {
+        fired = true;
+        setTimeout(() => {
+          for (const l of listeners) l();
+        }, 20);
+        return;
+      }
+      send(data);
+    });
+    return {
+      ...inner,
+      onReconnect: (l: () => void) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+  };
   return { wrap, fired: () => fired };
 }
