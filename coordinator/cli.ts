@@ -11,9 +11,10 @@ import { parseSpec } from "../shared/spec/parse.ts";
 import { resolveSpec } from "../shared/spec/resolve.ts";
 import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
-import { runExperiment, runExperimentWith } from "./experiment.ts";
+import { runExperiment, runExperimentWith, type ExperimentResult } from "./experiment.ts";
 import { runInThreads } from "./threaded.ts";
-import { Cluster } from "./cluster.ts";
+import { Cluster, DEFAULT_CHECKPOINT_EVERY, ResumeError } from "./cluster.ts";
+import { newRunId } from "./run-id.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
 import { sweepCommand, type SweepOptions } from "./sweep/command.ts";
 import type { RunConfig } from "../shared/spec/resolve.ts";
@@ -48,6 +49,8 @@ interface RunOptions {
   nats?: string;
   redis?: string;
   queue?: string;
+  checkpointEvery?: string;
+  resume?: string;
 }
 
 /** A user's mistake: printed without a stack trace, exit code 2. */
@@ -82,8 +85,31 @@ function serviceUrls(o: { nats?: string; redis?: string }): { natsUrl: string; r
   };
 }
 
-async function workerCommand(o: { nats?: string; redis?: string; queue?: string; pointsQueue?: string }): Promise<void> {
-  const worker = await runWorkerProcess({ ...serviceUrls(o), queue: o.queue, pointsQueue: o.pointsQueue });
+/** A whole number option within bounds, else a UsageError naming the option. */
+function integerOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}: "${text}" is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+interface WorkerOptions {
+  nats?: string;
+  redis?: string;
+  queue?: string;
+  pointsQueue?: string;
+  stallMs?: string;
+  slots?: string;
+}
+
+async function workerCommand(o: WorkerOptions): Promise<void> {
+  const worker = await runWorkerProcess({
+    ...serviceUrls(o),
+    queue: o.queue,
+    pointsQueue: o.pointsQueue,
+    stallMs: integerOption("stall-ms", o.stallMs, 1000, 3_600_000),
+    slots: integerOption("slots", o.slots, 1, 64),
+  });
   const onSignal = () => void worker.stop();
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
@@ -102,9 +128,12 @@ function parseWorkers(text: string | undefined): number {
 }
 
 async function runCommand(o: RunOptions): Promise<void> {
+  if (o.resume !== undefined) return resumeCommand(o.resume, o);
   const spec = resolveSpec(parseSpec(buildSpecDocument(o)));
   const workers = parseWorkers(o.workers);
   const out = o.out ?? join("results", timestamp());
+  const checkpointEvery = integerOption("checkpoint-every", o.checkpointEvery, 0, 1e9);
+  if (checkpointEvery !== undefined && !o.cluster) throw new UsageError("--checkpoint-every needs --cluster (checkpoints go to Redis)");
   const interactive = !o.quiet && process.stderr.isTTY === true;
   const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
   const started = performance.now();
@@ -114,9 +143,11 @@ async function runCommand(o: RunOptions): Promise<void> {
   const partitions = (config: RunConfig) => Math.min(workers, config.cpuCount);
   let result;
   if (o.cluster) {
-    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, checkpointEvery, log: clusterLog(o) });
     try {
-      result = await runExperimentWith(spec, async (s, i, config) => (await cluster.run(s, i, partitions(config))).result, progress);
+      const id = newRunId();
+      if (!o.quiet) process.stderr.write(`refsim: cluster run ${id} (if this coordinator is lost: refsim run --resume ${id})\n`);
+      result = await cluster.runExperiment(id, spec, workers, out, progress);
     } finally {
       await cluster.close();
     }
@@ -126,6 +157,34 @@ async function runCommand(o: RunOptions): Promise<void> {
     result = await runExperimentWith(spec, async (s, i, config) => (await runInThreads(s, i, partitions(config))).result, progress);
   }
   bar?.stop();
+  await finishRun(result, out, started, o);
+}
+
+/** Coordinator log lines (rollbacks, resumes) go to stderr unless --quiet. */
+function clusterLog(o: { quiet?: boolean }): ((line: string) => void) | undefined {
+  return o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
+}
+
+/** `refsim run --resume ID`: takes over a cluster run whose coordinator was lost. */
+async function resumeCommand(id: string, o: RunOptions): Promise<void> {
+  for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery"] as const) {
+    if (o[name] !== undefined) throw new UsageError(`--resume continues run ${id} as it was started: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change it`);
+  }
+  const started = performance.now();
+  const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, log: clusterLog(o) });
+  try {
+    const record = await cluster.experiment(id);
+    if (!o.quiet) process.stderr.write(`refsim: resuming cluster run ${id}\n`);
+    const result = await cluster.resumeExperiment(id);
+    await finishRun(result, o.out ?? record.out, started, o);
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Writes an experiment's results and report, and prints the table and the verdict. */
+async function finishRun(result: ExperimentResult, out: string, started: number, o: { quiet?: boolean }): Promise<void> {
+  const spec = result.spec;
   const wallS = (performance.now() - started) / 1000;
   const doc = resultsDocument(result, codeVersion());
   const files = writeResults(out, doc);
@@ -185,6 +244,8 @@ export function buildProgram(): Command {
     .option("--nats <url>", "NATS server (default $NATS_URL or nats://127.0.0.1:4222); nats://user:pass@host:port or ?token=")
     .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379); redis://user:pass@host:port, rediss:// for TLS")
     .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
+    .option("--checkpoint-every <windows>", `with --cluster: each worker saves its partition to Redis every this many windows (default ${DEFAULT_CHECKPOINT_EVERY}; 0: never)`)
+    .option("--resume <id>", "take over cluster run <id> after its coordinator was lost: from the newest checkpoint, with the same results")
     .action(async (o: RunOptions) => runCommand(o));
   program
     .command("worker")
@@ -193,7 +254,9 @@ export function buildProgram(): Command {
     .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379)")
     .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
     .option("--points-queue <name>", "BullMQ queue of sweep points (default refsim-points)")
-    .action(async (o: { nats?: string; redis?: string; queue?: string; pointsQueue?: string }) => workerCommand(o));
+    .option("--stall-ms <ms>", "how long a silent worker keeps its partition job before another worker takes it (default 15000)")
+    .option("--slots <n>", "partition jobs at once: a second one is taken over from a lost worker (default 2)")
+    .action(async (o: WorkerOptions) => workerCommand(o));
   program
     .command("sweep")
     .description("run every point (machine x workload x scheme x CPUs x seed) of a sweep spec, in this process or on the cluster")
@@ -234,7 +297,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
       return 2;
     }
-    if (e instanceof ResultsFileError) {
+    if (e instanceof ResultsFileError || e instanceof ResumeError) {
       process.stderr.write(`refsim: ${e.message}\n`);
       return 2;
     }

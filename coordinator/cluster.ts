@@ -1,56 +1,194 @@
 import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { RunResult } from "../shared/metrics/result.ts";
-import type { ResolvedSpec } from "../shared/spec/resolve.ts";
+import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/resolve.ts";
+import { RedisCheckpointStore, RUN_TTL_SECONDS } from "../worker/checkpoint-store.ts";
 import type { PartitionJob } from "../worker/partition-runner.ts";
 import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "../worker/queue.ts";
 import { connectNats } from "../worker/transport/nats.ts";
 import type { Transport } from "../worker/transport/transport.ts";
-import { coordinateRun, type DistributedStats } from "./distributed.ts";
+import { coordinateRun, mergeStoredReports, type DistributedStats } from "./distributed.ts";
+import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
 import { newRunId, runPrefix } from "./run-id.ts";
+import { redisAnswers } from "./sweep/cluster-sweep.ts";
+
+/** Windows between checkpoints of a cluster run, unless the user says otherwise. */
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
 
 export interface ClusterOptions {
   natsUrl: string;
   redisUrl: string;
   queue?: string;
   timeoutMs?: number;
+  /** Windows between checkpoints (0: none). */
+  checkpointEvery?: number;
   log?: (line: string) => void;
 }
 
-/** A connection to the cluster: NATS for the run's messages, BullMQ for its partition jobs. */
+/** What `--resume` cannot pick up. */
+export class ResumeError extends Error {
+  override readonly name = "ResumeError";
+}
+
+/** A distributed run's record in Redis: enough for another coordinator to take it over. */
+interface RunRecord {
+  job: Omit<PartitionJob, "partition">;
+  /** The BullMQ id of each partition's newest job. */
+  jobIds: string[];
+}
+
+/** An experiment's record: its spec, and the distributed run of each configuration. */
+interface ExperimentRecord {
+  spec: ResolvedSpec;
+  workers: number;
+  out: string;
+}
+
+const experimentKey = (id: string) => `refsim:experiment:${id}`;
+/** Job states in which a partition job will still run (or is running). */
+const LIVE_STATES = new Set(["active", "waiting", "delayed", "prioritized", "waiting-children"]);
+
+/** A connection to the cluster: NATS for the run's messages, BullMQ for its partition jobs, Redis for checkpoints. */
 export class Cluster {
+  readonly store: RedisCheckpointStore;
+
   private constructor(
     readonly transport: Transport,
     readonly queue: Queue<PartitionJob>,
-    private readonly redis: ReturnType<typeof redisConnection>,
+    private readonly redis: Redis,
     private readonly options: ClusterOptions,
-  ) {}
+  ) {
+    this.store = new RedisCheckpointStore(redis);
+  }
 
   static async connect(o: ClusterOptions): Promise<Cluster> {
-    const transport = await connectNats(o.natsUrl, { name: `refsim-coordinator-${process.pid}`, log: o.log });
     const connection = redisConnection(o.redisUrl);
     connection.on("error", (e) => o.log?.(`coordinator: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+    try {
+      await redisAnswers(connection, o.redisUrl);
+    } catch (e) {
+      connection.disconnect();
+      throw e;
+    }
+    const transport = await connectNats(o.natsUrl, { name: `refsim-coordinator-${process.pid}`, log: o.log });
     const queue = new Queue<PartitionJob>(o.queue ?? DEFAULT_PARTITION_QUEUE, { connection });
     await queue.waitUntilReady();
     return new Cluster(transport, queue, connection, o);
   }
 
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 120_000;
+  }
+
+  private async enqueue(job: Omit<PartitionJob, "partition">, partition: number, jobId: string): Promise<void> {
+    await this.queue.add("partition", { ...job, partition }, { jobId, attempts: 3, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
+  }
+
   /**
    * Runs one configuration of a spec over `workers` worker processes: one partition job each
-   * (job ids derive from the run id and the partition), coordinated over NATS.
+   * (job ids derive from the run id and the partition), coordinated over NATS, with
+   * checkpoints in Redis. The run's record lets `resume(run)` take it over.
    */
-  async run(spec: ResolvedSpec, runIndex: number, workers: number): Promise<{ result: RunResult; stats: DistributedStats }> {
-    const run = newRunId();
-    const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions: workers };
-    const timeoutMs = this.options.timeoutMs ?? 120_000;
-    return coordinateRun(this.transport, job, { timeoutMs, log: this.options.log }, async () => {
-      await this.queue.addBulk(
-        Array.from({ length: workers }, (_, partition) => ({
-          name: "partition",
-          data: { ...job, partition },
-          opts: { jobId: `${run}-p${partition}`, attempts: 3, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: 1000, removeOnFail: 1000 },
-        })),
-      );
+  async run(spec: ResolvedSpec, runIndex: number, workers: number, run = newRunId()): Promise<{ result: RunResult; stats: DistributedStats }> {
+    const job: Omit<PartitionJob, "partition"> = {
+      run,
+      prefix: runPrefix(run),
+      spec,
+      runIndex,
+      partitions: workers,
+      checkpointEvery: this.options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+    };
+    const record: RunRecord = { job, jobIds: Array.from({ length: workers }, (_, p) => `${run}-p${p}`) };
+    await this.store.saveRecord(run, JSON.stringify(record));
+    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store }, async () => {
+      for (let p = 0; p < workers; p++) await this.enqueue(job, p, record.jobIds[p]);
     });
+  }
+
+  /**
+   * Takes over a distributed run whose coordinator is gone: merges its reports if every
+   * partition sent one; else queues again the partition jobs no worker holds any more, and
+   * starts a new epoch from the newest complete checkpoint.
+   */
+  async resume(run: string): Promise<{ result: RunResult; stats: DistributedStats | null }> {
+    const text = await this.store.record(run);
+    if (text === null) throw new ResumeError(`Redis at ${redactRedisUrl(this.options.redisUrl)} holds no distributed run ${run} (it finished, expired, or never started)`);
+    const record = JSON.parse(text) as RunRecord;
+    const job = record.job;
+    const reports = await this.store.reports(run);
+    if (reports.size === job.partitions) {
+      this.options.log?.(`coordinator: run ${run}: every partition's report is in Redis`);
+      const result = mergeStoredReports(job, reports);
+      await this.store.finish(run);
+      return { result, stats: null };
+    }
+    for (let p = 0; p < job.partitions; p++) {
+      const existing = await this.queue.getJob(record.jobIds[p]);
+      const state = existing === undefined ? "gone" : await existing.getState();
+      if (LIVE_STATES.has(state)) continue;
+      record.jobIds[p] = `${run}-p${p}-${Date.now().toString(36)}`;
+      this.options.log?.(`coordinator: run ${run}: partition ${p}'s job is ${state}; queued again as ${record.jobIds[p]}`);
+      await this.enqueue(job, p, record.jobIds[p]);
+    }
+    await this.store.saveRecord(run, JSON.stringify(record));
+    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume: true });
+  }
+
+  /**
+   * Runs every configuration of an experiment, one distributed run after another, keeping in
+   * Redis which run each configuration is and each finished result: `resumeExperiment(id)`
+   * picks up where a lost coordinator stopped.
+   */
+  async runExperiment(
+    id: string,
+    spec: ResolvedSpec,
+    workers: number,
+    out: string,
+    onRun?: (done: number, total: number, run: RunConfig) => void,
+  ): Promise<ExperimentResult> {
+    const record: ExperimentRecord = { spec, workers, out };
+    await this.redis.set(experimentKey(id), JSON.stringify(record), "EX", RUN_TTL_SECONDS);
+    return this.continueExperiment(id, record, onRun);
+  }
+
+  /** The record of experiment `id` (its spec, workers and output folder). */
+  async experiment(id: string): Promise<ExperimentRecord> {
+    const text = await this.redis.get(experimentKey(id));
+    if (text === null) throw new ResumeError(`Redis at ${redactRedisUrl(this.options.redisUrl)} holds no cluster run ${id} (it expired, or never started)`);
+    return JSON.parse(text) as ExperimentRecord;
+  }
+
+  async resumeExperiment(id: string, onRun?: (done: number, total: number, run: RunConfig) => void): Promise<ExperimentResult> {
+    return this.continueExperiment(id, await this.experiment(id), onRun);
+  }
+
+  private async continueExperiment(id: string, record: ExperimentRecord, onRun?: (done: number, total: number, run: RunConfig) => void): Promise<ExperimentResult> {
+    const key = experimentKey(id);
+    const plan = planRuns(record.spec);
+    const runs: RunResult[] = [];
+    for (let i = 0; i < plan.length; i++) {
+      const done = await this.redis.hget(`${key}:results`, String(i));
+      let result: RunResult;
+      if (done !== null) result = JSON.parse(done) as RunResult;
+      else {
+        // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
+        const partitions = Math.min(record.workers, plan[i].cpuCount);
+        const started = await this.redis.hget(`${key}:runs`, String(i));
+        if (started !== null && (await this.store.record(started)) !== null) {
+          this.options.log?.(`coordinator: resuming run ${started} (${plan[i].scheme} @ ${plan[i].cpuCount} CPUs)`);
+          result = (await this.resume(started)).result;
+        } else {
+          const run = `${id}-${i}`;
+          await this.redis.multi().hset(`${key}:runs`, String(i), run).expire(`${key}:runs`, RUN_TTL_SECONDS).exec();
+          result = (await this.run(record.spec, i, partitions, run)).result;
+        }
+        await this.redis.multi().hset(`${key}:results`, String(i), JSON.stringify(result)).expire(`${key}:results`, RUN_TTL_SECONDS).exec();
+      }
+      runs.push(result);
+      onRun?.(i + 1, plan.length, plan[i]);
+    }
+    fillScalingEfficiency(runs);
+    return { spec: record.spec, runs };
   }
 
   async close(): Promise<void> {

@@ -226,3 +226,19 @@ export async function coordinateRun(
     for (const s of subs) s.unsubscribe();
   }
 }
+
+/** Merges the reports a run's partitions saved in the store (for a coordinator that took over). */
+export function mergeStoredReports(job: Omit<PartitionJob, "partition">, texts: ReadonlyMap<number, string>): RunResult {
+  const config = planRuns(job.spec)[job.runIndex];
+  const reports: PartitionReport[] = [];
+  const encoder = new TextEncoder();
+  for (let p = 0; p < job.partitions; p++) {
+    const text = texts.get(p);
+    if (text === undefined) throw new RunAbortedError(`run ${job.run}: partition ${p}'s report is not in the store`);
+    const d = decodeMessage(encoder.encode(text), job.run);
+    if (!d.ok) throw new RunAbortedError(`run ${job.run}: partition ${p}'s stored report is unreadable: ${d.reason}`);
+    if (d.message.kind !== "report" || d.message.from !== p) throw new RunAbortedError(`run ${job.run}: the store holds a ${d.message.kind} message as partition ${p}'s report`);
+    reports.push(reportOf(d.message) as PartitionReport);
+  }
+  return mergeReports(config, reports);
+}

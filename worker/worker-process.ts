@@ -1,4 +1,5 @@
-import { Worker as QueueWorker, UnrecoverableError, type Job } from "bullmq";
+import { DelayedError, Worker as QueueWorker, UnrecoverableError, type Job } from "bullmq";
+import { RedisCheckpointStore } from "./checkpoint-store.ts";
 import { connectNats } from "./transport/nats.ts";
 import type { Transport } from "./transport/transport.ts";
 import { CountMismatchError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
@@ -6,6 +7,9 @@ import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "./queu
 import { SpecError } from "../shared/engine/errors.ts";
 import { DEFAULT_POINT_QUEUE } from "../coordinator/sweep/keys.ts";
 import { startPointWorker } from "../coordinator/sweep/point-job.ts";
+
+/** A job waits this long for a worker with no partition before a busy worker's second slot takes it, ms. */
+const SECOND_SLOT_AFTER_MS = 1500;
 
 export interface WorkerProcessOptions {
   natsUrl: string;
@@ -15,13 +19,23 @@ export interface WorkerProcessOptions {
   pointsQueue?: string;
   /** How long a partition waits for the coordinator or a peer before it gives up, ms. */
   timeoutMs?: number;
+  /**
+   * How long a partition job of a worker that went silent (killed, hung) stays with it before
+   * BullMQ hands it to another worker, ms (the job lock). Default 15,000.
+   */
+  stallMs?: number;
+  /** Partition jobs one worker runs at once (default 2: one more when a worker is lost). */
+  slots?: number;
   log?: (line: string) => void;
 }
 
 /**
- * A long-running worker: takes partition jobs from the BullMQ queue one at a time, runs each
- * over NATS, and answers SIGTERM by finishing its current job, then closing BullMQ and
- * draining NATS. Beside them it takes sweep points, one at a time, from the points queue
+ * A long-running worker: takes partition jobs from the BullMQ queue, runs each over NATS with
+ * its checkpoints in Redis, and answers SIGTERM by finishing its current jobs, then closing
+ * BullMQ and draining NATS. It has two partition slots by default: when a worker dies its job
+ * stalls, and BullMQ gives it to a worker with a free slot, which runs it beside its own. A
+ * second slot only takes a job that has waited a moment for an idle worker, so partitions
+ * spread over workers. Beside them it takes sweep points, one at a time, from the points queue
  * (coordinator/sweep/point-job.ts): two BullMQ workers, so a point that waits for partition
  * jobs never holds this process's partition slot. A job whose spec is invalid fails for good
  * (UnrecoverableError); any other failure may be retried.
@@ -31,22 +45,34 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   const transport: Transport = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}`, firstConnectWaitMs: 30_000, log });
   const connection = redisConnection(o.redisUrl);
   connection.on("error", (e) => log(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+  const storeConnection = redisConnection(o.redisUrl);
+  storeConnection.on("error", () => {});
+  const store = new RedisCheckpointStore(storeConnection);
   const queue = o.queue ?? DEFAULT_PARTITION_QUEUE;
+  const stallMs = o.stallMs ?? 15_000;
+  let running = 0;
   const worker = new QueueWorker<PartitionJob, RunnerStats>(
     queue,
-    async (job: Job<PartitionJob>) => {
+    async (job: Job<PartitionJob>, token?: string) => {
       const data = job.data;
+      if (running > 0 && Date.now() - job.timestamp < SECOND_SLOT_AFTER_MS) {
+        await job.moveToDelayed(Date.now() + 200, token);
+        throw new DelayedError();
+      }
+      running++;
       log(`worker ${process.pid}: run ${data.run} partition ${data.partition}/${data.partitions} (job ${job.id})`);
       try {
-        const stats = await runPartition(transport, data, { timeoutMs: o.timeoutMs, log });
+        const stats = await runPartition(transport, data, { timeoutMs: o.timeoutMs, log, store });
         log(`worker ${process.pid}: run ${data.run} partition ${data.partition} done: ${stats.windows} windows, ${stats.rejected} messages rejected`);
         return stats;
       } catch (e) {
         if (e instanceof SpecError || e instanceof CountMismatchError) throw new UnrecoverableError((e as Error).message);
         throw e;
+      } finally {
+        running--;
       }
     },
-    { connection, concurrency: 1, lockDuration: 60_000, stalledInterval: 15_000, maxStalledCount: 3 },
+    { connection, concurrency: o.slots ?? 2, lockDuration: stallMs, stalledInterval: Math.max(1000, Math.floor(stallMs / 2)), maxStalledCount: 5 },
   );
   worker.on("failed", (job, e) => log(`worker ${process.pid}: job ${job?.id ?? "?"} failed: ${e.message}`));
   worker.on("error", (e) => log(`worker ${process.pid}: ${e.message}`));
@@ -60,6 +86,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
       await Promise.all([worker.close(), points.close()]);
       await transport.drain().catch(() => transport.close());
       await connection.quit().catch(() => connection.disconnect());
+      await storeConnection.quit().catch(() => storeConnection.disconnect());
       resolveStopped();
     })();
     return stopping;
