@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +14,7 @@ import { sweepResultsDocument } from "../../coordinator/sweep/output.ts";
 import { loadSweep, type SweepPlan } from "../../coordinator/sweep/points.ts";
 import { redisConnection } from "../../worker/queue.ts";
 import { natsService, redisService, type RunningService } from "../support/services.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
+import { start, type Finished } from "../support/refsim-process.ts";
 
 /** Two workloads on small-4; the 4-CPU points run distributed over 2 partitions (distributeAbove: 2). */
 function sweepDoc(seeds: number[]): Record<string, unknown> {
@@ -31,32 +29,6 @@ function sweepDoc(seeds: number[]): Record<string, unknown> {
     warmup: "50us",
     distributeAbove: 2,
   };
-}
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A refsim child process; `lines` calls back on each stderr line. */
-function start(args: string[], onLine?: (line: string) => void): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  let partial = "";
-  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => {
-    const text = d.toString();
-    stderr += text;
-    partial += text;
-    const lines = partial.split("\n");
-    partial = lines.pop() as string;
-    for (const line of lines) onLine?.(line);
-  });
-  const done = new Promise<Finished>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
 }
 
 /** The CSV an uninterrupted embedded sweep of the same spec gives. */
