@@ -1,3 +1,4 @@
+import { tlsFilesFromEnv } from "./tls-env.ts";
 import {
   AuthorizationError,
   ClosedConnectionError,
@@ -59,7 +60,9 @@ export async function connectNats(url: string, options: NatsTransportOptions = {
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 500,
   };
+  const envTls = tlsFilesFromEnv("NATS");
   if (options.tls !== undefined) clientOptions.tls = options.tls;
+  else if (envTls !== undefined) clientOptions.tls = { caFile: envTls.ca, certFile: envTls.cert, keyFile: envTls.key };
   else if (address.tls) clientOptions.tls = {};
 
   // Not the client's waitOnFirstConnect: in 3.3.1 it retries forever, ignoring every limit.
