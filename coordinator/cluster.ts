@@ -122,16 +122,20 @@ export class Cluster {
       await this.store.finish(run);
       return { result, stats: null };
     }
+    const requeued: number[] = [];
     for (let p = 0; p < job.partitions; p++) {
       const existing = await this.queue.getJob(record.jobIds[p]);
       const state = existing === undefined ? "gone" : await existing.getState();
       if (LIVE_STATES.has(state)) continue;
+      requeued.push(p);
       record.jobIds[p] = `${run}-p${p}-${Date.now().toString(36)}`;
       this.options.log?.(`coordinator: run ${run}: partition ${p}'s job is ${state}; queued again as ${record.jobIds[p]}`);
-      await this.enqueue(job, p, record.jobIds[p]);
     }
     await this.store.saveRecord(run, JSON.stringify(record));
-    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume: true });
+    // Listen before the queued jobs can say hello.
+    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume: { awaitHellos: requeued } }, async () => {
+      for (const p of requeued) await this.enqueue(job, p, record.jobIds[p]);
+    });
   }
 
   /**

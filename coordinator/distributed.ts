@@ -37,9 +37,10 @@ export interface CoordinateOptions {
   store?: CheckpointStore;
   /**
    * The run was started by another coordinator (`--resume`): its partitions may be running, or
-   * their jobs queued again. Start a new epoch at once, from the newest complete checkpoint.
+   * their jobs queued again. Start a new epoch, from the newest complete checkpoint, once the
+   * partitions listed here (those whose jobs were queued again) have said hello.
    */
-  resume?: boolean;
+  resume?: { awaitHellos: number[] };
 }
 
 /** How often a start is sent again until every partition has answered it, ms. */
@@ -47,8 +48,8 @@ const START_AGAIN_MS = 2000;
 
 /**
  * Starts one distributed run over a transport and collects its outcome. It listens first, lets
- * the workers start, waits until every partition has said hello, then starts epoch 1; the
- * partitions run the windows among themselves (see runPartition) and each sends its report at
+ * the workers start, waits until every partition has said hello, then starts epoch 1 and,
+ * once every partition has answered the start, says go; the partitions run the windows among themselves (see runPartition) and each sends its report at
  * the end; once all are in, it tells them to finish.
  *
  * A rollback starts a new epoch from the newest complete checkpoint (or the beginning): when a
@@ -96,6 +97,8 @@ export async function coordinateRun(
   const ready = new Set<number>();
   const reports = new Map<number, ReportMessage>();
   let rollbackWhy: string | null = null;
+  /** Whether this epoch's go went out (once every partition answered its start). */
+  let goSent = false;
   let failure: Error | null = null;
   let lastHeard = Date.now();
   const wakeup = new Wakeup();
@@ -125,15 +128,19 @@ export async function coordinateRun(
       case "ready": {
         if (m.incarnation < incarnations[m.from]) return ignore(`ignored partition ${m.from}'s superseded incarnation ${m.incarnation}`);
         if (m.epoch === null) {
-          const again = m.incarnation > incarnations[m.from] && incarnations[m.from] > 0;
+          const again = m.incarnation > incarnations[m.from];
           incarnations[m.from] = m.incarnation;
-          if (epoch < 0) return;
-          // A partition that had joined this epoch started over: its state is gone, everyone goes back.
-          if (again && (ready.has(m.from) || reports.has(m.from))) return rollback(`partition ${m.from} restarted (incarnation ${m.incarnation})`);
-          ready.delete(m.from);
-          return sendStart();
+          // A partition's job started (again) while an epoch runs: an older incarnation of it may
+          // be running the epoch too, or have left it; everyone goes back, and at the next start
+          // older incarnations see they are superseded and leave.
+          if (epoch >= 0 && again) rollback(`partition ${m.from} restarted (incarnation ${m.incarnation})`);
+          return;
         }
-        if (m.epoch === epoch && m.incarnation === incarnations[m.from]) ready.add(m.from);
+        // (After --resume, a partition that was running says its incarnation first here.)
+        if (m.epoch === epoch) {
+          incarnations[m.from] = m.incarnation;
+          ready.add(m.from);
+        }
         return;
       }
       case "resync":
@@ -175,6 +182,7 @@ export async function coordinateRun(
     stats.epochs++;
     ready.clear();
     reports.clear();
+    goSent = false;
     rollbackWhy = null;
     log(`coordinator: epoch ${epoch} starts from ${startWindow < 0 ? "the beginning" : `checkpoint ${startWindow}`}`);
     sendStart();
@@ -193,9 +201,8 @@ export async function coordinateRun(
     // Listen first (and make sure the server knows), then let the workers start.
     await transport.flush();
     await startWorkers();
-    if (!options.resume) {
-      while (incarnations.some((i) => i === 0)) await waitForWord(() => `the hello of partition(s) ${missing((p) => incarnations[p] > 0)}`);
-    }
+    const hellos = options.resume?.awaitHellos ?? Array.from({ length: P }, (_, p) => p);
+    while (hellos.some((p) => incarnations[p] === 0)) await waitForWord(() => `the hello of partition(s) ${missing((p) => !hellos.includes(p) || incarnations[p] > 0)}`);
     await beginEpoch();
     for (;;) {
       if (failure !== null) throw failure;
@@ -206,6 +213,10 @@ export async function coordinateRun(
         continue;
       }
       if (reports.size === P) break;
+      if (ready.size === P && !goSent) {
+        goSent = true;
+        send({ v: PROTOCOL_VERSION, run: job.run, kind: "go", epoch });
+      }
       if (ready.size < P && Date.now() - startSentAt >= START_AGAIN_MS) sendStart();
       await waitForWord(() => `the reports of partition(s) ${missing((p) => reports.has(p))}`);
     }

@@ -57,6 +57,8 @@ export const readySchema = z.strictObject({ ...envelope, kind: z.literal("ready"
 export const startSchema = z.strictObject({ ...envelope, kind: z.literal("start"), partitions: z.int().min(1).max(4096), epoch, window: z.int().min(-1) });
 /** A partition lost contact (its connection to the server dropped) and asks for a rollback. */
 export const resyncSchema = z.strictObject({ ...envelope, kind: z.literal("resync"), from: partition, epoch, reason: z.string().max(2000) });
+/** Every partition holds the epoch's state and listens: they may run (sent once all answered the start). */
+export const goSchema = z.strictObject({ ...envelope, kind: z.literal("go"), epoch });
 /** The coordinator has every report of the epoch: the partitions may end their jobs. */
 export const finishSchema = z.strictObject({ ...envelope, kind: z.literal("finish"), epoch });
 
@@ -124,6 +126,7 @@ export const messageSchema = z.discriminatedUnion("kind", [
   readySchema,
   startSchema,
   resyncSchema,
+  goSchema,
   finishSchema,
   stepSchema,
   progressSchema,
@@ -206,11 +209,17 @@ export function encodeMessageParts(m: Message, maxBytes: number | undefined, par
 export class PartReassembler {
   private readonly pending = new Map<string, { total: number; texts: Array<string | undefined>; got: number }>();
 
+  /** Forgets every unfinished message (after a rollback, their other parts will never come). */
+  clear(): void {
+    this.pending.clear();
+  }
+
   /** Returns the decoded whole message once its last part arrives, else null. */
   add(p: Extract<Message, { kind: "part" }>, expectedRun?: string): Decoded | null {
     let entry = this.pending.get(p.id);
     if (entry === undefined) {
-      if (this.pending.size >= 64) return { ok: false, reason: "too many partial messages in flight" };
+      // Parts of messages lost in flight never complete: the oldest unfinished message goes first.
+      if (this.pending.size >= 64) this.pending.delete(this.pending.keys().next().value as string);
       entry = { total: p.total, texts: new Array(p.total), got: 0 };
       this.pending.set(p.id, entry);
     }

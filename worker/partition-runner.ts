@@ -175,6 +175,8 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   /** The epoch it runs (-1: not started yet). */
   let epoch = -1;
   let finished = false;
+  /** The newest epoch the coordinator said to run (every partition had answered its start). */
+  let go = -1;
   /** The connection dropped in this epoch: messages may be lost. */
   let reconnected = false;
   /** Messages were lost in this epoch: only a rollback helps. */
@@ -272,6 +274,8 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       if (m.epoch > epoch && (nextStart === null || m.epoch > nextStart.epoch)) nextStart = m;
       // The coordinator repeats a start until every partition answers: answer again.
       else if (m.epoch === epoch) sayReady(epoch);
+    } else if (m.kind === "go") {
+      go = Math.max(go, m.epoch);
     } else if (m.kind === "finish") {
       if (m.epoch === epoch || epoch < 0) finished = true;
     } else if (m.kind === "abort") {
@@ -458,6 +462,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         log(`${who}: epoch ${s.epoch}: rolling back to ${s.window < 0 ? "the beginning" : `checkpoint ${s.window}`}`);
       }
       await saving;
+      parts.clear();
       await restore(s);
       epoch = s.epoch;
       finished = false;
@@ -478,6 +483,12 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       }
       sayReady(epoch);
       try {
+        // Nothing of this epoch goes out before every partition listens again (after a dropped
+        // connection, one that has not resubscribed yet would miss it).
+        await until(
+          () => go >= epoch,
+          () => `the coordinator's go for epoch ${epoch}`,
+        );
         await runWindows();
         try {
           await until(

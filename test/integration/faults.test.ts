@@ -138,6 +138,7 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
     let r = await run.done;
     let how = `exit ${r.code}`;
     if (r.code !== 0) {
+      how += ` (${r.stderr.split("\n").filter((l) => /^refsim: (?!cluster run)|rolling back/.test(l)).join(" | ")})`;
       const resumed = await start(["run", "--resume", id, ...urls(), "--queue", queue, "--out", out]).done;
       how += `, then --resume: exit ${resumed.code}`;
       r = resumed;

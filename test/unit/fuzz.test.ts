@@ -84,6 +84,7 @@ const validMessages = [
   { v: PROTOCOL_VERSION, run: RUN, kind: "start", partitions: 2, epoch: 4, window: 99 },
   { v: PROTOCOL_VERSION, run: RUN, kind: "resync", from: 0, epoch: 2, reason: "the connection dropped" },
   { v: PROTOCOL_VERSION, run: RUN, kind: "finish", epoch: 2 },
+  { v: PROTOCOL_VERSION, run: RUN, kind: "go", epoch: 2 },
   {
     v: PROTOCOL_VERSION,
     run: RUN,
