@@ -51,8 +51,9 @@ export function jobOwnership(job: Pick<PartitionJob, "cpuOwners" | "partitions">
 export const subjects = {
   /** The coordinator's start, finish and abort. */
   control: (prefix: string) => `${prefix}.ctl`,
-  /** Every partition's step message, every window (all partitions listen). */
-  steps: (prefix: string) => `${prefix}.step`,
+  /** Partition `from`'s step message, every window (all partitions listen to `<prefix>.step.*`). */
+  step: (prefix: string, from: number) => `${prefix}.step.${from}`,
+  steps: (prefix: string) => `${prefix}.step.*`,
   ready: (prefix: string) => `${prefix}.ready`,
   progress: (prefix: string) => `${prefix}.progress`,
   report: (prefix: string) => `${prefix}.report`,
@@ -251,12 +252,15 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     broken = true;
   };
 
+  // Its own step messages come back too: recognised by subject, never decoded.
+  const ownSubject = subjects.step(job.prefix, me);
   const stepSub = transport.subscribe(subjects.steps(job.prefix), (msg) => {
-    if (failure !== null) return;
+    if (failure !== null || msg.subject === ownSubject) return;
     const d = decode(msg.data);
     if (d === null) return;
     if (!d.ok) return reject(msg.subject, d.reason);
     if (d.message.kind !== "step") return reject(msg.subject, `unexpected kind ${d.message.kind}`);
+    if (msg.subject !== subjects.step(job.prefix, d.message.from)) return reject(msg.subject, `a step message from partition ${d.message.from} on another partition's subject`);
     try {
       onStep(d.message);
     } catch (e) {
@@ -368,7 +372,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         stats.eventsSent += n;
       }
       const mineReport: BarrierReport = { nextPs: part.nextEventTime(), earliestSendPs: part.earliestSendPs(), minSentTo: minSentTo(out, P) };
-      publish(subjects.steps(job.prefix), {
+      publish(ownSubject, {
         v: PROTOCOL_VERSION,
         run: job.run,
         kind: "step",

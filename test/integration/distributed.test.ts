@@ -43,7 +43,7 @@ describe("distributed runs give the embedded result", () => {
       onStarted: (job, bus) => {
         const attacker = bus.connect();
         const forged = JSON.stringify({ v: PROTOCOL_VERSION, run: job.run, kind: "step", window: "zero" });
-        for (const subject of [`${job.prefix}.step`, `${job.prefix}.ctl`]) {
+        for (const subject of [`${job.prefix}.step.9`, `${job.prefix}.ctl`]) {
           for (const data of junk) attacker.publish(subject, data);
           attacker.publish(subject, new TextEncoder().encode(forged));
         }
