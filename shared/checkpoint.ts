@@ -19,18 +19,18 @@ import { WorkloadDriver } from "./workloads/driver.ts";
  * home directories, kernel objects and tasks, programs, random streams, metrics) as bytes, and
  * back. The state is a graph of model objects; encoding walks it and records each class
  * instance by its registered class name, Maps and Sets by their entries (insertion order is
- * part of the state: it decides iteration order), typed arrays as they are, and shared or
- * cyclic references once. What is the same in every process that holds the partition (the
+ * part of the state: it decides iteration order), typed arrays as offsets into one byte pool,
+ * and shared or cyclic references once. What is the same in every process that holds the partition (the
  * run's configuration, the machine, the ownership, the scheme's functions) is not stored: it
  * is named, and rebuilt on restore from the configuration.
  *
  * The bytes: a 16-byte header (magic "RSCK", format version, flags, the payload's length) and
- * the gzipped V8 serialization of the walked graph. A class this file does not know, or a
+ * the gzipped V8 serialization of the walked graph and the byte pool. A class this file does not know, or a
  * function that is not one of the named shared values, is an error naming where it was found:
  * such state could not be restored.
  */
 
-export const CHECKPOINT_FORMAT = 1;
+export const CHECKPOINT_FORMAT = 2;
 const MAGIC = 0x4b435352; // "RSCK" little-endian
 const HEADER_BYTES = 16;
 
@@ -72,16 +72,51 @@ const FIELDS = "\u0000f";
 const SHARED = "\u0000x";
 const MAP = "\u0000m";
 const SET = "\u0000s";
+const TYPED = "\u0000t";
+
+/** Typed array classes by their code in a checkpoint. */
+const TYPED_ARRAYS = [Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array, Uint8ClampedArray, BigInt64Array, BigUint64Array] as const;
+type AnyTyped = InstanceType<(typeof TYPED_ARRAYS)[number]>;
+
+/**
+ * The bytes of every typed array of a checkpoint, one after another (8-byte aligned): V8
+ * serializes each typed array on its own slowly, one pool at once quickly.
+ */
+class BytePool {
+  private readonly views: AnyTyped[] = [];
+  private size = 0;
+
+  /** Adds a typed array's bytes; returns their offset in the pool. */
+  add(v: AnyTyped): number {
+    const at = this.size;
+    this.views.push(v);
+    this.size += (v.byteLength + 7) & ~7;
+    return at;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const v of this.views) {
+      out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+      at += (v.byteLength + 7) & ~7;
+    }
+    return out;
+  }
+}
 
 type Walked = unknown;
 
-function encodeGraph(root: Partition): Walked {
+function encodeGraph(root: Partition, pool: BytePool): Walked {
   const shared = new Map<unknown, string>(sharedValues(root).map(([name, v]) => [v, name]));
   const seen = new Map<object, Walked>();
-  const walk = (v: unknown, path: string): Walked => {
+  /** The keys from the root to the value being walked: named only when something fails. */
+  const keys: string[] = [];
+  const where = () => ["partition", ...keys].join(".");
+  const walk = (v: unknown): Walked => {
     if (typeof v === "function") {
       const name = shared.get(v);
-      if (name === undefined) throw new CheckpointError(`cannot checkpoint the function ${v.name || "(anonymous)"} at ${path}`);
+      if (name === undefined) throw new CheckpointError(`cannot checkpoint the function ${v.name || "(anonymous)"} at ${where()}`);
       return { [SHARED]: name };
     }
     if (v === null || typeof v !== "object") return v;
@@ -94,27 +129,35 @@ function encodeGraph(root: Partition): Walked {
       return rec;
     }
     if (ArrayBuffer.isView(v)) {
-      seen.set(v, v);
-      return v;
+      const type = TYPED_ARRAYS.findIndex((t) => v instanceof t);
+      // A view of part of a buffer may share it with another view: a copy would not.
+      if (type < 0 || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) throw new CheckpointError(`cannot checkpoint the ${v.constructor.name} at ${where()} (a view of part of a buffer)`);
+      const t = v as AnyTyped;
+      const rec = { [TYPED]: [type, pool.add(t), t.length] };
+      seen.set(v, rec);
+      return rec;
     }
     if (Array.isArray(v)) {
       const out: Walked[] = new Array(v.length);
       seen.set(v, out);
-      for (let i = 0; i < v.length; i++) out[i] = walk(v[i], path);
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        out[i] = x === null || typeof x !== "object" ? x : walk(x);
+      }
       return out;
     }
     if (v instanceof Map) {
       const entries: Walked[] = [];
       const rec = { [MAP]: entries };
       seen.set(v, rec);
-      for (const [k, x] of v) entries.push(walk(k, path), walk(x, `${path}.get(${String(k)})`));
+      for (const [k, x] of v) entries.push(walk(k), walk(x));
       return rec;
     }
     if (v instanceof Set) {
       const items: Walked[] = [];
       const rec = { [SET]: items };
       seen.set(v, rec);
-      for (const x of v) items.push(walk(x, path));
+      for (const x of v) items.push(walk(x));
       return rec;
     }
     const proto = Object.getPrototypeOf(v) as object | null;
@@ -122,35 +165,49 @@ function encodeGraph(root: Partition): Walked {
     let rec: Walked = fields;
     if (proto !== Object.prototype && proto !== null) {
       const cls = NAME_OF.get(proto);
-      if (cls === undefined) throw new CheckpointError(`cannot checkpoint an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? "?"} at ${path}`);
+      if (cls === undefined) throw new CheckpointError(`cannot checkpoint an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? "?"} at ${where()}`);
       rec = { [CLASS]: cls, [FIELDS]: fields };
     }
     seen.set(v, rec);
-    for (const key of Object.keys(v)) {
-      if (key.startsWith("\u0000")) throw new CheckpointError(`cannot checkpoint the field ${JSON.stringify(key)} at ${path}`);
-      fields[key] = walk((v as Record<string, unknown>)[key], `${path}.${key}`);
+    for (const key in v) {
+      if (key.charCodeAt(0) === 0) throw new CheckpointError(`cannot checkpoint the field ${JSON.stringify(key)} at ${where()}`);
+      const x = (v as Record<string, unknown>)[key];
+      if (x === null || typeof x !== "object") {
+        if (typeof x !== "function") {
+          fields[key] = x;
+          continue;
+        }
+      }
+      keys.push(key);
+      fields[key] = walk(x);
+      keys.pop();
     }
     return rec;
   };
-  return walk(root, "partition");
+  return walk(root);
 }
 
-function decodeGraph(tree: Walked, shared: ReadonlyMap<string, unknown>): unknown {
+function decodeGraph(tree: Walked, shared: ReadonlyMap<string, unknown>, pool: Uint8Array): unknown {
   const done = new Map<object, unknown>();
   const revive = (v: Walked): unknown => {
     if (v === null || typeof v !== "object") return v;
     const hit = done.get(v);
     if (hit !== undefined) return hit;
-    if (ArrayBuffer.isView(v)) {
-      done.set(v, v);
-      return v;
-    }
     if (Array.isArray(v)) {
       done.set(v, v);
       for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
       return v;
     }
     const r = v as Record<string, Walked>;
+    if (TYPED in r) {
+      const [type, at, length] = r[TYPED] as [number, number, number];
+      const T = TYPED_ARRAYS[type];
+      const bytes = T === undefined ? -1 : length * T.BYTES_PER_ELEMENT;
+      if (T === undefined || !(at >= 0 && bytes >= 0 && at + bytes <= pool.byteLength)) throw new CheckpointError("the checkpoint's typed arrays do not fit its byte pool");
+      const out = new T(pool.slice(at, at + bytes).buffer as ArrayBuffer);
+      done.set(v, out);
+      return out;
+    }
     if (SHARED in r) {
       const name = r[SHARED] as string;
       if (!shared.has(name)) throw new CheckpointError(`the checkpoint refers to an unknown shared value ${JSON.stringify(name)}`);
@@ -188,7 +245,9 @@ function decodeGraph(tree: Walked, shared: ReadonlyMap<string, unknown>): unknow
 
 /** A partition's state as checkpoint bytes. */
 export function encodeCheckpoint(p: Partition): Uint8Array {
-  const body = gzipSync(serialize(encodeGraph(p)), { level: 1 });
+  const pool = new BytePool();
+  const graph = encodeGraph(p, pool);
+  const body = gzipSync(serialize([graph, pool.bytes()]), { level: 1 });
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
@@ -212,14 +271,16 @@ export function decodeCheckpoint(bytes: Uint8Array, config: RunConfig, ownership
   const length = view.getUint32(12, true);
   if (length !== bytes.byteLength - HEADER_BYTES) throw new CheckpointError(`checkpoint is truncated: ${bytes.byteLength - HEADER_BYTES} of ${length} payload bytes`);
   let tree: Walked;
+  let pool: Uint8Array;
   try {
-    tree = deserialize(gunzipSync(bytes.subarray(HEADER_BYTES)));
+    [tree, pool] = deserialize(gunzipSync(bytes.subarray(HEADER_BYTES))) as [Walked, Uint8Array];
+    if (!(pool instanceof Uint8Array)) throw new Error("no byte pool");
   } catch (e) {
     throw new CheckpointError(`checkpoint payload is corrupt: ${(e as Error).message}`);
   }
   // A fresh partition supplies the shared values (its constructor is the only place they are built).
   const fresh = new Partition(config, ownership, index);
-  const p = decodeGraph(tree, new Map(sharedValues(fresh)));
+  const p = decodeGraph(tree, new Map(sharedValues(fresh)), pool);
   if (!(p instanceof Partition) || p.index !== index) throw new CheckpointError(`the checkpoint is not partition ${index}'s`);
   return p;
 }

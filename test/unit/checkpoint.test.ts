@@ -94,5 +94,7 @@ describe("checkpoint bytes", () => {
     expect(() => encodeCheckpoint(q)).toThrow(/instance of Stray at partition\.kernel\.stray/);
     (q.kernel as unknown as Record<string, unknown>).stray = () => 1;
     expect(() => encodeCheckpoint(q)).toThrow(/function \(anonymous\) at partition\.kernel\.stray/);
+    (q.kernel as unknown as Record<string, unknown>).stray = new Float64Array(8).subarray(2);
+    expect(() => encodeCheckpoint(q)).toThrow(/Float64Array at partition\.kernel\.stray \(a view of part of a buffer\)/);
   });
 });
