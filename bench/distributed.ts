@@ -70,7 +70,9 @@ export async function distributedBench(only?: string): Promise<void> {
     let cluster: Cluster | null = null;
     const queue = `refsim-bench-${process.pid}`;
     try {
-      cluster = await Cluster.connect({ natsUrl, redisUrl, queue });
+      // REFSIM_CHECKPOINT_EVERY=0 measures without checkpoints (default: the cluster default).
+      const every = process.env.REFSIM_CHECKPOINT_EVERY;
+      cluster = await Cluster.connect({ natsUrl, redisUrl, queue, checkpointEvery: every === undefined ? undefined : Number(every) });
     } catch (e) {
       console.log(`  worker processes over NATS: skipped (${(e as Error).message})`);
       continue;

@@ -13,7 +13,7 @@ import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
 import { runExperiment, runExperimentWith, type ExperimentResult } from "./experiment.ts";
 import { runInThreads } from "./threaded.ts";
-import { Cluster, DEFAULT_CHECKPOINT_EVERY, ResumeError } from "./cluster.ts";
+import { Cluster, DEFAULT_CHECKPOINT_SECONDS, ResumeError } from "./cluster.ts";
 import { newRunId } from "./run-id.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
 import { sweepCommand, type SweepOptions } from "./sweep/command.ts";
@@ -50,6 +50,7 @@ interface RunOptions {
   redis?: string;
   queue?: string;
   checkpointEvery?: string;
+  checkpointSeconds?: string;
   resume?: string;
 }
 
@@ -133,7 +134,8 @@ async function runCommand(o: RunOptions): Promise<void> {
   const workers = parseWorkers(o.workers);
   const out = o.out ?? join("results", timestamp());
   const checkpointEvery = integerOption("checkpoint-every", o.checkpointEvery, 0, 1e9);
-  if (checkpointEvery !== undefined && !o.cluster) throw new UsageError("--checkpoint-every needs --cluster (checkpoints go to Redis)");
+  const checkpointSeconds = integerOption("checkpoint-seconds", o.checkpointSeconds, 0, 1e6);
+  if ((checkpointEvery !== undefined || checkpointSeconds !== undefined) && !o.cluster) throw new UsageError("checkpoints need --cluster (they go to Redis)");
   const interactive = !o.quiet && process.stderr.isTTY === true;
   const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
   const started = performance.now();
@@ -143,7 +145,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   const partitions = (config: RunConfig) => Math.min(workers, config.cpuCount);
   let result;
   if (o.cluster) {
-    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, checkpointEvery, log: clusterLog(o) });
+    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, checkpointEvery, checkpointSeconds, log: clusterLog(o) });
     try {
       const id = newRunId();
       if (!o.quiet) process.stderr.write(`refsim: cluster run ${id} (if this coordinator is lost: refsim run --resume ${id})\n`);
@@ -167,7 +169,7 @@ function clusterLog(o: { quiet?: boolean }): ((line: string) => void) | undefine
 
 /** `refsim run --resume ID`: takes over a cluster run whose coordinator was lost. */
 async function resumeCommand(id: string, o: RunOptions): Promise<void> {
-  for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery"] as const) {
+  for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery", "checkpointSeconds"] as const) {
     if (o[name] !== undefined) throw new UsageError(`--resume continues run ${id} as it was started: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change it`);
   }
   const started = performance.now();
@@ -244,7 +246,8 @@ export function buildProgram(): Command {
     .option("--nats <url>", "NATS server (default $NATS_URL or nats://127.0.0.1:4222); nats://user:pass@host:port or ?token=")
     .option("--redis <url>", "Redis server (default $REDIS_URL or redis://127.0.0.1:6379); redis://user:pass@host:port, rediss:// for TLS")
     .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
-    .option("--checkpoint-every <windows>", `with --cluster: each worker saves its partition to Redis every this many windows (default ${DEFAULT_CHECKPOINT_EVERY}; 0: never)`)
+    .option("--checkpoint-seconds <s>", `with --cluster: the workers save their partitions to Redis about every s seconds (default ${DEFAULT_CHECKPOINT_SECONDS}; 0: never)`)
+    .option("--checkpoint-every <windows>", "with --cluster: save every this many windows instead")
     .option("--resume <id>", "take over cluster run <id> after its coordinator was lost: from the newest checkpoint, with the same results")
     .action(async (o: RunOptions) => runCommand(o));
   program

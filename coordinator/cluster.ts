@@ -12,16 +12,18 @@ import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
 import { newRunId, runPrefix } from "./run-id.ts";
 import { redisAnswers } from "./sweep/cluster-sweep.ts";
 
-/** Windows between checkpoints of a cluster run, unless the user says otherwise. */
-export const DEFAULT_CHECKPOINT_EVERY = 1000;
+/** Wall-clock seconds between checkpoints of a cluster run, unless the user says otherwise. */
+export const DEFAULT_CHECKPOINT_SECONDS = 30;
 
 export interface ClusterOptions {
   natsUrl: string;
   redisUrl: string;
   queue?: string;
   timeoutMs?: number;
-  /** Windows between checkpoints (0: none). */
+  /** Windows between checkpoints (0: none); when absent, checkpointSeconds decides. */
   checkpointEvery?: number;
+  /** Wall-clock seconds between checkpoints (0: none), agreed by the partitions at a barrier. */
+  checkpointSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -96,7 +98,8 @@ export class Cluster {
       spec,
       runIndex,
       partitions: workers,
-      checkpointEvery: this.options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+      checkpointEvery: this.options.checkpointEvery,
+      checkpointSeconds: this.options.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS,
     };
     const record: RunRecord = { job, jobIds: Array.from({ length: workers }, (_, p) => `${run}-p${p}`) };
     await this.store.saveRecord(run, JSON.stringify(record));

@@ -94,6 +94,9 @@ export const stepSchema = z.strictObject({
   /** Events sent to each partition in this window (the batches must carry exactly these). */
   sent: z.array(count),
   batches: z.array(batchSchema),
+  /** The sender's wall clock since its last checkpoint, and that checkpoint's cost (ms): the partitions agree on when to save. */
+  sinceCheckpointMs: z.number().min(0),
+  checkpointCostMs: z.number().min(0),
 });
 /** A partition's sign of life, at most once a second: the coordinator's liveness check and progress. */
 export const progressSchema = z.strictObject({ ...envelope, kind: z.literal("progress"), from: partition, window: count, simulatedPs: timePs });

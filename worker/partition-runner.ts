@@ -39,8 +39,15 @@ export interface PartitionJob {
   partition: number;
   /** Explicit CPU owners (tests use random partitions); default: socket-aligned ranges. */
   cpuOwners?: number[];
-  /** Each partition saves a checkpoint every this many windows (0 or absent: never; needs a store). */
+  /** Each partition saves a checkpoint every this many windows (0: never; needs a store). */
   checkpointEvery?: number;
+  /**
+   * Without checkpointEvery: a checkpoint once this many seconds of wall time passed since the
+   * last (and at least 20 times the last one's cost, so big partitions do not spend their time
+   * saving). The partitions agree at each barrier (every step message carries the sender's
+   * clock), so all save the same window. 0 or absent: never.
+   */
+  checkpointSeconds?: number;
 }
 
 export function jobOwnership(job: Pick<PartitionJob, "cpuOwners" | "partitions">, machine: Machine): Ownership {
@@ -144,7 +151,8 @@ function packCheckpoint(endPs: number, state: Uint8Array): Uint8Array {
  * is doing: after a worker was lost (its job restarted elsewhere, as a new incarnation of the
  * partition), or after messages were lost (a connection to the server dropped: the partition
  * asks for the rollback itself). Messages of earlier epochs are ignored. With
- * `job.checkpointEvery` and a store, the partition saves its state every that many windows.
+ * `job.checkpointEvery` (or `checkpointSeconds`) and a store, the partition saves its state
+ * every that many windows (or seconds, as agreed at a barrier).
  *
  * A step message that is missing (a later one from the same sender came first), duplicated, or
  * whose batch disagrees with its counts stops the run with a CountMismatchError naming the
@@ -164,6 +172,10 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const P = job.partitions;
   const lookahead = lookaheadPs(machine, own);
   const every = store === undefined ? 0 : (job.checkpointEvery ?? 0);
+  const everyMs = store === undefined || every > 0 ? 0 : (job.checkpointSeconds ?? 0) * 1000;
+  /** When this partition last saved (or took) a state, and what its last save cost, ms. */
+  let checkpointAt = Date.now();
+  let checkpointCostMs = 0;
   const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0, rollbacks: 0, checkpoints: 0 };
   const incarnation = store === undefined ? (options.incarnation ?? 1) : await store.claimIncarnation(job.run, me);
   const who = incarnation > 1 ? `partition ${me} (incarnation ${incarnation})` : `partition ${me}`;
@@ -372,6 +384,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         stats.eventsSent += n;
       }
       const mineReport: BarrierReport = { nextPs: part.nextEventTime(), earliestSendPs: part.earliestSendPs(), minSentTo: minSentTo(out, P) };
+      const clock = { sinceCheckpointMs: Date.now() - checkpointAt, checkpointCostMs };
       publish(ownSubject, {
         v: PROTOCOL_VERSION,
         run: job.run,
@@ -384,6 +397,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
         minSentTo: mineReport.minSentTo.map(orNull),
         sent,
         batches,
+        ...clock,
       });
       current = window;
       await until(
@@ -398,12 +412,16 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       const all = steps.get(window) as Map<number, StepMessage>;
       steps.delete(window);
       const reports: BarrierReport[] = [];
+      let since = clock.sinceCheckpointMs;
+      let cost = clock.checkpointCostMs;
       for (let from = 0; from < P; from++) {
         if (from === me) {
           reports.push(mineReport);
           continue;
         }
         const m = all.get(from) as StepMessage;
+        since = Math.max(since, m.sinceCheckpointMs);
+        cost = Math.max(cost, m.checkpointCostMs);
         reports.push({ nextPs: orInfinity(m.nextPs), earliestSendPs: orInfinity(m.earliestSendPs), minSentTo: m.minSentTo.map(orInfinity) });
         const batch = m.batches.find((b) => b.to === me);
         const got = batch?.count ?? 0;
@@ -415,7 +433,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       const next = nextWindow(reports, lookahead);
       if (next === null) break;
       endPs = next.endPs;
-      if (every > 0 && (window + 1) % every === 0) saveCheckpoint(window);
+      if (every > 0 ? (window + 1) % every === 0 : everyMs > 0 && since >= Math.max(everyMs, 20 * cost)) saveCheckpoint(window);
     }
     const report: Message = { v: PROTOCOL_VERSION, run: job.run, kind: "report", epoch, from: me, report: part.report() as never, runner: { ...stats } };
     await saving;
@@ -426,7 +444,10 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
 
   /** Saves the state after window `w`'s barrier; the store's write goes on while the run does. */
   const saveCheckpoint = (w: number) => {
+    const t0 = Date.now();
     const bytes = packCheckpoint(endPs, encodeCheckpoint(part));
+    checkpointAt = Date.now();
+    checkpointCostMs = checkpointAt - t0;
     const e = epoch;
     stats.checkpoints++;
     saving = saving.then(() =>
@@ -468,6 +489,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       await saving;
       parts.clear();
       await restore(s);
+      checkpointAt = Date.now();
       epoch = s.epoch;
       finished = false;
       reconnected = false;

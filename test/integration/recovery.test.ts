@@ -50,6 +50,17 @@ describe("a distributed run that loses a worker or messages (in process)", () =>
     await expect(runInProcess(SPEC, 0, 2, { wrap: drop.wrap, store: new MemoryCheckpointStore(), checkpointEvery: 5 })).rejects.toThrow(/never reached partition/);
   });
 
+  it("agrees at the barriers on checkpoints by wall-clock time: every partition saves the same windows", async () => {
+    const store = new MemoryCheckpointStore();
+    const out = await runInProcess(SPEC, 0, 3, { store, checkpointSeconds: 0.05 });
+    expect(JSON.stringify(out.result)).toBe(EMBEDDED);
+    const saved = out.runnerStats.map((r) => r.checkpoints);
+    expect(saved[0]).toBeGreaterThan(0);
+    expect(new Set(saved).size).toBe(1);
+    // Each was completed by all three partitions (a disagreement would leave them incomplete).
+    expect(store.lastComplete(out.run)).toBeGreaterThan(0);
+  });
+
   it("saves a checkpoint every M windows and gives the same answer", async () => {
     const store = new MemoryCheckpointStore();
     const out = await runInProcess(SPEC, 0, 3, { store, checkpointEvery: 7 });

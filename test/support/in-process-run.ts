@@ -15,6 +15,7 @@ export interface InProcessOptions {
   /** The run's checkpoint store (none: rollbacks go to the beginning). */
   store?: CheckpointStore;
   checkpointEvery?: number;
+  checkpointSeconds?: number;
 }
 
 /**
@@ -25,7 +26,7 @@ export interface InProcessOptions {
 export async function runInProcess(spec: ResolvedSpec, runIndex: number, partitions: number, options: InProcessOptions = {}) {
   const bus = new MemoryBus();
   const run = newRunId();
-  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery };
+  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery, checkpointSeconds: options.checkpointSeconds };
   const runners: Array<Promise<RunnerStats>> = [];
   const coordinator = bus.connect();
   const logs: string[] = [];
@@ -46,7 +47,7 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
     const runnerStats: RunnerStats[] = [];
     const settled = Promise.allSettled(runners.map((r) => r.then((s) => runnerStats.push(s))));
     await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    return { ...out, runnerStats, logs };
+    return { ...out, runnerStats, logs, run };
   } finally {
     await coordinator.close();
   }

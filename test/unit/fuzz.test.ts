@@ -97,6 +97,8 @@ const validMessages = [
     minSentTo: [null, 2000],
     sent: [0, 1],
     batches: [{ to: 1, count: 1, events: [2000, 5, 1, 2, 3, 4, 5, 6], tasks: [], objects: [] }],
+    sinceCheckpointMs: 1200,
+    checkpointCostMs: 35,
   },
   { v: PROTOCOL_VERSION, run: RUN, kind: "progress", from: 0, window: 9, simulatedPs: 123 },
   { v: PROTOCOL_VERSION, run: RUN, kind: "abort", reason: "stop" },
