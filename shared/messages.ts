@@ -110,7 +110,7 @@ export const reportSchema = z.strictObject({
   /** A PartitionReport; its deep shape is checked by mergeReports' own consistency checks. */
   report: z.looseObject({ partition, cpus: z.array(z.unknown()), homes: z.array(z.unknown()), tasks: z.array(taskSchema), objects: z.array(objectSchema) }),
   /** How the partition's side of the run went (windows, compute time, traffic). */
-  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, eventsSent: count, bytesSent: count, messagesSent: count, rollbacks: count, checkpoints: count }),
+  runner: z.strictObject({ windows: count, rejected: count, busyMs: z.number().min(0), batchesSent: count, eventsSent: count, bytesSent: count, messagesSent: count, rollbacks: count, checkpoints: count, loopMs: z.number().min(0) }),
 });
 
 /** One piece of a message too large for one transport payload (reassembled by PartReassembler). */

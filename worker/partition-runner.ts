@@ -116,6 +116,8 @@ export interface RunnerStats {
   rollbacks: number;
   /** Checkpoints it saved. */
   checkpoints: number;
+  /** Wall time from the go to the last window's end, ms (the run without its set-up). */
+  loopMs: number;
 }
 
 /** How often a partition that lost messages asks again for a rollback, ms. */
@@ -176,7 +178,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   /** When this partition last saved (or took) a state, and what its last save cost, ms. */
   let checkpointAt = Date.now();
   let checkpointCostMs = 0;
-  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0, rollbacks: 0, checkpoints: 0 };
+  const stats: RunnerStats = { windows: 0, rejected: 0, busyMs: 0, batchesSent: 0, eventsSent: 0, messagesSent: 0, bytesSent: 0, rollbacks: 0, checkpoints: 0, loopMs: 0 };
   const incarnation = store === undefined ? (options.incarnation ?? 1) : await store.claimIncarnation(job.run, me);
   const who = incarnation > 1 ? `partition ${me} (incarnation ${incarnation})` : `partition ${me}`;
   // Built before the hello, so the run's clock does not wait for it.
@@ -357,6 +359,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   /** Runs windows from `window` to the end of the run, then sends the report. */
   const runWindows = async (): Promise<void> => {
     let lastProgress = Date.now();
+    const loopStart = performance.now();
     for (; ; window++) {
       // Long windows run in slices so the process stays responsive (job locks, signals, NATS pings).
       for (;;) {
@@ -435,6 +438,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
       endPs = next.endPs;
       if (every > 0 ? (window + 1) % every === 0 : everyMs > 0 && since >= Math.max(everyMs, 20 * cost)) saveCheckpoint(window);
     }
+    stats.loopMs += performance.now() - loopStart;
     const report: Message = { v: PROTOCOL_VERSION, run: job.run, kind: "report", epoch, from: me, report: part.report() as never, runner: { ...stats } };
     await saving;
     if (store !== undefined) await store.saveReport(job.run, me, JSON.stringify(report));

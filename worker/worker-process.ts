@@ -62,7 +62,15 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
       running++;
       log(`worker ${process.pid}: run ${data.run} partition ${data.partition}/${data.partitions} (job ${job.id})`);
       try {
-        const stats = await runPartition(transport, data, { timeoutMs: o.timeoutMs, log, store });
+        // Its own connection, which does not hear itself: the server sends each step message
+        // only to the other partitions (half the traffic of the densest runs).
+        const own = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}-p${data.partition}`, firstConnectWaitMs: 30_000, log, noEcho: true });
+        let stats: RunnerStats;
+        try {
+          stats = await runPartition(own, data, { timeoutMs: o.timeoutMs, log, store });
+        } finally {
+          await own.drain().catch(() => own.close());
+        }
         log(`worker ${process.pid}: run ${data.run} partition ${data.partition} done: ${stats.windows} windows, ${stats.rejected} messages rejected`);
         return stats;
       } catch (e) {

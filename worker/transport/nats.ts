@@ -40,6 +40,11 @@ export interface NatsTransportOptions {
   maxDisconnectedMs?: number;
   /** Connection events (disconnect, reconnect, give up), one line each, without credentials. */
   log?: (line: string) => void;
+  /**
+   * The server does not send this connection's own messages back to it (NATS `no_echo`): for a
+   * connection that never needs to hear itself, such as one partition's.
+   */
+  noEcho?: boolean;
 }
 
 /**
@@ -59,6 +64,7 @@ export async function connectNats(url: string, options: NatsTransportOptions = {
     timeout: options.connectTimeoutMs ?? 5000,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 500,
+    noEcho: options.noEcho ?? false,
   };
   const envTls = tlsFilesFromEnv("NATS");
   if (options.tls !== undefined) clientOptions.tls = options.tls;
