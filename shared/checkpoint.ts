@@ -260,9 +260,10 @@ export function encodeCheckpoint(p: Partition): Uint8Array {
 
 /**
  * Rebuilds a partition from checkpoint bytes. `config`, `ownership` and `index` must be those
- * the partition was built with: the values they determine are built afresh, not stored.
+ * the partition was built with: the values they determine are built afresh, not stored, or
+ * taken from `template`, a partition built from them (only read).
  */
-export function decodeCheckpoint(bytes: Uint8Array, config: RunConfig, ownership: Ownership, index: number): Partition {
+export function decodeCheckpoint(bytes: Uint8Array, config: RunConfig, ownership: Ownership, index: number, template?: Partition): Partition {
   if (bytes.byteLength < HEADER_BYTES) throw new CheckpointError(`a checkpoint of ${bytes.byteLength} bytes is too short for its header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) throw new CheckpointError("not a refsim checkpoint (bad magic)");
@@ -279,7 +280,7 @@ export function decodeCheckpoint(bytes: Uint8Array, config: RunConfig, ownership
     throw new CheckpointError(`checkpoint payload is corrupt: ${(e as Error).message}`);
   }
   // A fresh partition supplies the shared values (its constructor is the only place they are built).
-  const fresh = new Partition(config, ownership, index);
+  const fresh = template ?? new Partition(config, ownership, index);
   const p = decodeGraph(tree, new Map(sharedValues(fresh)), pool);
   if (!(p instanceof Partition) || p.index !== index) throw new CheckpointError(`the checkpoint is not partition ${index}'s`);
   return p;

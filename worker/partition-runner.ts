@@ -158,8 +158,8 @@ function packCheckpoint(endPs: number, state: Uint8Array): Uint8Array {
  *
  * A step message that is missing (a later one from the same sender came first), duplicated, or
  * whose batch disagrees with its counts stops the run with a CountMismatchError naming the
- * window and the partitions, unless the connection dropped in the epoch (then it asks for a
- * rollback). A malformed message is rejected, logged and counted.
+ * window and the partitions, unless a rollback comes within a short grace (a partition whose
+ * connection dropped asks for one at once). A malformed message is rejected, logged and counted.
  */
 export async function runPartition(transport: Transport, job: PartitionJob, options: RunnerOptions = {}): Promise<RunnerStats> {
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -352,7 +352,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     const bytes = await store.load(job.run, s.window, me);
     if (bytes === null) throw new RunAbortedError(`${who}: checkpoint ${s.window} is missing from the store`);
     endPs = new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
-    part = decodeCheckpoint(bytes.subarray(8), config, own, me);
+    part = decodeCheckpoint(bytes.subarray(8), config, own, me, fresh ?? undefined);
     window = s.window + 1;
   };
 

@@ -27,7 +27,8 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
   const bus = new MemoryBus();
   const run = newRunId();
   const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery, checkpointSeconds: options.checkpointSeconds };
-  const runners: Array<Promise<RunnerStats>> = [];
+  /** Each runner, and its transport's close (a "dead worker's" runner is not waited for). */
+  const runners: Array<{ done: Promise<RunnerStats>; closed: Promise<unknown> }> = [];
   const coordinator = bus.connect();
   const logs: string[] = [];
   const incarnations = new Array<number>(partitions).fill(0);
@@ -36,7 +37,7 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
     const t = options.wrap ? options.wrap(bus.connect(), p, incarnation, start) : bus.connect();
     const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, log: (l) => logs.push(l), store: options.store, incarnation });
     r.catch(() => {});
-    runners.push(r);
+    runners.push({ done: r, closed: t.closed });
   };
   try {
     const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000, store: options.store, log: (l) => logs.push(l) }, () => {
@@ -45,8 +46,7 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
     });
     // A partition whose "worker died" (its transport closed) would wait out its timeout: not for that.
     const runnerStats: RunnerStats[] = [];
-    const settled = Promise.allSettled(runners.map((r) => r.then((s) => runnerStats.push(s))));
-    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    await Promise.allSettled(runners.map((r) => Promise.race([r.done.then((s) => runnerStats.push(s)), r.closed])));
     return { ...out, runnerStats, logs, run };
   } finally {
     await coordinator.close();
