@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SpecError } from "../../shared/engine/errors.ts";
-import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "../../shared/messages.ts";
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, stepSchema } from "../../shared/messages.ts";
+import { checkStep } from "../../shared/step-check.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { resolveSpec } from "../../shared/spec/resolve.ts";
 
@@ -105,7 +106,61 @@ const validMessages = [
   { v: PROTOCOL_VERSION, run: RUN, kind: "failure", from: 1, incarnation: 1, message: "boom" },
 ] as const;
 
+/** A step message with a task and an object in its batch, for mutations deep inside. */
+const FULL_STEP = {
+  v: PROTOCOL_VERSION,
+  run: RUN,
+  kind: "step",
+  epoch: 2,
+  window: 7,
+  from: 1,
+  nextPs: null,
+  earliestSendPs: 5000,
+  minSentTo: [3000, null],
+  sent: [1, 0],
+  batches: [
+    {
+      to: 0,
+      count: 1,
+      events: [3000, 9, 0, 5, 11, 0, 0, 0],
+      tasks: [{ id: 11, cpu: 0, role: 1, attach: [4, 5], owned: true, pull: false, thinkNext: false, churnPhase: 0, churn: { attach: [4], creatorHolds: [5] } }],
+      objects: [{ id: 5, type: 2, nsKind: 3, home: 1, holds: [], counter: 1, createdPs: 100 }],
+    },
+  ],
+  sinceCheckpointMs: 10.5,
+  checkpointCostMs: 0,
+};
+
+/** Every path to a value inside a document (objects and arrays), the document's own included. */
+function paths(doc: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+  const out: Array<Array<string | number>> = prefix.length > 0 ? [prefix] : [];
+  if (typeof doc === "object" && doc !== null) for (const [k, v] of Object.entries(doc)) out.push(...paths(v, [...prefix, Array.isArray(doc) ? Number(k) : k]));
+  return out;
+}
+
 describe("hostile input: the message decoder", () => {
+  it("checks step messages by hand exactly as their schema does, on 10,000 mutations at every depth", () => {
+    const all = [...paths(FULL_STEP), ["extra"], ["batches", 0, "extra"], ["batches", 0, "tasks", 0, "extra"], ["batches", 0, "objects", 0, "extra"]];
+    expect(checkStep(FULL_STEP, PROTOCOL_VERSION)).toBeNull();
+    expect(stepSchema.safeParse(FULL_STEP).success).toBe(true);
+    const value = fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(null, 0, -1, 1, 4095, 4096, 0.5, -0.5, 2 ** 53, Infinity, NaN, "", "x", true, false, [], {}, [1, 2], [-1], [0.5], [null]),
+      fc.integer({ min: -2, max: 40 }),
+      fc.array(fc.integer({ min: -2, max: 40 }), { maxLength: 3 }),
+      fc.anything({ maxDepth: 2, maxKeys: 3 }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...all), value, (path, v) => {
+        const doc = mutate(FULL_STEP, path, v);
+        // JSON is what crosses the wire: an undefined field is gone, and the decoder never sees -0.
+        const wire = JSON.parse(JSON.stringify(doc) ?? "null") as unknown;
+        expect(checkStep(wire, PROTOCOL_VERSION) === null, `${path.join(".")} = ${JSON.stringify(v)}`).toBe(stepSchema.safeParse(wire).success);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
   it("decodes or rejects 10,000 generated messages with a reason, never throwing", () => {
     const encoder = new TextEncoder();
     const keys = ["v", "run", "kind", "from", "epoch", "incarnation", "window", "nextPs", "sent", "batches", "events", "partitions", "minSentTo"];
