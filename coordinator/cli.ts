@@ -296,11 +296,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof SpecError || e instanceof UsageError) {
+    if (e instanceof SpecError) {
       process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
       return 2;
     }
-    if (e instanceof ResultsFileError || e instanceof ResumeError) {
+    if (e instanceof ResultsFileError || e instanceof ResumeError || e instanceof UsageError) {
       process.stderr.write(`refsim: ${e.message}\n`);
       return 2;
     }

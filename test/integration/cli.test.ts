@@ -66,6 +66,18 @@ describe("refsim CLI", () => {
     expect(existsSync(join(dir, "out"))).toBe(false);
   });
 
+  it("refuses checkpoint options without --cluster, and a --resume that would change the run, in one line with exit code 2", () => {
+    const r1 = refsim(["run", "--checkpoint-every", "5", "--quiet"]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr.trim()).toBe("refsim: checkpoints need --cluster (they go to Redis)");
+    const r2 = refsim(["run", "--resume", "abcdefgh1234", "--cpus", "4"]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr.trim()).toBe("refsim: --resume continues run abcdefgh1234 as it was started: --cpus cannot change it");
+    const r3 = refsim(["run", "--cluster", "--checkpoint-seconds", "soon", "--quiet"]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('--checkpoint-seconds: "soon" is not a whole number');
+  });
+
   it("names the field of a bad value and of a CPU count the machine does not have", () => {
     const r1 = refsim(["run", "--machine", "small-4", "--cpus", "1,8", "--quiet"]);
     expect(r1.code).toBe(2);
