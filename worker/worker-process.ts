@@ -42,6 +42,8 @@ export interface WorkerProcessOptions {
  */
 export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(): Promise<void>; stopped: Promise<void> }> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // The process's own NATS connection carries no run's messages (each partition job opens its
+  // own): it waits for the server at start-up, and stops the worker when NATS is gone for good.
   const transport: Transport = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}`, firstConnectWaitMs: 30_000, log });
   const connection = redisConnection(o.redisUrl);
   connection.on("error", (e) => log(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));

@@ -52,17 +52,20 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
       workers.push(proc);
       void w.done.then((f) => reject(new Error(`a worker exited early (${f.code}): ${f.stderr}`)));
     });
-  /** Resolves once `n` partition jobs of one run have been taken by the workers. */
-  const jobsTaken = (n: number, within: WorkerProc[]) =>
-    new Promise<void>((resolve) => {
+  /** Partition jobs the workers have taken so far (each logs one line). */
+  const takenSoFar = (within: WorkerProc[]) => within.flatMap((w) => w.lines.filter((l) => /: run \S+ partition \d+\//.test(l))).length;
+  /** Resolves once `more` partition jobs beyond those taken so far have been taken. */
+  const jobsTaken = (more: number, within: WorkerProc[]) => {
+    const target = takenSoFar(within) + more;
+    return new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        const taken = within.flatMap((w) => w.lines.filter((l) => /: run \S+ partition \d+\//.test(l)));
-        if (taken.length >= n) {
+        if (takenSoFar(within) >= target) {
           clearInterval(timer);
           resolve();
         }
       }, 20);
     });
+  };
   const embeddedCsv = (args: string[]): string => {
     const key = args.join(" ");
     const hit = embedded.get(key);
@@ -75,8 +78,15 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
     expect(r.code, r.stderr).toBe(0);
     embedded.set(args.join(" "), readFileSync(join(out, "results.csv"), "utf8"));
   };
-  const clusterRun = (args: string[], out: string, onLine?: (line: string) => void) =>
-    start(["run", ...args, "--cluster", "--workers", "3", ...urls(), "--queue", queue, "--checkpoint-every", "25", "--out", out], onLine);
+  /** A cluster run over the 3 workers; `id()` is its run id once it has printed it. */
+  const clusterRun = (args: string[], out: string) => {
+    let id = "";
+    const run = start(["run", ...args, "--cluster", "--workers", "3", ...urls(), "--queue", queue, "--checkpoint-every", "25", "--out", out], (line) => {
+      const m = /cluster run (\S+)/.exec(line);
+      if (m !== null) id = m[1];
+    });
+    return { ...run, id: () => id };
+  };
   const randomMs = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -124,13 +134,9 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
   it("restart the NATS server mid-run: the clients reconnect and the run rolls back (or stops, and --resume completes it), identical results", async () => {
     const args = [...RUN_ARGS, "--schemes", "nsproxy"];
     const live = workers.filter((w) => w.child.exitCode === null);
-    const taken = jobsTaken(live.flatMap((w) => w.lines.filter((l) => /: run \S+ partition \d+\//.test(l))).length + 3, live);
+    const taken = jobsTaken(3, live);
     const out = join(base, "nats-restart");
-    let id = "";
-    const run = clusterRun(args, out, (line) => {
-      const m = /cluster run (\S+)/.exec(line);
-      if (m !== null) id = m[1];
-    });
+    const run = clusterRun(args, out);
     await taken;
     const delay = randomMs(300, 2000);
     await sleep(delay);
@@ -139,7 +145,7 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
     let how = `exit ${r.code}`;
     if (r.code !== 0) {
       how += ` (${r.stderr.split("\n").filter((l) => /^refsim: (?!cluster run)|rolling back/.test(l)).join(" | ")})`;
-      const resumed = await start(["run", "--resume", id, ...urls(), "--queue", queue, "--out", out]).done;
+      const resumed = await start(["run", "--resume", run.id(), ...urls(), "--queue", queue, "--out", out]).done;
       how += `, then --resume: exit ${resumed.code}`;
       r = resumed;
     }
@@ -152,22 +158,17 @@ describe("faults on a cluster of refsim workers, with servers this test starts a
   it("kill -9 the coordinator mid-run: refsim run --resume ID completes the run from its checkpoints, identical results", async () => {
     const args = [...RUN_ARGS, "--schemes", "nsproxy,percpu"];
     const live = workers.filter((w) => w.child.exitCode === null);
-    const before = live.flatMap((w) => w.lines.filter((l) => /: run \S+ partition \d+\//.test(l))).length;
     // Kill it during the second configuration's run: the first one's result must come from Redis.
-    const taken = jobsTaken(before + 6, live);
+    const taken = jobsTaken(6, live);
     const out = join(base, "killed-coordinator");
-    let id = "";
-    const run = clusterRun(args, out, (line) => {
-      const m = /cluster run (\S+)/.exec(line);
-      if (m !== null) id = m[1];
-    });
+    const run = clusterRun(args, out);
     await taken;
     const delay = randomMs(200, 1500);
     await sleep(delay);
     run.child.kill("SIGKILL");
     await run.done;
-    expect(id).not.toBe("");
-    const resumed = await start(["run", "--resume", id, ...urls(), "--queue", queue]).done;
+    expect(run.id()).not.toBe("");
+    const resumed = await start(["run", "--resume", run.id(), ...urls(), "--queue", queue]).done;
     record(`coordinator kill -9 after ${delay} ms into its second run: --resume exit ${resumed.code}; ${resumed.stderr.split("\n").filter((l) => /resum|epoch \d+ starts|report is in/.test(l)).join(" | ")}`);
     expect(resumed.code, resumed.stderr).toBe(0);
     // The results go where the lost coordinator would have put them.
