@@ -233,6 +233,7 @@ export async function coordinateRun(
     send({ v: PROTOCOL_VERSION, run: job.run, kind: "abort", reason: (e as Error).message.slice(0, 2000) });
     throw e;
   } finally {
+    wakeup.close();
     stopWatching();
     for (const s of subs) s.unsubscribe();
   }

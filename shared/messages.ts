@@ -1,14 +1,15 @@
 import { z } from "zod";
 import type { PartitionReport } from "./report.ts";
-import { checkStep } from "./step-check.ts";
+import { decodeStep, encodeStep, isStepFrame } from "./step-codec.ts";
 
 /**
  * The messages of a distributed run, as they cross processes: JSON with a protocol version
- * and the run's id. Every message is validated when it arrives; one that fails is rejected
- * (and counted), never acted on. Times are integer picoseconds; JSON has no Infinity, so "no
- * pending event" is null.
+ * and the run's id, except the step message of every window, which is binary (step-codec.ts)
+ * with the same content. Every message is validated when it arrives; one that fails is
+ * rejected (and counted), never acted on. Times are integer picoseconds; JSON has no
+ * Infinity, so "no pending event" is null.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Messages above this size are rejected unread (a batch of ~100,000 events fits easily). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -122,7 +123,9 @@ export const partSchema = z.strictObject({
   id: z.string().min(1).max(64),
   index: count,
   total: z.int().min(1).max(100_000),
+  /** A slice of the whole message's JSON text, or (binary) of its bytes in base64. */
   text: z.string(),
+  binary: z.boolean(),
 });
 
 export const messageSchema = z.discriminatedUnion("kind", [
@@ -150,7 +153,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeMessage(m: Message): Uint8Array {
-  return encoder.encode(JSON.stringify(m));
+  return m.kind === "step" ? encodeStep(m, PROTOCOL_VERSION) : encoder.encode(JSON.stringify(m));
 }
 
 /**
@@ -159,22 +162,22 @@ export function encodeMessage(m: Message): Uint8Array {
  */
 export function decodeMessage(data: Uint8Array, expectedRun?: string): Decoded {
   if (data.byteLength > MAX_MESSAGE_BYTES) return { ok: false, reason: `oversized: ${data.byteLength} bytes (limit ${MAX_MESSAGE_BYTES})` };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(decoder.decode(data));
-  } catch (e) {
-    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
-  }
-  if (typeof doc === "object" && doc !== null && "v" in doc && (doc as { v: unknown }).v !== PROTOCOL_VERSION) {
-    return { ok: false, reason: `unknown protocol version ${JSON.stringify((doc as { v: unknown }).v)} (this is ${PROTOCOL_VERSION})` };
-  }
   let message: Message;
-  if (typeof doc === "object" && doc !== null && (doc as { kind?: unknown }).kind === "step") {
-    // The message of every window: checked in place (step-check.ts), the same verdict as stepSchema.
-    const reason = checkStep(doc, PROTOCOL_VERSION);
-    if (reason !== null) return { ok: false, reason };
-    message = doc as StepMessage;
+  if (isStepFrame(data)) {
+    const d = decodeStep(data, PROTOCOL_VERSION);
+    if (!d.ok) return d;
+    message = d.message;
   } else {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(decoder.decode(data));
+    } catch (e) {
+      return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+    }
+    if (typeof doc === "object" && doc !== null && "v" in doc && (doc as { v: unknown }).v !== PROTOCOL_VERSION) {
+      return { ok: false, reason: `unknown protocol version ${JSON.stringify((doc as { v: unknown }).v)} (this is ${PROTOCOL_VERSION})` };
+    }
+    if (typeof doc === "object" && doc !== null && (doc as { kind?: unknown }).kind === "step") return { ok: false, reason: "kind: step messages are binary, not JSON" };
     const r = messageSchema.safeParse(doc);
     if (!r.success) {
       const issue = r.error.issues[0];
@@ -207,20 +210,22 @@ export function reportOf(m: Extract<Message, { kind: "report" }>): PartitionRepo
 export function encodeMessageParts(m: Message, maxBytes: number | undefined, partId: string): Uint8Array[] {
   const whole = encodeMessage(m);
   if (maxBytes === undefined || whole.byteLength <= maxBytes) return [whole];
-  const text = JSON.stringify(m);
+  const binary = m.kind === "step";
+  const text = binary ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString("base64") : JSON.stringify(m);
   // Leave room for the part's own envelope; JSON-escaping can at most double a character.
   const chunk = Math.max(1024, Math.floor((maxBytes - 512) / 2));
   const total = Math.ceil(text.length / chunk);
   const out: Uint8Array[] = [];
   for (let index = 0; index < total; index++) {
-    out.push(encodeMessage({ v: PROTOCOL_VERSION, run: m.run, kind: "part", id: partId, index, total, text: text.slice(index * chunk, (index + 1) * chunk) }));
+    const slice = text.slice(index * chunk, (index + 1) * chunk);
+    out.push(encodeMessage({ v: PROTOCOL_VERSION, run: m.run, kind: "part", id: partId, index, total, text: slice, binary }));
   }
   return out;
 }
 
 /** Collects "part" messages until a whole message is there, then decodes it. */
 export class PartReassembler {
-  private readonly pending = new Map<string, { total: number; texts: Array<string | undefined>; got: number }>();
+  private readonly pending = new Map<string, { total: number; binary: boolean; texts: Array<string | undefined>; got: number }>();
 
   /** Forgets every unfinished message (after a rollback, their other parts will never come). */
   clear(): void {
@@ -233,16 +238,17 @@ export class PartReassembler {
     if (entry === undefined) {
       // Parts of messages lost in flight never complete: the oldest unfinished message goes first.
       if (this.pending.size >= 64) this.pending.delete(this.pending.keys().next().value as string);
-      entry = { total: p.total, texts: new Array(p.total), got: 0 };
+      entry = { total: p.total, binary: p.binary, texts: new Array(p.total), got: 0 };
       this.pending.set(p.id, entry);
     }
-    if (p.total !== entry.total || p.index >= entry.total) return { ok: false, reason: `part ${p.index} of ${p.total} does not fit message ${p.id}` };
+    if (p.total !== entry.total || p.binary !== entry.binary || p.index >= entry.total) return { ok: false, reason: `part ${p.index} of ${p.total} does not fit message ${p.id}` };
     if (entry.texts[p.index] !== undefined) return { ok: false, reason: `duplicate part ${p.index} of message ${p.id}` };
     entry.texts[p.index] = p.text;
     entry.got++;
     if (entry.got < entry.total) return null;
     this.pending.delete(p.id);
-    const whole = decodeMessage(encoder.encode(entry.texts.join("")), expectedRun);
+    const joined = entry.texts.join("");
+    const whole = decodeMessage(entry.binary ? new Uint8Array(Buffer.from(joined, "base64")) : encoder.encode(joined), expectedRun);
     if (whole.ok && whole.message.kind === "part") return { ok: false, reason: "a part inside a part" };
     return whole;
   }

@@ -1,20 +1,17 @@
 /**
- * A hand-written check of a step message, equal to `stepSchema` in messages.ts but without
- * copying the message: the step message crosses the wire every window, and its check is on
- * the barrier's critical path. The fuzz suite holds the two to the same verdict on every
- * generated message. Returns null when the value is a valid step message, else the reason,
- * naming the field.
+ * Hand-written checks of the tasks and objects that travel with a step message's batch (as
+ * JSON inside the binary frame, step-codec.ts), equal to their schemas in messages.ts but
+ * without copying: the step message crosses the wire every window, and its check is on the
+ * barrier's critical path. The fuzz suite holds the decoder to the schema's verdict. Each
+ * returns null when the value is valid, else the reason, naming the field.
  */
 
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
-const isNum = (v: unknown, min: number): boolean => typeof v === "number" && Number.isFinite(v) && v >= min;
-const RUN_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-const STEP_KEYS = new Set(["v", "run", "kind", "epoch", "window", "from", "nextPs", "earliestSendPs", "minSentTo", "sent", "batches", "sinceCheckpointMs", "checkpointCostMs"]);
-const BATCH_KEYS = new Set(["to", "count", "events", "tasks", "objects"]);
+const RECORD_KEYS = new Set(["tasks", "objects"]);
 const TASK_KEYS = new Set(["id", "cpu", "role", "attach", "owned", "pull", "thinkNext", "churnPhase", "churn"]);
 const CHURN_KEYS = new Set(["attach", "creatorHolds"]);
 const OBJECT_KEYS = new Set(["id", "type", "nsKind", "home", "holds", "counter", "createdPs"]);
@@ -67,50 +64,24 @@ function checkObject(o: unknown, path: string): string | null {
   return null;
 }
 
-function checkBatch(b: unknown, path: string): string | null {
-  if (!isObj(b)) return `${path}: expected an object`;
-  const keys = keysOf(b, BATCH_KEYS, path);
+/**
+ * Null when `doc` is the records of a step message's batch ({"tasks": [...], "objects": [...]},
+ * as step-codec.ts carries them), else why not; `path` names the batch.
+ */
+export function checkRecords(doc: unknown, path: string): string | null {
+  const at = `${path}.records`;
+  if (!isObj(doc)) return `${at}: expected an object`;
+  const keys = keysOf(doc, RECORD_KEYS, at);
   if (keys !== null) return keys;
-  if (!isInt(b.to, 0, 4095)) return `${path}.to: expected a partition from 0 to 4095`;
-  if (!isInt(b.count, 0)) return `${path}.count: expected an integer >= 0`;
-  if (!Array.isArray(b.events)) return `${path}.events: expected an array`;
-  for (let i = 0; i < b.events.length; i++) if (typeof b.events[i] !== "number" || !Number.isFinite(b.events[i])) return `${path}.events.${i}: expected a finite number`;
-  if (!Array.isArray(b.tasks)) return `${path}.tasks: expected an array`;
-  for (let i = 0; i < b.tasks.length; i++) {
-    const r = checkTask(b.tasks[i], `${path}.tasks.${i}`);
+  if (!Array.isArray(doc.tasks)) return `${path}.tasks: expected an array`;
+  for (let i = 0; i < doc.tasks.length; i++) {
+    const r = checkTask(doc.tasks[i], `${path}.tasks.${i}`);
     if (r !== null) return r;
   }
-  if (!Array.isArray(b.objects)) return `${path}.objects: expected an array`;
-  for (let i = 0; i < b.objects.length; i++) {
-    const r = checkObject(b.objects[i], `${path}.objects.${i}`);
+  if (!Array.isArray(doc.objects)) return `${path}.objects: expected an array`;
+  for (let i = 0; i < doc.objects.length; i++) {
+    const r = checkObject(doc.objects[i], `${path}.objects.${i}`);
     if (r !== null) return r;
   }
-  return null;
-}
-
-/** Null when `m` is a valid step message of protocol `version`, else why not. */
-export function checkStep(m: unknown, version: number): string | null {
-  if (!isObj(m)) return "(message): expected an object";
-  const keys = keysOf(m, STEP_KEYS, "");
-  if (keys !== null) return keys;
-  if (m.v !== version) return `v: expected ${version}`;
-  if (typeof m.run !== "string" || !RUN_ID.test(m.run)) return "run: expected a run id";
-  if (m.kind !== "step") return 'kind: expected "step"';
-  if (!isInt(m.epoch, 0)) return "epoch: expected an integer >= 0";
-  if (!isInt(m.window, 0)) return "window: expected an integer >= 0";
-  if (!isInt(m.from, 0, 4095)) return "from: expected a partition from 0 to 4095";
-  if (m.nextPs !== null && !isInt(m.nextPs, 0)) return "nextPs: expected an integer >= 0 or null";
-  if (m.earliestSendPs !== null && !isInt(m.earliestSendPs, 0)) return "earliestSendPs: expected an integer >= 0 or null";
-  if (!Array.isArray(m.minSentTo)) return "minSentTo: expected an array";
-  for (let i = 0; i < m.minSentTo.length; i++) if (m.minSentTo[i] !== null && !isInt(m.minSentTo[i], 0)) return `minSentTo.${i}: expected an integer >= 0 or null`;
-  const sent = intArray(m.sent, 0, "sent");
-  if (sent !== null) return sent;
-  if (!Array.isArray(m.batches)) return "batches: expected an array";
-  for (let i = 0; i < m.batches.length; i++) {
-    const r = checkBatch(m.batches[i], `batches.${i}`);
-    if (r !== null) return r;
-  }
-  if (!isNum(m.sinceCheckpointMs, 0)) return "sinceCheckpointMs: expected a number >= 0";
-  if (!isNum(m.checkpointCostMs, 0)) return "checkpointCostMs: expected a number >= 0";
   return null;
 }

@@ -267,14 +267,15 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   };
 
   // Its own step messages come back too: recognised by subject, never decoded.
-  const ownSubject = subjects.step(job.prefix, me);
+  const stepSubjects = Array.from({ length: P }, (_, p) => subjects.step(job.prefix, p));
+  const ownSubject = stepSubjects[me];
   const stepSub = transport.subscribe(subjects.steps(job.prefix), (msg) => {
     if (failure !== null || msg.subject === ownSubject) return;
     const d = decode(msg.data);
     if (d === null) return;
     if (!d.ok) return reject(msg.subject, d.reason);
     if (d.message.kind !== "step") return reject(msg.subject, `unexpected kind ${d.message.kind}`);
-    if (msg.subject !== subjects.step(job.prefix, d.message.from)) return reject(msg.subject, `a step message from partition ${d.message.from} on another partition's subject`);
+    if (msg.subject !== stepSubjects[d.message.from]) return reject(msg.subject, `a step message from partition ${d.message.from} on another partition's subject`);
     try {
       onStep(d.message);
     } catch (e) {
@@ -544,6 +545,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     }
     throw e;
   } finally {
+    wakeup.close();
     stepSub.unsubscribe();
     controlSub.unsubscribe();
     stopWatching();

@@ -8,7 +8,7 @@ import { runInThreads } from "../../coordinator/threaded.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { encodeMessage, PROTOCOL_VERSION } from "../../shared/messages.ts";
+import { encodeMessage, PROTOCOL_VERSION, type StepMessage } from "../../shared/messages.ts";
 import { faultOnFirstStep, runInProcess } from "../support/in-process-run.ts";
 import { natsService, redisService, type RunningService } from "../support/services.ts";
 
@@ -19,6 +19,21 @@ const SPEC = resolveSpec(
   parseSpec({ machine: "xeon-80", cpus: [24], schemes: ["nsproxy"], workload: { preset: "migration", fork: { placement: "random" } }, duration: "250us", warmup: "25us" }),
 );
 const EMBEDDED = JSON.stringify(simulate(planRuns(SPEC)[0]));
+const STEP: StepMessage = {
+  v: PROTOCOL_VERSION,
+  run: "",
+  kind: "step",
+  epoch: 1,
+  window: 0,
+  from: 0,
+  nextPs: 1000,
+  earliestSendPs: 1000,
+  minSentTo: [null, null],
+  sent: [0, 0],
+  batches: [],
+  sinceCheckpointMs: 0,
+  checkpointCostMs: 0,
+};
 
 describe("distributed runs give the embedded result", () => {
   it("over 1, 2, 3 and 4 worker threads, with events crossing workers", async () => {
@@ -42,17 +57,19 @@ describe("distributed runs give the embedded result", () => {
     const out = await runInProcess(SPEC, 0, 2, {
       onStarted: (job, bus) => {
         const attacker = bus.connect();
-        const forged = JSON.stringify({ v: PROTOCOL_VERSION, run: job.run, kind: "step", window: "zero" });
+        const forgedJson = new TextEncoder().encode(JSON.stringify({ v: PROTOCOL_VERSION, run: job.run, kind: "step", window: "zero" }));
+        // Well-formed binary steps of this run, from a partition it does not have, and cut short.
+        const stranger = encodeMessage({ ...STEP, run: job.run, from: 9 });
+        const forged = [forgedJson, stranger, stranger.subarray(0, stranger.byteLength - 3)];
         for (const subject of [`${job.prefix}.step.9`, `${job.prefix}.ctl`]) {
-          for (const data of junk) attacker.publish(subject, data);
-          attacker.publish(subject, new TextEncoder().encode(forged));
+          for (const data of [...junk, ...forged]) attacker.publish(subject, data);
         }
       },
     });
     expect(JSON.stringify(out.result)).toBe(EMBEDDED);
     const rejected = out.runnerStats.reduce((s, r) => s + r.rejected, 0);
     // Each junk message reaches both partitions on each of the two subjects.
-    expect(rejected).toBeGreaterThanOrEqual(2 * 2 * (junk.length + 1));
+    expect(rejected).toBeGreaterThanOrEqual(2 * 2 * (junk.length + 3));
     expect(out.logs.some((l) => l.includes("rejected a message"))).toBe(true);
   });
 

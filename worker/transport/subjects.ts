@@ -8,6 +8,9 @@ const WHITESPACE = /\s/;
  * token may be either (a subject one publishes to).
  */
 export function checkSubject(subject: string, wildcards: boolean): void {
+  // A partition publishes on the same few subjects every window: those checked already pass at once.
+  const known = wildcards ? KNOWN_PATTERNS : KNOWN_SUBJECTS;
+  if (known.has(subject)) return;
   if (typeof subject !== "string" || subject.length === 0) throw new InvalidSubjectError(String(subject), "empty");
   if (WHITESPACE.test(subject)) throw new InvalidSubjectError(subject, "contains whitespace");
   const tokens = subject.split(".");
@@ -19,7 +22,14 @@ export function checkSubject(subject: string, wildcards: boolean): void {
       if (t === ">" && i !== tokens.length - 1) throw new InvalidSubjectError(subject, "'>' must be the last token");
     }
   }
+  if (known.size >= KNOWN_LIMIT) known.clear();
+  known.add(subject);
 }
+
+/** Subjects (and patterns) that passed checkSubject; bounded, as run ids make new ones forever. */
+const KNOWN_SUBJECTS = new Set<string>();
+const KNOWN_PATTERNS = new Set<string>();
+const KNOWN_LIMIT = 4096;
 
 export function hasWildcard(pattern: string): boolean {
   return pattern.split(".").some((t) => t === "*" || t === ">");
