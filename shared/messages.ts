@@ -189,6 +189,7 @@ export function decodeMessage(data: Uint8Array, expectedRun?: string): Decoded {
   if (message.kind === "step") {
     const m = message;
     for (const [j, b] of m.batches.entries()) {
+      for (let k = 0; k < j; k++) if (m.batches[k].to === b.to) return { ok: false, reason: `batches.${j}.to: a second batch for partition ${b.to}` };
       if (b.events.length !== b.count * 8) return { ok: false, reason: `batches.${j}.events: ${b.events.length} numbers for a count of ${b.count}` };
       if (b.to >= m.sent.length || m.sent[b.to] !== b.count) return { ok: false, reason: `batches.${j}.count: ${b.count} events, but sent says ${m.sent[b.to]}` };
       for (let i = 0; i < b.events.length; i++) {

@@ -1,8 +1,9 @@
 /**
  * The step message on the wire: binary, not JSON. Every partition sends one every window and
  * reads everyone else's, on the barrier's critical path; as JSON, encoding, decoding and
- * checking it took a tenth of a window's CPU. Its numbers travel as float64 (exact, as in
- * memory); the tasks and objects that travel with a batch, which are few, stay JSON.
+ * checking it took about 7 µs of each window's CPU, in binary under 2 µs. Its numbers travel
+ * as float64 (exact, as in memory); the tasks and objects that travel with a batch, which are
+ * few, stay JSON.
  *
  * Layout, little-endian:
  *
@@ -15,7 +16,8 @@
  *
  * "None" (null in the message) is -1 on the wire. The decoder checks every field as the step
  * schema (stepSchema in messages.ts) does and accepts nothing else: a decoded message always
- * satisfies the schema, and encodes back to the same bytes.
+ * satisfies the schema (the fuzz suite holds it to that), and a valid message decodes to
+ * itself.
  */
 import { checkRecords } from "./step-check.ts";
 import type { StepMessage } from "./messages.ts";

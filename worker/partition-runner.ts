@@ -448,6 +448,7 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
     return true;
   };
   const deliverFrom = (m: StepMessage) => {
+    // At most one batch per destination (decodeMessage checks).
     let batch: StepMessage["batches"][number] | undefined;
     for (const b of m.batches) if (b.to === me) batch = b;
     const got = batch?.count ?? 0;

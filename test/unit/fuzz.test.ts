@@ -233,6 +233,8 @@ describe("hostile input: the message decoder", () => {
     const step = validMessages.find((m) => m.kind === "step") as Extract<(typeof validMessages)[number], { kind: "step" }>;
     const liar = { ...step, batches: [{ ...step.batches[0], count: 2 }] };
     expect(decodeMessage(encodeMessage(liar as never), RUN)).toEqual({ ok: false, reason: expect.stringContaining("batches.0.events: 8 numbers for a count of 2") });
+    const twice = { ...step, sent: [0, 1], batches: [step.batches[0], step.batches[0]] };
+    expect(decodeMessage(encodeMessage(twice as never), RUN)).toEqual({ ok: false, reason: "batches.1.to: a second batch for partition 1" });
     // Step messages are binary only: the same content as JSON is refused.
     expect(decodeMessage(new TextEncoder().encode(JSON.stringify(step)), RUN)).toEqual({ ok: false, reason: expect.stringContaining("binary") });
     const old = encodeMessage(step as never);
