@@ -220,6 +220,9 @@ export async function coordinateRun(
       if (ready.size < P && Date.now() - startSentAt >= START_AGAIN_MS) sendStart();
       await waitForWord(() => `the reports of partition(s) ${missing((p) => reports.has(p))}`);
     }
+    // Recorded before the finish goes out: a partition job that starts after it (a stalled job
+    // BullMQ ran again) either hears the finish or finds this mark, and leaves at once.
+    await store?.markFinished(job.run);
     send({ v: PROTOCOL_VERSION, run: job.run, kind: "finish", epoch });
     const all = Array.from({ length: P }, (_, p) => reports.get(p) as ReportMessage);
     const result = mergeReports(config, all.map((r) => reportOf(r) as PartitionReport));

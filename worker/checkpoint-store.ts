@@ -24,6 +24,9 @@ export interface CheckpointStore {
   reports(run: string): Promise<Map<number, string>>;
   saveRecord(run: string, record: string): Promise<void>;
   record(run: string): Promise<string | null>;
+  /** Marks the run finished: a partition job that starts later (a stalled job run again) leaves at once. */
+  markFinished(run: string): Promise<void>;
+  finished(run: string): Promise<boolean>;
   /** Drops the run's checkpoints and reports (the record stays, for a while). */
   finish(run: string): Promise<void>;
 }
@@ -118,6 +121,14 @@ export class RedisCheckpointStore implements CheckpointStore {
     return this.redis.get(runKey(run));
   }
 
+  async markFinished(run: string): Promise<void> {
+    await this.redis.set(`${runKey(run)}:finished`, "1", "EX", RUN_TTL_SECONDS);
+  }
+
+  async finished(run: string): Promise<boolean> {
+    return (await this.redis.exists(`${runKey(run)}:finished`)) === 1;
+  }
+
   async finish(run: string): Promise<void> {
     const base = runKey(run);
     const last = await this.redis.get(`${base}:checkpoint:last`);
@@ -132,12 +143,12 @@ export class RedisCheckpointStore implements CheckpointStore {
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly runs = new Map<
     string,
-    { epoch: number; last: number; checkpoints: Map<number, Map<number, Uint8Array>>; incarnations: Map<number, number>; reports: Map<number, string>; record: string | null }
+    { epoch: number; last: number; checkpoints: Map<number, Map<number, Uint8Array>>; incarnations: Map<number, number>; reports: Map<number, string>; record: string | null; finished: boolean }
   >();
 
   private of(run: string) {
     let r = this.runs.get(run);
-    if (r === undefined) this.runs.set(run, (r = { epoch: 0, last: -1, checkpoints: new Map(), incarnations: new Map(), reports: new Map(), record: null }));
+    if (r === undefined) this.runs.set(run, (r = { epoch: 0, last: -1, checkpoints: new Map(), incarnations: new Map(), reports: new Map(), record: null, finished: false }));
     return r;
   }
 
@@ -190,6 +201,14 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   async record(run: string): Promise<string | null> {
     return this.of(run).record;
+  }
+
+  async markFinished(run: string): Promise<void> {
+    this.of(run).finished = true;
+  }
+
+  async finished(run: string): Promise<boolean> {
+    return this.of(run).finished;
   }
 
   async finish(run: string): Promise<void> {

@@ -504,6 +504,11 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   try {
     // Subscriptions must be in effect at the server before anyone may send to them.
     await transport.flush();
+    // Listening now, so a finish sent after this check is heard.
+    if (store !== undefined && (await store.finished(job.run))) {
+      log(`${who}: the run had finished before this incarnation started; leaving`);
+      return stats;
+    }
     sayReady(null);
     for (;;) {
       try {

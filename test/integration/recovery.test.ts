@@ -3,6 +3,9 @@ import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { MemoryCheckpointStore } from "../../worker/checkpoint-store.ts";
+import { runPrefix } from "../../coordinator/run-id.ts";
+import { runPartition } from "../../worker/partition-runner.ts";
+import { MemoryBus } from "../../worker/transport/memory.ts";
 import { dieAtWindow, faultOnFirstStep, loseAndReconnect, runInProcess } from "../support/in-process-run.ts";
 
 /** Cross-CPU forks and migrations on two sockets, so events really cross partitions. */
@@ -68,5 +71,18 @@ describe("a distributed run that loses a worker or messages (in process)", () =>
     const windows = out.stats.windows;
     for (const r of out.runnerStats) expect(r.checkpoints).toBe(Math.floor((windows - 1) / 7));
     expect(out.stats.epochs).toBe(1);
+  });
+
+  it("a partition job that starts after its run finished (a stalled job run again) leaves at once", async () => {
+    const store = new MemoryCheckpointStore();
+    const out = await runInProcess(SPEC, 0, 2, { store });
+    expect(JSON.stringify(out.result)).toBe(EMBEDDED);
+    const logs: string[] = [];
+    const late = new MemoryBus().connect();
+    // Without the run's finished mark it would wait for a start until its timeout, then fail.
+    const stats = await runPartition(late, { run: out.run, prefix: runPrefix(out.run), spec: SPEC, runIndex: 0, partitions: 2, partition: 1 }, { store, timeoutMs: 60_000, log: (l) => logs.push(l) });
+    expect(stats.windows).toBe(0);
+    expect(logs).toEqual(["partition 1 (incarnation 2): the run had finished before this incarnation started; leaving"]);
+    await late.close();
   });
 });
