@@ -2,7 +2,7 @@ import { FlowProducer, Queue, QueueEvents, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "../../worker/queue.ts";
-import { DEFAULT_POINT_QUEUE, sweepKeys, sweepParentQueue } from "./keys.ts";
+import { DEFAULT_POINT_QUEUE, SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "./keys.ts";
 import { SILENT_PROGRESS, type PointOutcome, type SweepProgress } from "./outcome.ts";
 import { POINT_JOB_OPTIONS, type PointJob } from "./point-job.ts";
 import { pointLabel, type SweepPlan, type SweepPoint } from "./points.ts";
@@ -107,7 +107,7 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
   events.on("failed", ({ jobId }) => poke(jobId));
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    await connection.set(keys.spec, JSON.stringify({ document: plan.document, codeVersion: plan.codeVersion } satisfies StoredSweep));
+    await connection.set(keys.spec, JSON.stringify({ document: plan.document, codeVersion: plan.codeVersion } satisfies StoredSweep), "EX", SWEEP_TTL_SECONDS);
 
     const partitions = o.partitions ?? (plan.points.some((p) => p.distributed) ? Math.max(1, await partitionWorkers(connection, partitionQueueName)) : 1);
     const jobData = (p: SweepPoint): PointJob => ({
@@ -146,7 +146,7 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
       const state = job === undefined ? "missing" : await job.getState();
       if (job !== undefined && state === "completed" && job.returnvalue !== null) {
         // Run already, by this sweep or another with the same point.
-        await connection.hset(keys.results, p.id, JSON.stringify(job.returnvalue));
+        await connection.multi().hset(keys.results, p.id, JSON.stringify(job.returnvalue)).expire(keys.results, SWEEP_TTL_SECONDS).exec();
         outcomes.set(p.id, { status: "done", result: job.returnvalue, earlier: true });
         continue;
       }
@@ -179,7 +179,7 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
         const job: Job<PointJob, RunResult> | undefined = await queue.getJob(id);
         const state = job === undefined ? "missing" : await job.getState();
         if (job !== undefined && state === "completed" && job.returnvalue !== null) {
-          await connection.hset(keys.results, id, JSON.stringify(job.returnvalue));
+          await connection.multi().hset(keys.results, id, JSON.stringify(job.returnvalue)).expire(keys.results, SWEEP_TTL_SECONDS).exec();
           outcome = { status: "done", result: job.returnvalue, earlier: false };
         } else if (job !== undefined && state === "failed") {
           outcome = { status: "failed", error: job.failedReason ?? "failed", attempts: job.attemptsMade };

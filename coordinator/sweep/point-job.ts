@@ -5,7 +5,7 @@ import type { RunResult } from "../../shared/metrics/result.ts";
 import { redactRedisUrl, redisConnection } from "../../worker/queue.ts";
 import { Cluster } from "../cluster.ts";
 import { codeVersion } from "../code-version.ts";
-import { sweepKeys } from "./keys.ts";
+import { SWEEP_TTL_SECONDS, sweepKeys } from "./keys.ts";
 import { PointPool, PointRunError } from "./point-pool.ts";
 import { resolvePoint, type PointDocument } from "./point-run.ts";
 import { pointId } from "./points.ts";
@@ -130,7 +130,7 @@ export async function processPoint(job: Job<PointJob, RunResult>, d: PointDeps):
     }
   }
   const started = performance.now();
-  await d.redis.hincrby(keys.executions, data.pointId, 1);
+  await d.redis.multi().hincrby(keys.executions, data.pointId, 1).expire(keys.executions, SWEEP_TTL_SECONDS).exec();
   d.log(`worker ${process.pid}: point ${data.pointId} (${data.label})${distributed ? ` distributed over ${distributed.partitions} workers` : ""}, start ${job.attemptsStarted}`);
   let result: RunResult;
   try {
@@ -142,7 +142,7 @@ export async function processPoint(job: Job<PointJob, RunResult>, d: PointDeps):
     throw e;
   }
   const json = JSON.stringify(result);
-  await d.redis.hset(keys.results, data.pointId, json);
+  await d.redis.multi().hset(keys.results, data.pointId, json).expire(keys.results, SWEEP_TTL_SECONDS).exec();
   d.log(`worker ${process.pid}: point ${data.pointId} done in ${((performance.now() - started) / 1000).toFixed(2)} s`);
   return JSON.parse(json) as RunResult;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeVersion } from "../../coordinator/code-version.ts";
 import { resultsCsv } from "../../coordinator/output.ts";
 import { runSweepEmbedded } from "../../coordinator/sweep/embedded.ts";
-import { sweepKeys, sweepParentQueue } from "../../coordinator/sweep/keys.ts";
+import { SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "../../coordinator/sweep/keys.ts";
 import { POINT_JOB_OPTIONS, type PointJob } from "../../coordinator/sweep/point-job.ts";
 import { sweepResultsDocument } from "../../coordinator/sweep/output.ts";
 import { loadSweep, type SweepPlan } from "../../coordinator/sweep/points.ts";
@@ -140,6 +140,12 @@ describe("refsim sweep --cluster with refsim worker processes", () => {
     await partitions.close();
     const plan = loadSweep(doc, codeVersion());
     expect(await executions(plan)).toEqual(plan.points.map(() => 1));
+    // The sweep's keys expire (a month after their last write), as run keys do.
+    for (const key of Object.values(sweepKeys(pointQueue, plan.id))) {
+      const ttl = await (connection as Redis).ttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(SWEEP_TTL_SECONDS);
+    }
   });
 
   it("is idempotent: submitted twice at once and once more after, no point runs twice and the results are the same", async (ctx) => {
