@@ -89,8 +89,8 @@ export async function distributedBench(only?: string): Promise<void> {
           // with the three whole-run rates.
           const label = `${workers} worker process(es) over NATS`;
           const runs: Array<{ wallMs: number; result: RunResult; stats: DistributedStats; note: string }> = [];
+          const jobsTaken = () => procs.map((p) => (workerLogs.get(p) ?? "").split(/ partition \d+\/\d+ \(job /).length);
           for (let i = 0; i < 4; i++) {
-            const jobsTaken = () => procs.map((p) => (workerLogs.get(p) ?? "").split(/ partition \d+\/\d+ \(job /).length);
             const before = jobsTaken();
             const t1 = performance.now();
             const { result, stats } = await cluster.run(spec, 0, workers);
@@ -101,13 +101,14 @@ export async function distributedBench(only?: string): Promise<void> {
             runs.push({ wallMs, result, stats, note });
           }
           const rate = (r: (typeof runs)[number]) => r.stats.windows / r.wallMs;
+          const events = (r: (typeof runs)[number]) => r.result.engineEvents / (r.wallMs / 1000);
           const [first, ...later] = runs;
           console.log(line(`${label}, first run, fresh processes`, first.wallMs, first.result, first.stats) + first.note);
-          eventsPerSec.set(`${label} (first)`, eventsPerSec.get(`${label}, first run, fresh processes`) as number);
+          eventsPerSec.set(`${label} (first)`, events(first));
           const median = [...later].sort((x, y) => rate(x) - rate(y))[1];
           const steady = `${label}, steady state (the median of 3 more runs on the same processes; whole-run windows/s ${later.map((r) => fmt(rate(r) * 1000)).join(", ")})`;
           console.log(line(steady, median.wallMs, median.result, median.stats) + later.map((r) => r.note).join(""));
-          eventsPerSec.set(label, eventsPerSec.get(steady) as number);
+          eventsPerSec.set(label, events(median));
         } finally {
           await stopWorkerProcesses(procs);
         }
