@@ -9,9 +9,11 @@ import { containerScheme } from "./container.ts";
  * OSDI 2010, section 4.3): a central count plus per-CPU spare references. A get takes a spare
  * if the CPU has one, otherwise it adds to the central count (refsim takes `sloppyBatch` at once
  * and keeps batch-1 as spares); a put adds a spare. The central count is references in use plus
- * spares. The paper gives no rule for returning spares: refsim returns the excess above
- * `sloppyMaxSpares`, and reconciles like percpu_ref when the object is destroyed (mark dead,
- * RCU grace period, gather every CPU's spares, then plain atomics).
+ * spares. The paper says only that a put releases the references as local spares (it gives no
+ * rule for returning them to the central count): refsim, once a CPU holds more than
+ * `sloppyMaxSpares` spares, returns every spare above `sloppyBatch` (so the CPU keeps one batch),
+ * and reconciles like percpu_ref when the object is destroyed (mark dead, RCU grace period,
+ * gather every CPU's spares, then plain atomics).
  */
 const MODE_SLOPPY = 0;
 const TAG_MODE_FOR_GET = COUNTER_SLOPPY * 16 + 1;
