@@ -1,5 +1,5 @@
 import { Engine, type EventHandler, type Router } from "./engine/engine.ts";
-import { SimulationError } from "./engine/errors.ts";
+import { LateEventError, SimulationError } from "./engine/errors.ts";
 import { EventQueue } from "./engine/event-queue.ts";
 import { Machine } from "./machine/machine.ts";
 import { HomeNode } from "./coherence/home.ts";
@@ -151,7 +151,11 @@ export class Partition implements EventHandler, Router {
     for (const cpu of this.cpus) cpu?.wake();
   }
 
+  /** The end of the window being run (runUntil's endPs): no event may arrive due before it. */
+  private windowEndPs = 0;
+
   runUntil(endPs: number, maxEvents = Infinity): number {
+    this.windowEndPs = endPs;
     return this.engine.runUntil(endPs, maxEvents);
   }
 
@@ -194,6 +198,13 @@ export class Partition implements EventHandler, Router {
     if (e.length % EVENT_FIELDS !== 0) throw new SimulationError(`batch from ${batch.from} has ${e.length} numbers, not a multiple of ${EVENT_FIELDS}`, this.engine.nowPs, `partition ${this.index}`);
     for (let i = 0; i < e.length; i += EVENT_FIELDS) {
       if (!this.isLocal(e[i + 2])) throw new SimulationError(`event for entity ${e[i + 2]} delivered to partition ${this.index}`, this.engine.nowPs, `partition ${this.index}`);
+      if (e[i] < this.windowEndPs) {
+        throw new LateEventError(
+          `event from partition ${batch.from} due at ${e[i]} ps arrived after the window that should have run it (to ${this.windowEndPs} ps)`,
+          this.engine.nowPs,
+          `entity ${e[i + 2]}`,
+        );
+      }
       this.engine.deliverRanked(e[i], e[i + 1], e[i + 2], e[i + 3], e[i + 4], e[i + 5], e[i + 6], e[i + 7]);
     }
     this.receivedFrom[batch.from] += e.length / EVENT_FIELDS;

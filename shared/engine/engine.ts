@@ -3,7 +3,7 @@ import { EventQueue } from "./event-queue.ts";
 // Local copies of event-queue.ts's MAX_PRIORITY and MAX_SEQ: the hot path avoids cross-module bindings.
 const MAX_PRIORITY = 15;
 const MAX_SEQ = 4294967296;
-import { InvalidDelayError } from "./errors.ts";
+import { InvalidDelayError, LateEventError } from "./errors.ts";
 
 /** Receives every event the engine delivers to an entity held by this engine. */
 export interface EventHandler {
@@ -103,16 +103,19 @@ export class Engine {
     a2: number,
     a3: number,
   ): void {
-    if (timePs < this.nowPs) {
-      throw new InvalidDelayError(`event from entity ${origin} arrived for ${timePs} ps, after local time passed it`, this.nowPs, `entity ${target}`);
-    }
-    this.queue.push(timePs, priority, origin, seq, target, type, a0, a1, a2, a3);
+    this.deliverRanked(timePs, EventQueue.rank(priority, origin, seq), target, type, a0, a1, a2, a3);
   }
 
-  /** deliver() with the key's priority, origin and seq already packed (EventQueue.rank). */
+  /**
+   * deliver() with the key's priority, origin and seq already packed (EventQueue.rank). An event
+   * due at or before the current time (once anything has run) is a LateEventError: events from
+   * elsewhere always arrive at least one lookahead ahead, so one at the current time is as wrong
+   * as one in the past, and could sort before events already run.
+   */
   deliverRanked(timePs: number, rank: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
-    if (timePs < this.nowPs) {
-      throw new InvalidDelayError(`event arrived for ${timePs} ps, after local time passed it`, this.nowPs, `entity ${target}`);
+    if (timePs < this.nowPs || (timePs === this.nowPs && this.eventsProcessed > 0)) {
+      const { origin } = EventQueue.unpackRank(rank);
+      throw new LateEventError(`event from entity ${origin} arrived for ${timePs} ps, not after the local time`, this.nowPs, `entity ${target}`);
     }
     this.queue.pushRanked(timePs, rank, target, type, a0, a1, a2, a3);
   }

@@ -16,6 +16,15 @@ export class InvalidDelayError extends SimulationError {
   override readonly name = "InvalidDelayError";
 }
 
+/**
+ * An event from another engine due at or before the receiver's current time, or inside a window
+ * the receiver has already run: the window protocol promised it could not happen, and running it
+ * now would reorder events silently.
+ */
+export class LateEventError extends SimulationError {
+  override readonly name = "LateEventError";
+}
+
 /** A spec that is well-formed but cannot be simulated (e.g. more CPUs than the machine has). */
 export class SpecError extends Error {
   override readonly name: string = "SpecError";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Engine, type EventHandler } from "../../shared/engine/engine.ts";
-import { InvalidDelayError, SimulationError } from "../../shared/engine/errors.ts";
+import { InvalidDelayError, LateEventError, SimulationError } from "../../shared/engine/errors.ts";
 
 function recorder(engine: Engine) {
   const seen: Array<{ timePs: number; type: number; target: number; a0: number }> = [];
@@ -82,12 +82,35 @@ describe("Engine.send", () => {
     expect(engine.eventsProcessed).toBe(3);
   });
 
-  it("rejects an event delivered from another engine for a time already past", () => {
+  it("rejects an event delivered from another engine for a time already past, or the current time, with a LateEventError", () => {
     const engine = new Engine(2);
     recorder(engine);
     engine.send(100, 0, 0, 0, 1);
     engine.runUntil(Infinity);
-    expect(() => engine.deliver(50, 0, 1, 0, 0, 1, 0, 0, 0, 0)).toThrow(InvalidDelayError);
-    expect(() => engine.deliver(100, 0, 1, 0, 0, 1, 0, 0, 0, 0)).not.toThrow();
+    for (const t of [50, 100]) {
+      let error: unknown;
+      try {
+        engine.deliver(t, 0, 1, 0, 0, 1, 0, 0, 0, 0);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LateEventError);
+      const e = error as LateEventError;
+      expect(e.name).toBe("LateEventError");
+      expect(e.timePs).toBe(100);
+      expect(e.entity).toBe("entity 0");
+      expect(e.message).toContain(`arrived for ${t} ps`);
+      expect(e.message).toContain("from entity 1");
+    }
+    expect(engine.queue.size).toBe(0);
+    expect(() => engine.deliver(101, 0, 1, 0, 0, 1, 0, 0, 0, 0)).not.toThrow();
+    expect(engine.nextEventTime()).toBe(101);
+  });
+
+  it("accepts an event for time 0 before anything has run", () => {
+    const engine = new Engine(2);
+    recorder(engine);
+    expect(() => engine.deliver(0, 0, 1, 0, 0, 1, 0, 0, 0, 0)).not.toThrow();
+    expect(engine.runUntil(Infinity)).toBe(1);
   });
 });
