@@ -1,7 +1,7 @@
-import { decodeCheckpoint, encodeCheckpoint } from "../shared/checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../shared/protocol/checkpoint.ts";
 import { Machine } from "../shared/machine/machine.ts";
-import { Partition } from "../shared/partition.ts";
-import { socketAligned } from "../shared/partitioning.ts";
+import { Partition } from "../shared/protocol/partition.ts";
+import { socketAligned } from "../shared/protocol/partitioning.ts";
 import { parseSpec } from "../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../shared/spec/resolve.ts";
 

@@ -1,7 +1,7 @@
 import { Machine } from "../shared/machine/machine.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
-import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message, type ReportMessage } from "../shared/messages.ts";
-import { lookaheadPs } from "../shared/partitioning.ts";
+import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message, type ReportMessage } from "../shared/protocol/messages.ts";
+import { lookaheadPs } from "../shared/protocol/partitioning.ts";
 import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
 import type { CheckpointStore } from "../worker/checkpoint-store.ts";

@@ -1,7 +1,7 @@
 import type { HomeNode } from "./coherence/home.ts";
 import type { Cpu } from "./kernel/cpu.ts";
 import type { RunResult } from "./metrics/result.ts";
-import { Partition, type PartitionOptions } from "./partition.ts";
+import { Partition, type PartitionOptions } from "./protocol/partition.ts";
 import { mergeReports } from "./report.ts";
 import type { RunConfig } from "./spec/resolve.ts";
 

@@ -1,4 +1,4 @@
-import { decodeCheckpoint, encodeCheckpoint } from "../shared/checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../shared/protocol/checkpoint.ts";
 import { Machine } from "../shared/machine/machine.ts";
 import {
   decodeMessage,
@@ -9,11 +9,11 @@ import {
   type Message,
   type StepMessage,
   type StartMessage,
-} from "../shared/messages.ts";
-import { Partition } from "../shared/partition.ts";
-import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../shared/partitioning.ts";
+} from "../shared/protocol/messages.ts";
+import { Partition } from "../shared/protocol/partition.ts";
+import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../shared/protocol/partitioning.ts";
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
-import { minSentTo, nextWindow, type BarrierReport } from "../shared/windowed.ts";
+import { minSentTo, nextWindow, type BarrierReport } from "../shared/protocol/windowed.ts";
 import type { CheckpointStore } from "./checkpoint-store.ts";
 import type { Transport } from "./transport/transport.ts";
 import { Wakeup } from "./wakeup.ts";

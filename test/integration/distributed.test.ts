@@ -8,7 +8,7 @@ import { runInThreads } from "../../coordinator/threaded.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { encodeMessage, PROTOCOL_VERSION, type StepMessage } from "../../shared/messages.ts";
+import { encodeMessage, PROTOCOL_VERSION, type StepMessage } from "../../shared/protocol/messages.ts";
 import { faultOnFirstStep, runInProcess } from "../support/in-process-run.ts";
 import { natsService, redisService, type RunningService } from "../support/services.ts";
 

@@ -4,7 +4,7 @@ import type { ResolvedSpec } from "../../shared/spec/resolve.ts";
 import { runPartition, type PartitionJob, type RunnerStats } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import type { Transport } from "../../worker/transport/transport.ts";
-import { decodeMessage, type StepMessage } from "../../shared/messages.ts";
+import { decodeMessage, type StepMessage } from "../../shared/protocol/messages.ts";
 import type { CheckpointStore } from "../../worker/checkpoint-store.ts";
 
 export interface InProcessOptions {

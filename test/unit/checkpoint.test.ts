@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { CHECKPOINT_FORMAT, CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../../shared/checkpoint.ts";
+import { CHECKPOINT_FORMAT, CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../../shared/protocol/checkpoint.ts";
 import { Machine } from "../../shared/machine/machine.ts";
-import { Partition } from "../../shared/partition.ts";
-import { socketAligned } from "../../shared/partitioning.ts";
+import { Partition } from "../../shared/protocol/partition.ts";
+import { socketAligned } from "../../shared/protocol/partitioning.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec, type RunConfig } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { runWindowed } from "../../shared/windowed.ts";
+import { runWindowed } from "../../shared/protocol/windowed.ts";
 import { mergeReports } from "../../shared/report.ts";
 import { SCHEME_NAMES } from "../../shared/schemes/index.ts";
 

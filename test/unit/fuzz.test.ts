@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SpecError } from "../../shared/engine/errors.ts";
-import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, stepSchema, type StepMessage } from "../../shared/messages.ts";
-import { decodeStep, encodeStep } from "../../shared/step-codec.ts";
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, stepSchema, type StepMessage } from "../../shared/protocol/messages.ts";
+import { decodeStep, encodeStep } from "../../shared/protocol/step-codec.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { resolveSpec } from "../../shared/spec/resolve.ts";
 

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../shared/machine/machine.ts";
-import { fromCpuOwners, lookaheadPs, socketAligned } from "../../shared/partitioning.ts";
+import { fromCpuOwners, lookaheadPs, socketAligned } from "../../shared/protocol/partitioning.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec, type RunConfig } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { runWindowed } from "../../shared/windowed.ts";
+import { runWindowed } from "../../shared/protocol/windowed.ts";
 
 function config(doc: Record<string, unknown>): RunConfig {
   return planRuns(resolveSpec(parseSpec(doc)))[0];

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { LateEventError, SimulationError } from "../../shared/engine/errors.ts";
 import { Machine } from "../../shared/machine/machine.ts";
-import { EVENT_FIELDS, Partition } from "../../shared/partition.ts";
-import { socketAligned } from "../../shared/partitioning.ts";
+import { EVENT_FIELDS, Partition } from "../../shared/protocol/partition.ts";
+import { socketAligned } from "../../shared/protocol/partitioning.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
-import { nextWindow } from "../../shared/windowed.ts";
+import { nextWindow } from "../../shared/protocol/windowed.ts";
 
 // The window protocol's checks at a barrier: a batch must hold whole events, and no event may be
 // due inside a window its receiver has already run. Both fail loudly, naming what is wrong.

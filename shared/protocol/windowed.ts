@@ -1,9 +1,9 @@
-import { Machine } from "./machine/machine.ts";
-import type { RunResult } from "./metrics/result.ts";
+import { Machine } from "../machine/machine.ts";
+import type { RunResult } from "../metrics/result.ts";
 import { Partition, type EventBatch, type PartitionOptions } from "./partition.ts";
 import { lookaheadPs, type Ownership } from "./partitioning.ts";
-import { mergeReports } from "./report.ts";
-import type { RunConfig } from "./spec/resolve.ts";
+import { mergeReports } from "../report.ts";
+import type { RunConfig } from "../spec/resolve.ts";
 
 /** How a windowed run went (not part of the result: it depends on the partition). */
 export interface WindowStats {

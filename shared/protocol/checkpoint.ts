@@ -1,18 +1,18 @@
 import { deserialize, serialize } from "node:v8";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { HomeNode } from "./coherence/home.ts";
-import { Engine } from "./engine/engine.ts";
-import { EventQueue } from "./engine/event-queue.ts";
-import { Prng } from "./engine/prng.ts";
-import { Cpu } from "./kernel/cpu.ts";
-import { Kernel } from "./kernel/kernel.ts";
-import { ObjectTable } from "./kernel/objects.ts";
-import { StepWriter } from "./kernel/program.ts";
-import { SampleBuffer } from "./metrics/samples.ts";
+import { HomeNode } from "../coherence/home.ts";
+import { Engine } from "../engine/engine.ts";
+import { EventQueue } from "../engine/event-queue.ts";
+import { Prng } from "../engine/prng.ts";
+import { Cpu } from "../kernel/cpu.ts";
+import { Kernel } from "../kernel/kernel.ts";
+import { ObjectTable } from "../kernel/objects.ts";
+import { StepWriter } from "../kernel/program.ts";
+import { SampleBuffer } from "../metrics/samples.ts";
 import { Partition } from "./partition.ts";
 import type { Ownership } from "./partitioning.ts";
-import type { RunConfig } from "./spec/resolve.ts";
-import { WorkloadDriver } from "./workloads/driver.ts";
+import type { RunConfig } from "../spec/resolve.ts";
+import { WorkloadDriver } from "../workloads/driver.ts";
 
 /**
  * Checkpoints of a partition: its whole mutable state (event queue, CPUs and their caches,

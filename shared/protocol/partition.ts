@@ -1,8 +1,8 @@
-import { Engine, type EventHandler, type Router } from "./engine/engine.ts";
-import { LateEventError, SimulationError } from "./engine/errors.ts";
-import { EventQueue } from "./engine/event-queue.ts";
-import { Machine } from "./machine/machine.ts";
-import { HomeNode } from "./coherence/home.ts";
+import { Engine, type EventHandler, type Router } from "../engine/engine.ts";
+import { LateEventError, SimulationError } from "../engine/errors.ts";
+import { EventQueue } from "../engine/event-queue.ts";
+import { Machine } from "../machine/machine.ts";
+import { HomeNode } from "../coherence/home.ts";
 import {
   EV_CPU_STEP,
   EV_LINE_DATA,
@@ -11,18 +11,18 @@ import {
   EV_LINE_REQUEST,
   EV_TASK_ARRIVE,
   EV_TIMER,
-} from "./coherence/protocol.ts";
-import { Cpu, type CpuHooks } from "./kernel/cpu.ts";
-import { Kernel, type Task } from "./kernel/kernel.ts";
-import { OBJ_TASK, type KObject } from "./kernel/objects.ts";
-import { OP_KIND_COUNT } from "./kernel/program.ts";
-import type { Scheme } from "./schemes/scheme.ts";
-import type { RunConfig } from "./spec/resolve.ts";
-import { WorkloadDriver } from "./workloads/driver.ts";
-import { setUpWorkload } from "./workloads/setup.ts";
+} from "../coherence/protocol.ts";
+import { Cpu, type CpuHooks } from "../kernel/cpu.ts";
+import { Kernel, type Task } from "../kernel/kernel.ts";
+import { OBJ_TASK, type KObject } from "../kernel/objects.ts";
+import { OP_KIND_COUNT } from "../kernel/program.ts";
+import type { Scheme } from "../schemes/scheme.ts";
+import type { RunConfig } from "../spec/resolve.ts";
+import { WorkloadDriver } from "../workloads/driver.ts";
+import { setUpWorkload } from "../workloads/setup.ts";
 import { wholeMachine, type Ownership } from "./partitioning.ts";
 import { isolatedByDesign } from "./isolation.ts";
-import type { PartitionReport } from "./report.ts";
+import type { PartitionReport } from "../report.ts";
 
 export interface PartitionOptions {
   /** Sees every access a CPU makes (tests count accesses with it). */

@@ -1,4 +1,4 @@
-import type { Machine } from "./machine/machine.ts";
+import type { Machine } from "../machine/machine.ts";
 
 /**
  * Which process holds each entity of a run: cpuOwner[cpu] and nodeOwner[node] are partition

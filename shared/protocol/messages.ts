@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { PartitionReport } from "./report.ts";
+import type { PartitionReport } from "../report.ts";
 import { decodeStep, encodeStep, isStepFrame } from "./step-codec.ts";
 
 /**
