@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import { EV_TIMER, FREED } from "../../shared/coherence/protocol.ts";
+import { decodeRefcacheWord } from "../../shared/coherence/rmw.ts";
+import { Engine } from "../../shared/engine/engine.ts";
+import { Kernel } from "../../shared/kernel/kernel.ts";
+import { COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
+import { Machine } from "../../shared/machine/machine.ts";
+import { PERCPU_BIAS, percpuCounter, TIMER_PERCPU_SWITCH } from "../../shared/schemes/percpu.ts";
+import { refcacheCounter, TIMER_REFCACHE_EPOCH } from "../../shared/schemes/refcache.ts";
+import { sloppyCounter, TIMER_SLOPPY_RECONCILE } from "../../shared/schemes/sloppy.ts";
+import { runOf } from "./support/spec.ts";
+
+// Each counter's arithmetic, worked by hand. The kernel's set-up mode applies a counter's steps
+// at once to an image of memory (no time, no coherence), so each figure below is exactly what the
+// scheme's rules give; finishSetup() hands the image back to read.
+
+function kernelFor(scheme: string, options: Record<string, unknown> = {}) {
+  const config = runOf({ machine: "small-4", cpus: [4], schemes: [scheme], workload: "migration", duration: "1ms", warmup: "0ns", options });
+  const machine = new Machine(config.machine, config.cpuCount);
+  const engine = new Engine(machine.cpuCount + machine.nodeCount);
+  const k = new Kernel(config, machine, engine);
+  return { k, engine, config };
+}
+
+/** Creates one container object with `counter` on CPU 0 (count 1: its creator's reference). */
+function container(k: Kernel, counter: number): number {
+  return k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], counter));
+}
+
+function times(n: number, f: () => void): void {
+  for (let i = 0; i < n; i++) f();
+}
+
+describe("sloppy counter (batch 4, at most 6 spares)", () => {
+  // Eight gets on CPU 1: the first finds no spare and takes a batch of 4 from the central count
+  // (central 1 + 4 = 5, CPU 1 keeps 3 spares), the next three use the spares; the fifth takes
+  // another batch (central 9, 3 spares), the last three use them. Central 9 = the creator's 1 +
+  // 8 in use + 0 spares.
+  // Seven puts on CPU 0 (the references moved there with their tasks): each adds a spare; the
+  // seventh makes 7 > 6, so CPU 0 returns every spare above the batch, 7 - 4 = 3: CPU 0 keeps 4,
+  // central 9 - 3 = 6 = the creator's 1 + 1 in use + 4 spares.
+  it("takes a batch when spares run out and returns the spares above the batch once they pass the maximum", () => {
+    const { k } = kernelFor("sloppy", { sloppyBatch: 4, sloppyMaxSpares: 6 });
+    const obj = container(k, COUNTER_SLOPPY);
+    times(8, () => k.setup(1, (w) => k.get(w, obj)));
+    times(6, () => k.setup(0, (w) => k.put(w, obj)));
+    times(1, () => k.setup(0, (w) => k.put(w, obj)));
+    const mem = k.finishSetup();
+    expect(mem.get(k.perCpuLine(obj, 1))).toBe(0);
+    expect(mem.get(k.perCpuLine(obj, 0))).toBe(4);
+    expect(mem.get(k.countLine(obj))).toBe(6);
+    const value = (line: number) => mem.get(line) ?? 0;
+    expect(sloppyCounter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(2);
+    expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  it("keeps spares up to the maximum without touching the central count", () => {
+    const { k } = kernelFor("sloppy", { sloppyBatch: 4, sloppyMaxSpares: 6 });
+    const obj = container(k, COUNTER_SLOPPY);
+    times(8, () => k.setup(1, (w) => k.get(w, obj)));
+    times(6, () => k.setup(0, (w) => k.put(w, obj)));
+    const mem = k.finishSetup();
+    expect(mem.get(k.perCpuLine(obj, 0))).toBe(6);
+    expect(mem.get(k.countLine(obj))).toBe(9);
+  });
+
+  // Destroying it: the mode word turns dead, and the reconcile waits one RCU grace period. Then
+  // every CPU's spares are taken (XCHG to 0) and the central count drops by all of them plus the
+  // creator's reference: 6 - 4 - 1 = 1, the one reference still in use. Its put then frees it.
+  it("reconciles one RCU grace period after the kill: central minus every spare minus the creator's reference", () => {
+    const { k, engine, config } = kernelFor("sloppy", { sloppyBatch: 4, sloppyMaxSpares: 6, rcuGracePeriod: "250us" });
+    const obj = container(k, COUNTER_SLOPPY);
+    times(8, () => k.setup(1, (w) => k.get(w, obj)));
+    times(7, () => k.setup(0, (w) => k.put(w, obj)));
+    k.setup(2, (w) => k.release(w, obj));
+    expect(config.options.rcuGracePeriodPs).toBe(250_000_000);
+    expect(engine.nextEventTime()).toBe(250_000_000);
+    expect(engine.queue.size).toBe(1);
+    const slot = engine.queue.pop();
+    expect([engine.queue.type(slot), engine.queue.target(slot), engine.queue.a0(slot), engine.queue.a1(slot)]).toEqual([EV_TIMER, 2, TIMER_SLOPPY_RECONCILE, obj]);
+    expect(k.perCpu[2].awaiting).toEqual([0, obj, 1]);
+    k.setup(2, (w) => sloppyCounter.onTimer(k, TIMER_SLOPPY_RECONCILE, obj, w));
+    expect(k.perCpu[2].switched).toEqual([obj]);
+    k.setup(3, (w) => k.put(w, obj));
+    const mem = k.finishSetup();
+    expect(mem.get(k.perCpuLine(obj, 0))).toBe(0);
+    expect(mem.get(k.countLine(obj))).toBe(FREED);
+    expect(k.perCpu[3].freed).toEqual([obj]);
+    expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+});
+
+describe("percpu_ref", () => {
+  // Three gets on CPU 0 and a put on CPU 1 are plain per-CPU adds (+3 and -1); the shared count
+  // keeps 1 + bias. The kill marks the mode word dead and arms the switch one grace period later.
+  // The switch sums every CPU (3 - 1 = 2) and adds sum - bias - 1 to the shared count:
+  // 1 + bias + 2 - bias - 1 = 2, the two references still held. After that, gets and puts are
+  // atomics on the shared count: +1, then three puts reach 0 and free it.
+  it("switches to atomic one RCU grace period after the kill, folding in every CPU's counter and dropping the bias and the creator's reference", () => {
+    const { k, engine } = kernelFor("percpu", { rcuGracePeriod: "300us" });
+    const obj = container(k, COUNTER_PERCPU);
+    times(3, () => k.setup(0, (w) => k.get(w, obj)));
+    k.setup(1, (w) => k.put(w, obj));
+    k.setup(2, (w) => k.release(w, obj));
+    expect(engine.nextEventTime()).toBe(300_000_000);
+    const slot = engine.queue.pop();
+    expect([engine.queue.type(slot), engine.queue.target(slot), engine.queue.a0(slot), engine.queue.a1(slot)]).toEqual([EV_TIMER, 2, TIMER_PERCPU_SWITCH, obj]);
+    expect(k.perCpu[2].awaiting).toEqual([0, obj, 1]);
+    expect(k.perCpu[2].switched).toEqual([]);
+    k.setup(2, (w) => percpuCounter.onTimer(k, TIMER_PERCPU_SWITCH, obj, w));
+    expect(k.perCpu[2].switched).toEqual([obj]);
+    k.setup(0, (w) => k.get(w, obj));
+    times(2, () => k.setup(3, (w) => k.put(w, obj)));
+    expect(k.perCpu[3].freed).toEqual([]);
+    k.setup(3, (w) => k.put(w, obj));
+    expect(k.perCpu[3].freed).toEqual([obj]);
+    // The free is the end of its wait for a free (the -1 that pairs with the kill's +1).
+    expect(k.perCpu[3].awaiting).toEqual([0, obj, -1]);
+    const mem = k.finishSetup();
+    expect(mem.get(k.countLine(obj))).toBe(FREED);
+    expect(mem.get(k.perCpuLine(obj, 0))).toBe(3);
+    expect(mem.get(k.perCpuLine(obj, 1))).toBe(-1);
+    expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  it("counts true references as shared - bias + the per-CPU sum while live", () => {
+    const { k } = kernelFor("percpu");
+    const obj = container(k, COUNTER_PERCPU);
+    times(5, () => k.setup(1, (w) => k.get(w, obj)));
+    times(2, () => k.setup(3, (w) => k.put(w, obj)));
+    const mem = k.finishSetup();
+    expect(mem.get(k.countLine(obj))).toBe(1 + PERCPU_BIAS);
+    const value = (line: number) => mem.get(line) ?? 0;
+    expect(percpuCounter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(4);
+    expect(percpuCounter.bytesPerObject(4)).toBe(16 + 56 + 8 * 4);
+  });
+});
+
+describe("refcache", () => {
+  const tick = (k: Kernel, cpu: number) => k.setup(cpu, (w) => refcacheCounter.onTimer(k, TIMER_REFCACHE_EPOCH, -1, w));
+
+  // The creator's release on CPU 0 leaves a delta of -1. Epoch 1 on CPU 0 flushes it: the global
+  // count goes 1 -> 0, and the object is queued for review at epoch 1 + 2 = 3. Epoch 2 reviews
+  // nothing; epoch 3 finds the zero untouched and frees it: exactly two epochs after the flush.
+  it("frees a zero exactly two epochs after the flush that found it", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    k.setup(0, (w) => k.release(w, obj));
+    expect([...k.perCpu[0].refcacheDirty]).toEqual([obj]);
+    tick(k, 0);
+    expect(k.perCpu[0].refcacheEpoch).toBe(1);
+    expect(k.perCpu[0].refcacheDirty.size).toBe(0);
+    expect(k.perCpu[0].refcacheReviews).toEqual([{ obj, dueEpoch: 3 }]);
+    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1]);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([]);
+    expect(k.perCpu[0].refcacheReviews).toEqual([{ obj, dueEpoch: 3 }]);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([obj]);
+    expect(k.perCpu[0].refcacheReviews).toEqual([]);
+    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1, 0, obj, -1]);
+    expect(k.finishSetup().get(k.countLine(obj))).toBe(FREED);
+  });
+
+  // A get and put on CPU 1 after the zero was queued: CPU 1's epoch flushes nothing (its delta
+  // is back to 0) but marks the count dirty, so the review at epoch 3 requeues it (due at 5)
+  // instead of freeing; the review at 5 frees it.
+  it("requeues a zero touched since it was queued, and frees it at the next review", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    k.setup(0, (w) => k.release(w, obj));
+    tick(k, 0);
+    k.setup(1, (w) => k.get(w, obj));
+    tick(k, 1);
+    k.setup(1, (w) => k.put(w, obj));
+    tick(k, 1);
+    expect(k.perCpu[1].refcacheEpoch).toBe(2);
+    tick(k, 0);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([]);
+    expect(k.perCpu[0].refcacheReviews).toEqual([{ obj, dueEpoch: 5 }]);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([]);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([obj]);
+    expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  it("drops a review whose count is no longer zero, and counts true references as global + every delta", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    k.setup(0, (w) => k.release(w, obj));
+    tick(k, 0);
+    k.setup(1, (w) => k.get(w, obj));
+    tick(k, 1);
+    tick(k, 0);
+    tick(k, 0);
+    expect(k.perCpu[0].freed).toEqual([]);
+    expect(k.perCpu[0].refcacheReviews).toEqual([]);
+    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1, 0, obj, -1]);
+    k.setup(2, (w) => k.get(w, obj));
+    const mem = k.finishSetup();
+    expect(decodeRefcacheWord(mem.get(k.countLine(obj)) ?? 0).count).toBe(1);
+    const value = (line: number) => mem.get(line) ?? 0;
+    expect(refcacheCounter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(2);
+  });
+});

@@ -1,0 +1,320 @@
+import { describe, expect, it } from "vitest";
+import { fillScalingEfficiency } from "../../coordinator/experiment.ts";
+import { dominantOp, formatTable, formatVerdict } from "../../coordinator/table.ts";
+import { verdict } from "../../coordinator/verdict.ts";
+import type { Task } from "../../shared/kernel/kernel.ts";
+import { COUNTER_ATOMIC, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
+import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KIND_COUNT, OP_KWORK, OP_WORK } from "../../shared/kernel/program.ts";
+import type { RunResult } from "../../shared/metrics/result.ts";
+import { mergeReports, type CpuReport, type HomeReport, type PartitionReport } from "../../shared/report.ts";
+import { runOf } from "./support/spec.ts";
+
+// The figures of a result, computed by hand from made-up partition reports and runs: each
+// formula against its own arithmetic, not against another run of the same code.
+
+const config = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us" });
+const K = config.kinds.length;
+
+function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, number[]> }): CpuReport {
+  const opsByKind = new Array<number>(OP_KIND_COUNT).fill(0);
+  const latencyPsByKind = Array.from({ length: OP_KIND_COUNT }, () => [] as number[]);
+  for (const [op, lat] of Object.entries(fill.ops)) {
+    opsByKind[Number(op)] = lat.length;
+    latencyPsByKind[Number(op)] = lat;
+  }
+  const { ops: _, ...rest } = fill;
+  return {
+    id,
+    opsByKind,
+    latencyPsByKind,
+    accessesBySource: [0, 0, 0, 0, 0, 0, 0, 0],
+    atomicsBySource: [0, 0, 0, 0, 0, 0, 0, 0],
+    sharedAtomics: 0,
+    stallPs: 0,
+    busyPs: 0,
+    heldLines: [],
+    awaiting: [],
+    freed: [],
+    switched: [],
+    refcacheDirty: [],
+    violations: [],
+    ...rest,
+  };
+}
+
+function home(node: number, fill: Partial<HomeReport>): HomeReport {
+  return { node, transfersByClass: [0, 0, 0, 0, 0, 0], dramLocal: 0, dramRemote: 0, invalidations: 0, upgrades: 0, queueWaitPs: 0, lines: [], ...fill };
+}
+
+function task(id: number, cpu: number, attach: number[]): Task {
+  return { id, cpu, role: 0, attach, owned: false, pull: false, thinkNext: false, churnPhase: 0, churn: null };
+}
+
+const obj = (id: number, type: number, holds: number[]): KObject => ({ id, type, nsKind: type === OBJ_NAMESPACE ? 0 : -1, home: 0, holds, counter: COUNTER_ATOMIC, createdPs: 0 });
+const count = (id: number) => objectLine(id, SLOT_COUNT);
+
+/**
+ * Two partitions, one CPU each. Objects: namespace 7 (freed), namespace 8, nsproxy 9 holding 8.
+ * Tasks 100 and 101 hold 9; the set-up container holds 8. So 8 has 2 references (the container,
+ * nsproxy 9) and 9 has 2 (the tasks). 8's count is in memory (2); 9's line is held by CPU 1
+ * with value 2, while memory still says 0.
+ */
+function reports(extra: { violations0?: CpuReport["violations"]; violations1?: CpuReport["violations"]; count8?: number } = {}): PartitionReport[] {
+  const cpu0 = cpuReport(0, {
+    ops: { [OP_FORK]: [1000, 3000, 2000], [OP_EXIT]: [5000], [OP_KWORK]: [700, 700, 700, 700, 700], [OP_WORK]: [9, 9] },
+    accessesBySource: [10, 1, 0, 0, 0, 0, 2, 0],
+    atomicsBySource: [2, 0, 1, 0, 0, 0, 0, 1],
+    sharedAtomics: 2,
+    stallPs: 300,
+    busyPs: 700,
+    awaiting: [100, 7, 1, 300, 7, -1],
+    freed: [7],
+    violations: extra.violations0 ?? [],
+  });
+  const cpu1 = cpuReport(1, {
+    ops: { [OP_FORK]: [4000], [OP_ACCESS]: [1500, 500] },
+    accessesBySource: [4, 0, 0, 0, 0, 0, 0, 1],
+    atomicsBySource: [1, 1, 0, 0, 0, 0, 0, 0],
+    sharedAtomics: 1,
+    stallPs: 100,
+    busyPs: 900,
+    heldLines: [count(9), 2],
+    // Object 5 waits from 200 ps; its wait ends after the run's end (1 ms), which counts for neither figure.
+    awaiting: [200, 5, 1, 1_500_000_000, 5, -1],
+    violations: extra.violations1 ?? [],
+  });
+  const objects = [obj(7, OBJ_NAMESPACE, []), obj(8, OBJ_NAMESPACE, []), obj(9, OBJ_NSPROXY, [8])];
+  return [
+    {
+      partition: 1,
+      cpus: [cpu1],
+      homes: [home(1, { transfersByClass: [0, 0, 1, 1, 0, 2], invalidations: 1, queueWaitPs: 50, lines: [count(9), 1, 0] })],
+      tasks: [task(101, 1, [9])],
+      objects: [],
+      containerHolds: [],
+      firstContainerRoots: [],
+      engineEvents: 234,
+      endPs: 1_000_000_500,
+    },
+    {
+      partition: 0,
+      cpus: [cpu0],
+      homes: [home(0, { transfersByClass: [0, 2, 3, 0, 1, 0], dramLocal: 2, dramRemote: 1, invalidations: 4, upgrades: 1, queueWaitPs: 250, lines: [count(8), -1, extra.count8 ?? 2] })],
+      tasks: [task(100, 0, [9])],
+      objects,
+      containerHolds: [8],
+      firstContainerRoots: [9],
+      engineEvents: 1000,
+      endPs: 1_000_000_000,
+    },
+  ];
+}
+
+describe("mergeReports: a run's figures from its partitions' reports", () => {
+  const r = mergeReports(config, reports());
+
+  it("counts the measured window's operations and throughput, leaving kernel work and think time out", () => {
+    // Duration 1 ms - warm-up 200 us = 800 us = 8e8 ps.
+    expect(r.measuredPs).toBe(800_000_000);
+    // fork 3 + 1, exit 1, access 2: 7 operations in 800 us = 8750 per second.
+    expect(r.operations).toEqual({ fork: 4, exit: 1, access: 2 });
+    expect(r.totalOps).toBe(7);
+    expect(r.throughputOpsPerSec).toBe(8750);
+  });
+
+  it("takes nearest-rank percentiles over every CPU's samples, in ns", () => {
+    // fork samples 1000, 2000, 3000, 4000 ps: p50 = rank ceil(2) = 2000, p99 = rank ceil(3.96) = 4000.
+    expect(r.latency.fork).toEqual({ p50Ns: 2, p99Ns: 4, maxNs: 4 });
+    expect(r.latency.exit).toEqual({ p50Ns: 5, p99Ns: 5, maxNs: 5 });
+    // access 500, 1500: p50 = rank 1, p99 = rank ceil(1.98) = 2.
+    expect(r.latency.access).toEqual({ p50Ns: 0.5, p99Ns: 1.5, maxNs: 1.5 });
+    expect(r.latency.kwork).toBeUndefined();
+  });
+
+  it("sums atomics, accesses, transfers, DRAM fetches, invalidations, stall and queue wait", () => {
+    expect(r.atomics).toEqual({ total: 6, shared: 3, bySource: { hit: 3, smt: 1, die: 1, package: 0, hop1: 0, hop2: 0, "dram-local": 0, "dram-remote": 1 } });
+    // 6 / 7 and 3 / 7, rounded to 6 places.
+    expect(r.atomicsPerOp).toBe(0.857143);
+    expect(r.sharedAtomicsPerOp).toBe(0.428571);
+    expect(r.accessesBySource).toEqual({ hit: 14, smt: 1, die: 0, package: 0, hop1: 0, hop2: 0, "dram-local": 2, "dram-remote": 1 });
+    expect(r.lineTransfers).toEqual({ smt: 2, die: 4, package: 1, hop1: 1, hop2: 2, total: 10 });
+    expect(r.transfersPerOp).toBe(1.428571);
+    expect(r.dramFetches).toEqual({ local: 2, remote: 1 });
+    expect(r.invalidations).toBe(5);
+    expect(r.lineQueueWaitPs).toBe(300);
+    // Stall 300 + 100 of busy 700 + 900 plus stall: 400 / 2000.
+    expect(r.coherenceStallPs).toBe(400);
+    expect(r.stallShare).toBe(0.2);
+    expect(r.engineEvents).toBe(1234);
+  });
+
+  it("computes memory figures: per task, per container, live objects and objects awaiting free", () => {
+    // clone-flags: a pointer per namespace kind in the task.
+    expect(r.memory.bytesPerTask).toBe(8 * K);
+    // The first container's root is nsproxy 9 (refcount_t 4 B + a pointer per kind), holding namespace 8 (4 B).
+    expect(r.memory.refBytesPerContainer).toBe(4 + 8 * K + 4);
+    expect(r.memory.fixedBytes).toBe(0);
+    // 8 and 9 are live; 7 was freed.
+    expect(r.memory.liveObjectsAtEnd).toBe(2);
+    // Awaiting: +1 at 100 (7), +1 at 200 (5), -1 at 300 (7): peak 2, 1 at the end.
+    expect(r.memory.awaitingFreePeak).toBe(2);
+    expect(r.memory.awaitingFreeAtEnd).toBe(1);
+    expect(r.scalingEfficiency).toBeNull();
+  });
+
+  it("reads a line's final value from the CPU holding it, else memory, and finds every count right", () => {
+    expect(r.invariants).toEqual({ ok: true, violationCount: 0, violations: [] });
+  });
+
+  it("reports a count that disagrees with the references held, and the CPUs' violations in time, CPU, object order", () => {
+    const v = (cpu: number, timePs: number, o: number) => ({ kind: "use-after-free" as const, obj: o, cpu, timePs, detail: "x" });
+    const bad = mergeReports(config, reports({ count8: 3, violations0: [v(0, 50, 4), v(0, 10, 9)], violations1: [v(1, 50, 2)] }));
+    expect(bad.invariants.ok).toBe(false);
+    expect(bad.invariants.violationCount).toBe(4);
+    expect(bad.invariants.violations.map((x) => [x.kind, x.timePs, x.cpu, x.obj])).toEqual([
+      ["use-after-free", 10, 0, 9],
+      ["use-after-free", 50, 0, 4],
+      ["use-after-free", 50, 1, 2],
+      ["leak", 1_000_000_500, -1, 8],
+    ]);
+    expect(bad.invariants.violations[3].detail).toBe("count 3 but 2 references held");
+    const lost = mergeReports(config, reports({ count8: 1 }));
+    expect(lost.invariants.violations.map((x) => x.kind)).toEqual(["lost-reference"]);
+  });
+
+  it("gives the same result whatever the order of the reports", () => {
+    expect(JSON.stringify(mergeReports(config, reports().reverse()))).toBe(JSON.stringify(r));
+  });
+
+  it("rejects a set of reports missing a CPU, or a line recorded at a CPU that does not hold it", () => {
+    expect(() => mergeReports(config, reports().slice(0, 1))).toThrow("no report for cpu 0");
+    const rs = reports();
+    rs[0].cpus[0].heldLines = [];
+    expect(() => mergeReports(config, rs)).toThrow(`line ${count(9)} is recorded at cpu 1, which does not hold it`);
+  });
+});
+
+/** A run result with only the fields a test sets (the rest zero). */
+function run(fill: Partial<RunResult>): RunResult {
+  return {
+    scheme: "none",
+    machine: "m",
+    cpus: 1,
+    workload: "w",
+    seed: 1,
+    operations: {},
+    totalOps: 0,
+    throughputOpsPerSec: 0,
+    latency: {},
+    atomicsPerOp: 0,
+    transfersPerOp: 0,
+    memory: { bytesPerTask: 0, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
+    scalingEfficiency: null,
+    invariants: { ok: true, violationCount: 0, violations: [] },
+    ...fill,
+  } as RunResult;
+}
+
+describe("fillScalingEfficiency", () => {
+  it("divides throughput per CPU by the same scheme's, machine's, workload's and seed's one-CPU throughput", () => {
+    const runs = [
+      run({ scheme: "none", cpus: 1, throughputOpsPerSec: 100 }),
+      run({ scheme: "none", cpus: 4, throughputOpsPerSec: 300 }),
+      run({ scheme: "percpu", cpus: 1, throughputOpsPerSec: 50 }),
+      run({ scheme: "percpu", cpus: 4, throughputOpsPerSec: 180 }),
+      run({ scheme: "percpu", cpus: 3, throughputOpsPerSec: 50 }),
+      run({ scheme: "none", cpus: 4, seed: 2, throughputOpsPerSec: 300 }),
+      run({ scheme: "none", cpus: 4, machine: "other", throughputOpsPerSec: 300 }),
+      run({ scheme: "none", cpus: 4, workload: "other", throughputOpsPerSec: 300 }),
+      run({ scheme: "sloppy", cpus: 1, throughputOpsPerSec: 0 }),
+      run({ scheme: "sloppy", cpus: 2, throughputOpsPerSec: 10 }),
+    ];
+    fillScalingEfficiency(runs);
+    // 300 / (4 x 100); 180 / (4 x 50); 50 / (3 x 50) rounded to 6 places; no one-CPU run of that
+    // seed, machine or workload; a zero baseline gives none.
+    expect(runs.map((r) => r.scalingEfficiency)).toEqual([1, 0.75, 1, 0.9, 0.333333, null, null, null, null, null]);
+  });
+});
+
+describe("verdict and table", () => {
+  const runs = [
+    run({ scheme: "clone-flags", cpus: 1, throughputOpsPerSec: 5000 }),
+    run({ scheme: "clone-flags", cpus: 8, seed: 1, throughputOpsPerSec: 900, atomicsPerOp: 6, transfersPerOp: 3 }),
+    run({ scheme: "clone-flags", cpus: 8, seed: 2, throughputOpsPerSec: 1100, atomicsPerOp: 8, transfersPerOp: 5 }),
+    run({ scheme: "container", cpus: 8, throughputOpsPerSec: 1500, atomicsPerOp: 1, transfersPerOp: 0.5 }),
+    run({ scheme: "nsproxy", cpus: 8, throughputOpsPerSec: 990, atomicsPerOp: 1.23456, transfersPerOp: 2 }),
+    run({ scheme: "percpu", cpus: 8, throughputOpsPerSec: 12000, atomicsPerOp: 0.1, transfersPerOp: 0.1, invariants: { ok: false, violationCount: 3, violations: [] } }),
+  ];
+
+  it("compares every scheme with clone-flags' mean at the largest CPU count", () => {
+    const v = verdict(runs);
+    expect(v.cpus).toBe(8);
+    // clone-flags: mean throughput (900 + 1100) / 2 = 1000, atomics (6 + 8) / 2 = 7, transfers 4.
+    expect(v.comparisons).toEqual([
+      { scheme: "clone-flags", throughputRatio: 1, atomicsPerOp: 7, transfersPerOp: 4 },
+      { scheme: "container", throughputRatio: 1.5, atomicsPerOp: 1, transfersPerOp: 0.5 },
+      { scheme: "nsproxy", throughputRatio: 0.99, atomicsPerOp: 1.2346, transfersPerOp: 2 },
+      { scheme: "percpu", throughputRatio: 12, atomicsPerOp: 0.1, transfersPerOp: 0.1 },
+    ]);
+    expect(v.failedRuns).toEqual([{ scheme: "percpu", cpus: 8, violations: 3 }]);
+    expect(v.summary).toEqual([
+      "container beats clone-flags by 1.50x in throughput at 8 CPUs (1 vs 7 atomics/op, 0.5 vs 4 line transfers/op).",
+      "nsproxy and clone-flags are within 2% in throughput at 8 CPUs (1.2346 vs 7 atomics/op, 2 vs 4 line transfers/op); the difference is in coherence traffic, not speed.",
+      "Highest throughput at 8 CPUs: percpu (12.0x clone-flags).",
+      "1 run(s) broke an invariant: see invariants in results.json.",
+    ]);
+    expect(formatVerdict(v).split("\n")[0]).toBe("Verdict:");
+    expect(formatVerdict(v).split("\n")[1]).toBe(`  ${v.summary[0]}`);
+  });
+
+  it("says a scheme is slower below 98% and that there is no comparison without clone-flags", () => {
+    const slow = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 1000 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: 970 })]);
+    expect(slow.summary[0]).toBe("container is slower than clone-flags at 2 CPUs: 0.97x its throughput (0 vs 0 atomics/op, 0 vs 0 line transfers/op).");
+    const within = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 1000 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: 1020 })]);
+    expect(within.summary[0]).toContain("within 2%");
+    const none = verdict([run({ scheme: "container", cpus: 2, throughputOpsPerSec: 970 })]);
+    expect(none.summary).toEqual(["clone-flags was not run: no comparison with the 2006 baseline."]);
+  });
+
+  it("shows fork's p99 when forks are within 10% of the most frequent operation, else the most frequent one", () => {
+    expect(dominantOp([run({ operations: { fork: 90, exit: 100 } })])).toBe("fork");
+    expect(dominantOp([run({ operations: { fork: 89, exit: 100 } })])).toBe("exit");
+    expect(dominantOp([run({ operations: { access: 5 } }), run({ operations: { access: 5, migrate: 9 } })])).toBe("access");
+    expect(dominantOp([])).toBeNull();
+  });
+
+  it("formats each row's figures with their units", () => {
+    const rows = [
+      run({
+        scheme: "percpu",
+        cpus: 4,
+        operations: { fork: 10 },
+        throughputOpsPerSec: 8750,
+        scalingEfficiency: 0.756,
+        latency: { fork: { p50Ns: 1, p99Ns: 1234.5, maxNs: 2000 } },
+        atomicsPerOp: 1.005,
+        transfersPerOp: 2,
+        memory: { bytesPerTask: 8, refBytesPerContainer: 1536, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
+      }),
+      run({
+        scheme: "none",
+        cpus: 16,
+        throughputOpsPerSec: 2.5e9,
+        latency: { fork: { p50Ns: 1, p99Ns: 3.2e6, maxNs: 4e6 } },
+        memory: { bytesPerTask: 3 << 20, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
+        invariants: { ok: false, violationCount: 2, violations: [] },
+      }),
+      run({ scheme: "sloppy", cpus: 2, throughputOpsPerSec: 3.4e6, latency: {} }),
+    ];
+    const lines = formatTable(rows).split("\n");
+    const cells = lines.map((l) => l.trim().split(/\s{2,}/));
+    expect(cells[0]).toEqual(["scheme", "cpus", "ops/s", "eff", "p99 fork", "atomics/op", "xfers/op", "B/task", "refB/ctr", "invariants"]);
+    expect(cells[2]).toEqual(["percpu", "4", "8.8k", "76%", "1.2us", "1.00", "2.00", "8B", "1.5KiB", "ok"]);
+    expect(cells[3]).toEqual(["none", "16", "2.50G", "-", "3.20ms", "0.00", "0.00", "3.0MiB", "0B", "FAIL (2)"]);
+    expect(cells[4]).toEqual(["sloppy", "2", "3.40M", "-", "-", "0.00", "0.00", "0B", "0B", "ok"]);
+    // Scheme and CPUs are left-aligned, the figures right-aligned, under a rule as wide as each column.
+    expect(lines[1].split("  ").map((s) => s.length)).toEqual(cells[0].map((h, i) => Math.max(h.length, ...cells.slice(2).map((c) => c[i].length))));
+    expect(lines[2].startsWith("percpu  4 ")).toBe(true);
+    expect(lines[2].endsWith("        ok")).toBe(true);
+  });
+});
