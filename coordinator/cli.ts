@@ -18,7 +18,10 @@ import { newRunId } from "./run-id.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
 import { sweepCommand, type SweepOptions } from "./sweep/command.ts";
 import type { RunConfig } from "../shared/spec/resolve.ts";
-import { parseCpuList, readSpecFile } from "./load-spec.ts";
+import { defaultCpuList, parseCpuList, readSpecFile } from "./load-spec.ts";
+import { freshDir, prepareOutDir } from "./out-dir.ts";
+import { UsageError } from "./usage-error.ts";
+import { findMachinePreset } from "../shared/machine/presets.ts";
 import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
 import { ResultsFileError, writeReport } from "./report/write-report.ts";
@@ -44,6 +47,7 @@ interface RunOptions {
   layout?: string;
   out?: string;
   quiet?: boolean;
+  force?: boolean;
   workers?: string;
   cluster?: boolean;
   nats?: string;
@@ -54,10 +58,6 @@ interface RunOptions {
   resume?: string;
 }
 
-/** A user's mistake: printed without a stack trace, exit code 2. */
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   const doc: Record<string, unknown> = o.spec !== undefined ? readSpecFile(o.spec) : {};
@@ -65,12 +65,13 @@ function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   if (o.workload !== undefined) doc.workload = o.workload;
   if (o.machine !== undefined) doc.machine = o.machine;
   if (o.cpus !== undefined) doc.cpus = parseCpuList(o.cpus);
-  if (o.schemes !== undefined) doc.schemes = o.schemes === "all" ? "all" : o.schemes.split(",").map((s) => s.trim());
-  if (o.seed !== undefined) {
-    const seed = Number(o.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new SpecError("seed", `"${o.seed}" is not a non-negative integer`);
-    doc.seed = seed;
+  else if (o.spec === undefined && o.machine !== undefined) {
+    // The default CPU counts follow the machine asked for: powers of two, and all of it.
+    const machine = findMachinePreset(o.machine);
+    if (machine !== undefined) doc.cpus = defaultCpuList(totalCpus(machine));
   }
+  if (o.schemes !== undefined) doc.schemes = o.schemes === "all" ? "all" : o.schemes.split(",").map((s) => s.trim());
+  if (o.seed !== undefined) doc.seed = /^\d+$/.test(o.seed.trim()) ? Number(o.seed) : o.seed;
   if (o.duration !== undefined) doc.duration = o.duration;
   if (o.warmup !== undefined) doc.warmup = o.warmup;
   if (o.namespaces !== undefined) doc.namespaces = o.namespaces.includes(",") ? o.namespaces.split(",") : o.namespaces;
@@ -124,7 +125,7 @@ function timestamp(): string {
 function parseWorkers(text: string | undefined): number {
   if (text === undefined) return 1;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new SpecError("workers", `"${text}" is not a worker count between 1 and 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers: "${text}" is not a worker count from 1 to 64`);
   return n;
 }
 
@@ -132,10 +133,12 @@ async function runCommand(o: RunOptions): Promise<void> {
   if (o.resume !== undefined) return resumeCommand(o.resume, o);
   const spec = resolveSpec(parseSpec(buildSpecDocument(o)));
   const workers = parseWorkers(o.workers);
-  const out = o.out ?? join("results", timestamp());
   const checkpointEvery = integerOption("checkpoint-every", o.checkpointEvery, 0, 1e9);
   const checkpointSeconds = integerOption("checkpoint-seconds", o.checkpointSeconds, 0, 1e6);
   if ((checkpointEvery !== undefined || checkpointSeconds !== undefined) && !o.cluster) throw new UsageError("checkpoints need --cluster (they go to Redis)");
+  // Where the results go is settled before anything runs: a run must not end with nowhere to write.
+  const out = o.out ?? freshDir(join("results", timestamp()));
+  prepareOutDir(out, { force: o.force });
   const interactive = !o.quiet && process.stderr.isTTY === true;
   const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
   const started = performance.now();
@@ -177,8 +180,10 @@ async function resumeCommand(id: string, o: RunOptions): Promise<void> {
   try {
     const record = await cluster.experiment(id);
     if (!o.quiet) process.stderr.write(`refsim: resuming cluster run ${id}\n`);
+    const out = o.out ?? record.out;
+    prepareOutDir(out, { force: true });
     const result = await cluster.resumeExperiment(id);
-    await finishRun(result, o.out ?? record.out, started, o);
+    await finishRun(result, out, started, o);
   } finally {
     await cluster.close();
   }
@@ -224,6 +229,7 @@ export function buildProgram(): Command {
   program
     .name("refsim")
     .description("Simulates how the cost of reference counting for namespaces and containers grows with the number of CPUs")
+    .version(`refsim ${codeVersion()}`, "-V, --version", "print refsim's version (package version + a digest of the model's code)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program
@@ -232,14 +238,15 @@ export function buildProgram(): Command {
     .option("--spec <file>", "experiment spec (YAML or JSON); the options below override its fields")
     .option("--workload <name>", `workload preset (${Object.keys(WORKLOAD_PRESETS).join(", ")})`)
     .option("--machine <name>", `machine preset (${MACHINE_PRESETS.map((m) => m.name).join(", ")})`)
-    .option("--cpus <list>", 'CPU counts: "1,2,4" or "1-64" for powers of two')
+    .option("--cpus <list>", 'CPU counts: "1,2,4", a range "1-80" (every count), steps "1-80:x2" (1,2,4..64) or "8-80:+8"; default: powers of two and the whole machine')
     .option("--schemes <list>", `"all" or a comma list of ${SCHEME_NAMES.join(", ")}`)
     .option("--seed <n>", "experiment seed")
     .option("--duration <time>", 'simulated duration, e.g. "2ms"')
     .option("--warmup <time>", 'warm-up excluded from the metrics, e.g. "200us"')
     .option("--namespaces <set>", 'namespace kinds: "linux", "linux-2006" or a comma list')
     .addOption(new Option("--layout <layout>", "refcount on its own line, or sharing the read-mostly fields' line").choices(["separate", "shared"]))
-    .option("--out <dir>", "output folder (default results/<timestamp>/)")
+    .option("--out <dir>", "output folder (default results/<timestamp>/); checked before anything runs")
+    .option("--force", "overwrite a --out folder that already holds files")
     .option("--quiet", "print nothing; only write the results")
     .option("--workers <n>", "split each run over n workers: threads, or worker processes with --cluster (same results)")
     .option("--cluster", "run on refsim workers over NATS and Redis (see `refsim worker`)")
@@ -270,7 +277,8 @@ export function buildProgram(): Command {
     .option("--queue <name>", "BullMQ queue of sweep points (default refsim-points)")
     .option("--partition-queue <name>", "BullMQ queue of partition jobs for distributed points (default refsim-partitions)")
     .option("--workers <n>", "points at a time in worker threads (default: the available CPUs); with --cluster, partitions of a distributed point (default: the workers listening)")
-    .option("--out <dir>", "output folder (default results/<sweep id>/)")
+    .option("--out <dir>", "output folder (default results/<sweep id>/); checked before anything runs")
+    .option("--force", "overwrite a --out folder that already holds files")
     .option("--resume <id>", "continue sweep <id> on the cluster: points done are not run again")
     .option("--quiet", "print nothing but failures; only write the results")
     .action(async (spec: string | undefined, o: SweepOptions) => sweepCommand(spec, o));

@@ -21,20 +21,39 @@ export function readSpecFile(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** Parses "1,2,4" or "1-64" (powers of two from 1 to 64). */
+const MAX_CPU_COUNTS = 65536;
+
+/**
+ * Parses a CPU list: comma-separated items, each a count (`4`), a range of every count (`1-80`),
+ * a range multiplying by a factor (`1-80:x2`: 1, 2, 4, ..., 64) or adding a step (`8-80:+8`:
+ * 8, 16, ..., 80). A range keeps only the counts up to its end. Throws SpecError naming the bad item.
+ */
 export function parseCpuList(text: string): number[] {
-  const range = /^(\d+)-(\d+)$/.exec(text.trim());
-  if (range !== null) {
-    const lo = Number(range[1]);
-    const hi = Number(range[2]);
-    if (lo < 1 || hi < lo) throw new SpecError("cpus", `bad range "${text}"`);
-    const out: number[] = [];
-    for (let n = lo; n <= hi; n *= 2) out.push(n);
-    return out;
+  const out: number[] = [];
+  for (const raw of text.split(",")) {
+    const item = raw.trim();
+    const m = /^(\d+)(?:-(\d+)(?::(x|\+)(\d+))?)?$/.exec(item);
+    const bad = (why: string) => new SpecError("cpus", `"${item}" ${why} (give counts like 1,2,4, a range 1-80, or steps 1-80:x2, 8-80:+8)`);
+    if (m === null) throw bad("is not a CPU count or range");
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo < 1) throw bad("starts below 1");
+    if (hi < lo) throw bad("ends before it starts");
+    const step = m[4] === undefined ? 1 : Number(m[4]);
+    const times = m[3] === "x";
+    if (times ? step < 2 : step < 1) throw bad(times ? "needs a factor of at least 2" : "needs a step of at least 1");
+    for (let n = lo; n <= hi; n = times ? n * step : n + step) {
+      out.push(n);
+      if (out.length > MAX_CPU_COUNTS) throw bad(`gives more than ${MAX_CPU_COUNTS} counts`);
+    }
   }
-  return text.split(",").map((part, i) => {
-    const n = Number(part.trim());
-    if (!Number.isInteger(n) || n < 1) throw new SpecError(`cpus.${i}`, `"${part}" is not a positive integer`);
-    return n;
-  });
+  return out;
+}
+
+/** The CPU counts a machine of `total` CPUs is run at by default: powers of two, and the whole machine. */
+export function defaultCpuList(total: number): number[] {
+  const out: number[] = [];
+  for (let n = 1; n < total; n *= 2) out.push(n);
+  out.push(total);
+  return out;
 }

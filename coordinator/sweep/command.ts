@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { SpecError } from "../../shared/engine/errors.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { codeVersion } from "../code-version.ts";
+import { prepareOutDir } from "../out-dir.ts";
 import { readSpecFile } from "../load-spec.ts";
 import { writeReport } from "../report/write-report.ts";
 import { formatTable, formatVerdict } from "../table.ts";
@@ -24,6 +25,7 @@ export interface SweepOptions {
   out?: string;
   resume?: string;
   quiet?: boolean;
+  force?: boolean;
 }
 
 /** Some points of a sweep failed (they are listed on stderr and in results.json): exit code 1. */
@@ -62,6 +64,7 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
   }
   const workers = parseCount(o.workers, o.cluster ? 0 : availableParallelism());
   const out = o.out ?? join("results", plan.id);
+  prepareOutDir(out, { force: o.force, resume: o.resume !== undefined });
   const progress = sweepProgress({ quiet: o.quiet === true, tty: process.stderr.isTTY === true });
   const distributed = plan.points.filter((p) => p.distributed).length;
   progress.note(

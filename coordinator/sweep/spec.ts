@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { SpecError } from "../../shared/engine/errors.ts";
-import { describeIssues } from "../../shared/spec/parse.ts";
+import { describeIssues } from "../../shared/spec/issues.ts";
 import { specSchema } from "../../shared/spec/spec.ts";
 
 /**
@@ -22,7 +22,7 @@ export type SweepSpec = z.infer<typeof sweepSchema>;
 
 /** Validates a parsed YAML/JSON document as a sweep spec. Throws SpecError naming each bad field. */
 export function parseSweepSpec(doc: unknown): SweepSpec {
-  const r = sweepSchema.safeParse(doc);
-  if (!r.success) throw new SpecError("", describeIssues(r.error.issues));
+  const r = sweepSchema.safeParse(doc, { reportInput: true });
+  if (!r.success) throw new SpecError("", describeIssues(r.error.issues, "", sweepSchema).join("\n"));
   return r.data;
 }

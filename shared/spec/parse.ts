@@ -1,26 +1,39 @@
-import type { z } from "zod";
 import { SpecError } from "../engine/errors.ts";
-import { findWorkloadPreset } from "../workloads/presets.ts";
+import { findMachinePreset } from "../machine/presets.ts";
+import { totalCpus } from "../machine/machine.ts";
+import { findWorkloadPreset, WORKLOAD_PRESETS } from "../workloads/presets.ts";
+import { describeIssues, SpecIssues } from "./issues.ts";
 import { specSchema, workloadSchema, type Spec, type WorkloadBody } from "./spec.ts";
 
-/** Turns zod issues into one message naming each field's path. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string {
-  return issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".");
-      if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((k) => `${path === "" ? k : `${path}.${k}`}: unknown field`).join("\n");
-      }
-      return `${path === "" ? "(spec)" : path}: ${issue.message}`;
-    })
-    .join("\n");
+/**
+ * Validates a parsed YAML/JSON document as a spec. Throws one SpecError naming every bad field:
+ * the schema's findings, and what it cannot see alone (the workload's fields, CPU counts the
+ * machine does not have), so a user fixes them all at once.
+ */
+export function parseSpec(doc: unknown): Spec {
+  const r = specSchema.safeParse(doc, { reportInput: true });
+  if (r.success) return r.data;
+  const issues = new SpecIssues();
+  for (const line of describeIssues(r.error.issues, "", specSchema)) issues.add("", line);
+  if (typeof doc === "object" && doc !== null) {
+    const d = doc as Record<string, unknown>;
+    const workloadIsValid = !r.error.issues.some((i) => i.path[0] === "workload");
+    if (workloadIsValid && d.workload !== undefined) issues.catch(() => resolveWorkloadBody(d.workload as Spec["workload"]));
+    const machineIsValid = !r.error.issues.some((i) => i.path[0] === "machine");
+    if (machineIsValid && Array.isArray(d.cpus)) checkCpusFit(String(d.machine), d.cpus, issues);
+  }
+  issues.throwIfAny();
+  throw new SpecError("", "invalid spec");
 }
 
-/** Validates a parsed YAML/JSON document as a spec. Throws SpecError naming the fields. */
-export function parseSpec(doc: unknown): Spec {
-  const r = specSchema.safeParse(doc);
-  if (!r.success) throw new SpecError("", describeIssues(r.error.issues));
-  return r.data;
+/** Adds an issue for each CPU count (a whole number) larger than the machine. */
+export function checkCpusFit(machineName: string, cpus: readonly unknown[], issues: SpecIssues): void {
+  const machine = findMachinePreset(machineName);
+  if (machine === undefined) return;
+  const total = totalCpus(machine);
+  cpus.forEach((n, i) => {
+    if (typeof n === "number" && Number.isInteger(n) && n > total) issues.add(`cpus.${i}`, `${machine.name} has ${total} CPUs; cannot run on ${n}`);
+  });
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -34,24 +47,28 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
+function unknownPreset(name: string): string {
+  return `unknown workload preset "${name}" (presets: ${Object.keys(WORKLOAD_PRESETS).join(", ")})`;
+}
+
 /** The workload of a spec: a preset, a preset with overrides, or a whole workload object. */
 export function resolveWorkloadBody(field: Spec["workload"]): { name: string; body: WorkloadBody } {
   if (typeof field === "string") {
     const preset = findWorkloadPreset(field);
-    if (preset === undefined) throw new SpecError("workload", `unknown workload preset "${field}"`);
+    if (preset === undefined) throw new SpecError("workload", unknownPreset(field));
     return { name: field, body: workloadSchema.parse(preset) };
   }
   const { preset: presetName, name: givenName, ...rest } = field;
   let base: unknown = {};
   let name = "custom";
   if (presetName !== undefined) {
-    if (typeof presetName !== "string") throw new SpecError("workload.preset", "expected a workload preset name");
+    if (typeof presetName !== "string") throw new SpecError("workload.preset", `expected a workload preset name (presets: ${Object.keys(WORKLOAD_PRESETS).join(", ")})`);
     const preset = findWorkloadPreset(presetName);
-    if (preset === undefined) throw new SpecError("workload.preset", `unknown workload preset "${presetName}"`);
+    if (preset === undefined) throw new SpecError("workload.preset", unknownPreset(presetName));
     base = preset;
     name = presetName;
   }
-  const r = workloadSchema.safeParse(deepMerge(base, rest));
-  if (!r.success) throw new SpecError("", describeIssues(r.error.issues, "workload"));
+  const r = workloadSchema.safeParse(deepMerge(base, rest), { reportInput: true });
+  if (!r.success) throw new SpecError("", describeIssues(r.error.issues, "workload", workloadSchema).join("\n"));
   return { name: typeof givenName === "string" ? givenName : name, body: r.data };
 }

@@ -1,12 +1,12 @@
 import { SpecError } from "../engine/errors.ts";
 import { findMachinePreset, type MachinePreset } from "../machine/presets.ts";
-import { totalCpus } from "../machine/machine.ts";
 import { DEFAULT_COSTS } from "../kernel/costs.ts";
 import { SCHEME_NAMES, type SchemeName } from "../schemes/scheme.ts";
 import type { KernelCostsPs, SchemeOptions } from "../schemes/scheme.ts";
 import type { ResolvedWorkload } from "../workloads/workload.ts";
-import { parseDurationPs } from "./duration.ts";
-import { resolveWorkloadBody } from "./parse.ts";
+import { formatDurationPs, parseDurationPs } from "./duration.ts";
+import { SpecIssues } from "./issues.ts";
+import { checkCpusFit, resolveWorkloadBody } from "./parse.ts";
 import { NAMESPACE_SETS, type Spec, type WorkloadBody } from "./spec.ts";
 
 /** Everything one run needs: a scheme on a machine with a CPU count, under a workload. */
@@ -59,34 +59,56 @@ function kindMask(kinds: readonly string[], names: readonly string[], path: stri
   return mask;
 }
 
-/** Fills in defaults and checks what the schema alone cannot (CPU counts against the machine...). */
+/**
+ * The warm-up when the spec gives none: the workload's, or, when the spec sets the duration,
+ * the same fraction of that duration as the workload's warm-up is of its own duration.
+ */
+function defaultWarmup(spec: Spec, body: WorkloadBody): string {
+  if (spec.duration === undefined) return body.warmup;
+  const given = parseDurationPs(spec.duration);
+  const bodyDuration = parseDurationPs(body.duration);
+  const bodyWarmup = parseDurationPs(body.warmup);
+  if (given === null || bodyDuration === null || bodyWarmup === null || bodyDuration === 0) return body.warmup;
+  return formatDurationPs(Math.floor((given * bodyWarmup) / bodyDuration));
+}
+
+/**
+ * Fills in defaults and checks what the schema alone cannot (CPU counts against the machine,
+ * namespace kinds the workload names, the warm-up against the duration). Throws one SpecError
+ * listing every problem.
+ */
 export function resolveSpec(spec: Spec): ResolvedSpec {
   const machine = findMachinePreset(spec.machine);
   if (machine === undefined) throw new SpecError("machine", `unknown machine preset "${spec.machine}"`);
-  const total = totalCpus(machine);
-  spec.cpus.forEach((n, i) => {
-    if (n > total) throw new SpecError(`cpus.${i}`, `${machine.name} has ${total} CPUs; cannot run on ${n}`);
-  });
-  const { name: workloadName, body } = resolveWorkloadBody(spec.workload);
-  const duration = spec.duration ?? body.duration;
-  const warmup = spec.warmup ?? body.warmup;
-  if (ps(warmup, "warmup") >= ps(duration, "duration")) throw new SpecError("warmup", `warm-up ${warmup} must be shorter than the duration ${duration}`);
+  const issues = new SpecIssues();
+  checkCpusFit(machine.name, spec.cpus, issues);
+  let resolved: { name: string; body: WorkloadBody } | undefined;
+  issues.catch(() => (resolved = resolveWorkloadBody(spec.workload)));
   const namespaces = typeof spec.namespaces === "string" ? [...NAMESPACE_SETS[spec.namespaces]] : [...spec.namespaces];
-  if (new Set(namespaces).size !== namespaces.length) throw new SpecError("namespaces", "a namespace kind is listed twice");
-  kindMask(namespaces, body.fork.newNamespaces, "workload.fork.newNamespaces");
-  kindMask(namespaces, body.unshare.namespaces, "workload.unshare.namespaces");
-  kindMask(namespaces, [body.setns.namespace], "workload.setns.namespace");
-  const costs: Record<string, string> = { ...DEFAULT_COSTS };
-  for (const [k, v] of Object.entries(spec.costs)) if (v !== undefined) costs[k] = v;
+  if (new Set(namespaces).size !== namespaces.length) issues.add("namespaces", "a namespace kind is listed twice");
   const options = {
     sloppyBatch: spec.options.sloppyBatch ?? DEFAULT_OPTIONS.sloppyBatch,
     sloppyMaxSpares: spec.options.sloppyMaxSpares ?? DEFAULT_OPTIONS.sloppyMaxSpares,
     refcacheEpoch: spec.options.refcacheEpoch ?? DEFAULT_OPTIONS.refcacheEpoch,
     rcuGracePeriod: spec.options.rcuGracePeriod ?? DEFAULT_OPTIONS.rcuGracePeriod,
   };
-  if (options.sloppyMaxSpares < options.sloppyBatch) {
-    throw new SpecError("options.sloppyMaxSpares", `must be at least sloppyBatch (${options.sloppyBatch})`);
+  if (options.sloppyMaxSpares < options.sloppyBatch) issues.add("options.sloppyMaxSpares", `must be at least sloppyBatch (${options.sloppyBatch})`);
+  if (resolved === undefined) {
+    issues.throwIfAny();
+    throw new SpecError("workload", "cannot be resolved");
   }
+  const { name: workloadName, body } = resolved;
+  const duration = spec.duration ?? body.duration;
+  const warmup = spec.warmup ?? defaultWarmup(spec, body);
+  if (ps(warmup, "warmup") >= ps(duration, "duration")) {
+    issues.add("warmup", `warm-up ${warmup}${spec.warmup === undefined ? " (the default)" : ""} must be shorter than the duration ${duration}`);
+  }
+  issues.catch(() => kindMask(namespaces, body.fork.newNamespaces, "workload.fork.newNamespaces"));
+  issues.catch(() => kindMask(namespaces, body.unshare.namespaces, "workload.unshare.namespaces"));
+  issues.catch(() => kindMask(namespaces, [body.setns.namespace], "workload.setns.namespace"));
+  issues.throwIfAny();
+  const costs: Record<string, string> = { ...DEFAULT_COSTS };
+  for (const [k, v] of Object.entries(spec.costs)) if (v !== undefined) costs[k] = v;
   const schemes = spec.schemes === "all" ? [...SCHEME_NAMES] : [...new Set(spec.schemes)];
   return {
     name: spec.name ?? `${workloadName} on ${machine.name}`,

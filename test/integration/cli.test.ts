@@ -114,3 +114,52 @@ describe("refsim CLI", () => {
     expect(schema.additionalProperties).toBe(false);
   });
 });
+
+describe("refsim CLI: errors up front, inputs that mean what they say", () => {
+  // A run that would take minutes: these tests end in a second only if --out is checked first.
+  const LONG = ["--machine", "xeon-80", "--cpus", "80", "--schemes", "clone-flags", "--duration", "2s", "--quiet"];
+
+  it("checks --out before simulating: under a file, in /proc, a folder holding results without --force", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "file"), "x");
+    const underFile = refsim(["run", ...LONG, "--out", join(dir, "file", "out")]);
+    expect(underFile.code).toBe(2);
+    expect(underFile.stderr.trim()).toBe(`refsim: --out ${join(dir, "file", "out")}: ${join(dir, "file")} is a file, not a folder`);
+    const proc = refsim(["run", ...LONG, "--out", "/proc/refsim-x"]);
+    expect(proc.code).toBe(2);
+    expect(proc.stderr).toContain("kernel file system");
+    const old = join(dir, "old");
+    expect(refsim(["run", ...SMALL, "--schemes", "none", "--out", old]).code).toBe(0);
+    const again = refsim(["run", ...LONG, "--out", old]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("already holds files");
+    expect(again.stderr).toContain("--force");
+    expect(refsim(["run", ...SMALL, "--schemes", "none", "--out", old, "--force"]).code).toBe(0);
+  });
+
+  it("reports every spec error at once, names the bad entry of --schemes, and lists valid names", () => {
+    const r = refsim(["run", "--machine", "small-4", "--cpus", "1,8", "--schemes", "clone-flags,nsproxi", "--workload", "fork-strom", "--seed", "x", "--quiet"]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n").slice(1).map((l) => l.trim());
+    expect(lines.map((l) => l.split(":")[0]).sort()).toEqual(["cpus.1", "schemes.1", "seed", "workload"]);
+    expect(r.stderr).toContain('schemes.1: "nsproxi" is not one of none, clone-flags,');
+    expect(r.stderr).toContain("(presets: fork-storm, container-churn,");
+  });
+
+  it("--cpus 1-3 runs 1, 2 and 3 CPUs; without --cpus the counts follow --machine; a short --duration brings its own warm-up", () => {
+    const a = tempDir();
+    expect(refsim(["run", "--machine", "small-4", "--cpus", "1-3", "--schemes", "none", "--duration", "100us", "--quiet", "--out", a]).code).toBe(0);
+    const docA = JSON.parse(readFileSync(join(a, "results.json"), "utf8"));
+    expect(docA.runs.map((r: { cpus: number }) => r.cpus)).toEqual([1, 2, 3]);
+    expect(docA.spec.warmup).toBe("10us");
+    const b = tempDir();
+    expect(refsim(["run", "--machine", "small-4", "--workload", "container-churn", "--schemes", "none", "--duration", "100us", "--quiet", "--out", b]).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(b, "results.json"), "utf8")).spec.cpus).toEqual([1, 2, 4]);
+  });
+
+  it("prints its version", () => {
+    const r = refsim(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^refsim \d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+  });
+});

@@ -27,11 +27,11 @@ describe("spec validation", () => {
 
   it("rejects an unknown field inside a workload override with its path: workload.fork.placment", () => {
     const e = rejection({ ...base, workload: { preset: "fork-storm", fork: { placment: "random" } } });
-    expect(e.message).toBe("workload.fork.placment: unknown field");
+    expect(e.message).toBe("workload.fork.placment: unknown field (valid fields here: placement, newNamespaces, childWork)");
   });
 
   it("rejects an unknown top-level field with its name", () => {
-    expect(rejection({ ...base, colour: "red" }).message).toBe("colour: unknown field");
+    expect(rejection({ ...base, colour: "red" }).message).toMatch(/^colour: unknown field \(valid fields here: name, seed, machine, cpus, /);
   });
 
   it("names the field of a bad value: cpus.0, machine, duration, workload.fork.placement", () => {
@@ -41,7 +41,7 @@ describe("spec validation", () => {
     expect(rejection({ ...base, workload: { preset: "fork-storm", fork: { placement: "everywhere" } } }).message).toMatch(
       /^workload\.fork\.placement: expected one of same-cpu, same-socket, least-loaded, random/,
     );
-    expect(rejection({ ...base, schemes: ["nsproxy", "plan9"] }).message).toMatch(/^schemes: /);
+    expect(rejection({ ...base, schemes: ["nsproxy", "plan9"] }).message).toBe('schemes.1: "plan9" is not one of none, clone-flags, container, nsproxy, percpu, sloppy, refcache');
   });
 
   it("lists every bad field of a spec, one per line", () => {
@@ -70,5 +70,38 @@ describe("spec validation", () => {
     expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(["machine", "cpus", "workload", "schemes", "seed", "costs", "options"]));
     expect(schema.required).toEqual(expect.arrayContaining(["machine", "cpus", "workload"]));
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
+  });
+});
+
+describe("spec errors, all at once", () => {
+  it("reports every problem of a spec in one error: schema fields, the workload's fields and CPU counts the machine lacks", () => {
+    const lines = rejection({
+      machine: "small-4",
+      cpus: [1, 9],
+      seed: -1,
+      schemes: ["nsproxy", "nsproxi"],
+      workload: { preset: "fork-storm", fork: { placment: "x" } },
+    }).message.split("\n");
+    expect(lines.map((l) => l.split(":")[0]).sort()).toEqual(["cpus.1", "schemes.1", "seed", "workload.fork.placment"]);
+    expect(lines).toContain('schemes.1: "nsproxi" is not one of none, clone-flags, container, nsproxy, percpu, sloppy, refcache');
+  });
+
+  it("says a required field is missing, and lists the valid names of an unknown one", () => {
+    const lines = rejection({ cpus: [1] }).message.split("\n");
+    expect(lines).toEqual([expect.stringMatching(/^machine: missing \(expected a machine preset: small-4, /), expect.stringMatching(/^workload: missing /)]);
+    expect(rejection({ ...base, workload: "fork-strom" }).message).toBe(
+      'workload: unknown workload preset "fork-strom" (presets: fork-storm, container-churn, net-heavy, migration, nested, hot-line)',
+    );
+  });
+
+  it("reports the resolver's problems together: a bad namespace kind and a warm-up too long", () => {
+    const lines = rejection({ ...base, namespaces: "linux-2006", warmup: "5ms", duration: "1ms", workload: { preset: "fork-storm", unshare: { namespaces: ["time"] } } }).message.split("\n");
+    expect(lines.map((l) => l.split(":")[0]).sort()).toEqual(["warmup", "workload.unshare.namespaces"]);
+  });
+
+  it("takes the workload's warm-up fraction of a duration given alone, so a short run needs no warm-up of its own", () => {
+    expect(resolveSpec(parseSpec({ ...base, duration: "100us" })).warmup).toBe("10us");
+    expect(resolveSpec(parseSpec({ ...base })).warmup).toBe("200us");
+    expect(resolveSpec(parseSpec({ ...base, duration: "100us", warmup: "1us" })).warmup).toBe("1us");
   });
 });
