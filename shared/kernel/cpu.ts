@@ -88,6 +88,8 @@ export class Cpu {
   private stepToken = 0;
   /** When the step the CPU is busy with ends (-1 when it is not in a timed step). */
   private busyUntilPs = -1;
+  /** Whether that step's time went into busyPs (it started inside the measured window). */
+  private busyCounted = false;
   /** A program set aside by kernel work (an interrupt), with the time its step still needs. */
   private preempted: { program: Program; remainingPs: number } | null = null;
   private readonly rmwOut = new Float64Array(2);
@@ -139,7 +141,9 @@ export class Cpu {
     }
     if (p.op === OP_KWORK || this.preempted !== null || this.busyUntilPs <= now) return;
     const remainingPs = this.busyUntilPs - now;
-    if (this.counted(now)) this.stats.busyPs -= remainingPs;
+    // The resumed step counts its remaining time again (after() below), so take it back, if it
+    // was counted at all: a step begun before the warm-up was not.
+    if (this.busyCounted) this.stats.busyPs -= remainingPs;
     this.preempted = { program: p, remainingPs };
     this.program = null;
     this.busyUntilPs = -1;
@@ -225,7 +229,8 @@ export class Cpu {
 
   private after(ps: number): void {
     const now = this.engine.nowPs;
-    if (this.counted(now)) this.stats.busyPs += ps;
+    this.busyCounted = this.counted(now);
+    if (this.busyCounted) this.stats.busyPs += ps;
     this.scheduled = true;
     this.busyUntilPs = now + ps;
     this.engine.send(ps, PRIO_STEP, this.id, this.id, EV_CPU_STEP, ++this.stepToken);
