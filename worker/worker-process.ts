@@ -6,7 +6,7 @@ import { CountMismatchError, runPartition, type PartitionJob, type RunnerStats }
 import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "./queue.ts";
 import { SpecError } from "../shared/engine/errors.ts";
 import { DEFAULT_POINT_QUEUE } from "../coordinator/sweep/keys.ts";
-import { startPointWorker } from "../coordinator/sweep/point-job.ts";
+import { startPointWorker } from "./point-worker.ts";
 
 /** A job waits this long for a worker with no partition before a busy worker's second slot takes it, ms. */
 const SECOND_SLOT_AFTER_MS = 1500;
@@ -36,7 +36,7 @@ export interface WorkerProcessOptions {
  * stalls, and BullMQ gives it to a worker with a free slot, which runs it beside its own. A
  * second slot only takes a job that has waited a moment for an idle worker, so partitions
  * spread over workers. Beside them it takes sweep points, one at a time, from the points queue
- * (coordinator/sweep/point-job.ts): two BullMQ workers, so a point that waits for partition
+ * (point-worker.ts): two BullMQ workers, so a point that waits for partition
  * jobs never holds this process's partition slot. A job whose spec is invalid fails for good
  * (UnrecoverableError); any other failure may be retried.
  */

@@ -3,7 +3,7 @@ import { SILENT_PROGRESS, type PointOutcome, type SweepProgress } from "./outcom
 import { PointPool, PointThreadDiedError } from "./point-pool.ts";
 import type { SweepPlan } from "./points.ts";
 
-/** Attempts of a point whose thread died, as a cluster point job's (see point-job.ts). */
+/** Attempts of a point whose thread died, as a cluster point job's (see worker/point-worker.ts). */
 export const POINT_ATTEMPTS = 3;
 
 /**

@@ -1,14 +1,14 @@
 import { UnrecoverableError, Worker as QueueWorker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { SimulationError, SpecError } from "../../shared/engine/errors.ts";
-import type { RunResult } from "../../shared/metrics/result.ts";
-import { redactRedisUrl, redisConnection } from "../../worker/queue.ts";
-import { Cluster } from "../cluster.ts";
-import { codeVersion } from "../code-version.ts";
-import { SWEEP_TTL_SECONDS, sweepKeys } from "./keys.ts";
-import { PointPool, PointRunError } from "./point-pool.ts";
-import { resolvePoint, type PointDocument } from "./point-run.ts";
-import { pointId } from "./points.ts";
+import { SimulationError, SpecError } from "../shared/engine/errors.ts";
+import type { RunResult } from "../shared/metrics/result.ts";
+import { redactRedisUrl, redisConnection } from "./queue.ts";
+import { Cluster } from "../coordinator/cluster.ts";
+import { codeVersion } from "../coordinator/code-version.ts";
+import { SWEEP_TTL_SECONDS, sweepKeys } from "../coordinator/sweep/keys.ts";
+import { PointPool, PointRunError } from "../coordinator/sweep/point-pool.ts";
+import { resolvePoint, type PointDocument } from "../coordinator/sweep/point-run.ts";
+import { pointId } from "../coordinator/sweep/points.ts";
 
 /** A point job: one run of a sweep. Its job id is the point id. */
 export interface PointJob {
