@@ -4,7 +4,7 @@ import type { RunResult } from "../../shared/metrics/result.ts";
 import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "../../worker/queue.ts";
 import { DEFAULT_POINT_QUEUE, SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "./keys.ts";
 import { SILENT_PROGRESS, type PointOutcome, type SweepProgress } from "./outcome.ts";
-import { POINT_JOB_OPTIONS, type PointJob } from "../../worker/point-worker.ts";
+import { POINT_JOB_OPTIONS, type PointJob } from "./point-job.ts";
 import { pointLabel, type SweepPlan, type SweepPoint } from "./points.ts";
 
 export interface ClusterSweepOptions {

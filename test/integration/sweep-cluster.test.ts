@@ -9,7 +9,7 @@ import { codeVersion } from "../../coordinator/code-version.ts";
 import { resultsCsv } from "../../coordinator/output.ts";
 import { runSweepEmbedded } from "../../coordinator/sweep/embedded.ts";
 import { SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "../../coordinator/sweep/keys.ts";
-import { POINT_JOB_OPTIONS, type PointJob } from "../../worker/point-worker.ts";
+import { POINT_JOB_OPTIONS, type PointJob } from "../../coordinator/sweep/point-job.ts";
 import { sweepResultsDocument } from "../../coordinator/sweep/output.ts";
 import { loadSweep, type SweepPlan } from "../../coordinator/sweep/points.ts";
 import { redisConnection } from "../../worker/queue.ts";
