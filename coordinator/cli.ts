@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { join } from "node:path";
 import { SpecError, SimulationError } from "../shared/engine/errors.ts";
-import { MACHINE_PRESETS } from "../shared/machine/presets.ts";
+import { MACHINE_PRESETS, presetSources } from "../shared/machine/presets.ts";
 import { totalCpus } from "../shared/machine/machine.ts";
 import { WORKLOAD_PRESETS } from "../shared/workloads/presets.ts";
 import { SCHEMES, SCHEME_NAMES } from "../shared/schemes/index.ts";
@@ -211,8 +211,7 @@ function presetsCommand(): void {
   console.log("Machines:");
   for (const m of MACHINE_PRESETS) {
     console.log(`  ${m.name.padEnd(12)} ${totalCpus(m)} CPUs  ${m.summary}`);
-    console.log(`  ${"".padEnd(12)} source: ${m.source}`);
-    console.log(`  ${"".padEnd(12)} occupancy: ${m.occupancySource}`);
+    for (const [label, source] of presetSources(m)) console.log(`  ${"".padEnd(12)} ${label}: ${source}`);
   }
   console.log("\nWorkloads:");
   for (const [name, w] of Object.entries(WORKLOAD_PRESETS)) console.log(`  ${name.padEnd(16)} ${w.description}`);

@@ -13,6 +13,12 @@ interface DirectoryEntry {
   exclusive: boolean;
   /** CPUs with a Shared copy besides the holder. */
   sharers: number[];
+  /**
+   * For each sharer, the number of its request that gave it its copy (it was the holder then).
+   * An invalidation carries it, so a CPU still waiting for that very request knows the
+   * invalidation is ordered after it (use the line once, then drop it), not before.
+   */
+  sharerRequests: number[];
   /** The line serves one transfer at a time; it is busy until this time. */
   busyUntilPs: number;
   /** The value in memory, valid while holder is -1. */
@@ -34,13 +40,24 @@ export interface HomeStats {
 }
 
 /**
- * The directory of the lines homed on one memory node. It serialises the requests of each
- * line in the engine's total order: a request waits until the line is free, then the transfer
- * keeps the line busy for its occupancy and reaches the requester after its latency.
+ * The directory of the lines homed on one memory node: MESI, with the Shared copy most recently
+ * fetched acting as the forwarder (as MESIF's F state). It serialises the requests of each line
+ * in the engine's total order: a request waits until the line is free, then the transfer keeps
+ * the line busy for its occupancy and reaches the requester after its latency.
  *
- * A requester's latency, from sending its request to receiving the data, is the published
- * transfer latency of its distance class to the holder, but never less than the messages the
- * directory protocol needs: request leg + recall leg + the holder's data hop (>= occupancy).
+ * - A line fetched from memory while nobody caches it is Exclusive: the CPU may write it at once,
+ *   silently (E -> M needs no message, so the directory cannot tell E from M and keeps one
+ *   "exclusive" flag for both).
+ * - A CPU with a Shared copy that writes upgrades (S -> M): its copy is current (any write since
+ *   it was fetched would have invalidated it), so the home invalidates the other copies and grants
+ *   ownership without moving the data.
+ * - A read of a line another CPU owns moves a copy (the published load latency); a write or atomic
+ *   moves ownership (the published atomic latency) and invalidates every other copy.
+ *
+ * A requester waits, from sending its request to receiving the data, the published latency of its
+ * distance class to the holder, plus, under a directory protocol, the directory's indirection (see
+ * indirectionPs); but never less than the messages the simulation needs: request leg + recall leg
+ * + the holder's data hop (at least the transfer's occupancy).
  */
 export class HomeNode {
   readonly node: number;
@@ -76,14 +93,29 @@ export class HomeNode {
   presetValue(line: number, value: number): void {
     const e = this.lines.get(line);
     if (e !== undefined && e.holder !== -1) throw new Error(`line ${line} is cached; cannot preset its memory value`);
-    this.lines.set(line, { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value, holderRequest: 0 });
+    this.lines.set(line, { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value, holderRequest: 0 });
+  }
+
+  /**
+   * The extra time a directory protocol adds to a transfer from `from` to `to`: the published
+   * figures were measured with the line homed at one of the two CPUs' nodes (request to the home,
+   * home to holder, data back), so a home farther from them costs the difference in legs. A
+   * broadcast protocol snoops the holder directly and adds nothing.
+   */
+  indirectionPs(to: number, from: number): number {
+    const c = this.machine.costs;
+    if (!c.directory) return 0;
+    const topo = this.machine.topology;
+    const legs = c.legPs[topo.nodeDistance(to, this.node)] + c.legPs[topo.nodeDistance(from, this.node)];
+    const measured = c.legPs[topo.cpuDistance(to, from)] + c.legPs[DIE];
+    return legs > measured ? legs - measured : 0;
   }
 
   request(line: number, requester: number, kind: number, requestNumber: number): void {
     const now = this.engine.nowPs;
     let e = this.lines.get(line);
     if (e === undefined) {
-      e = { holder: -1, exclusive: false, sharers: [], busyUntilPs: 0, value: 0, holderRequest: 0 };
+      e = { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value: 0, holderRequest: 0 };
       this.lines.set(line, e);
     }
     const topo = this.machine.topology;
@@ -104,55 +136,69 @@ export class HomeNode {
         if (dist === DIE) this.stats.dramLocal++;
         else this.stats.dramRemote++;
       }
-      // A line fetched from memory is owned exclusively (MESI's E state behaves as M here).
+      // Nobody caches the line: the requester's copy is Exclusive (E), whatever it asked for.
       this.send(grantAt - now, requester, EV_LINE_DATA, line, e.value, WRITE, sourceCode(source, false));
       e.holder = requester;
       e.exclusive = true;
-      e.sharers.length = 0;
-    } else if (e.holder === requester) {
-      // The requester holds the forwarding Shared copy and wants to write: invalidate the rest.
+      clearSharers(e);
+    } else if (kind === WRITE && (e.holder === requester || e.sharers.includes(requester))) {
+      // S -> M: invalidate every other copy (the forwarder's too); no data moves.
       let latency = 2 * legD;
       let farthest = DIE;
-      for (const s of e.sharers) {
+      let invalidated = 0;
+      const invalidate = (s: number, sharerRequest: number) => {
         const d = topo.cpuDistance(s, requester);
-        if (c.atomicPs[d] > latency) latency = c.atomicPs[d];
+        const l = c.atomicPs[d] + this.indirectionPs(requester, s);
+        if (l > latency) latency = l;
         if (d > farthest) farthest = d;
-        this.send(start - now + c.legPs[topo.nodeDistance(s, this.node)], s, EV_LINE_INVALIDATE, line, 0, 0, 0);
-      }
+        this.invalidate(start - now, s, line, sharerRequest);
+        invalidated++;
+      };
+      for (let i = 0; i < e.sharers.length; i++) if (e.sharers[i] !== requester) invalidate(e.sharers[i], e.sharerRequests[i]);
+      if (e.holder !== requester) invalidate(e.holder, e.holderRequest);
       if (counted) {
         this.stats.upgrades++;
-        this.stats.invalidations += e.sharers.length;
+        this.stats.invalidations += invalidated;
       }
       occupancy = c.occupancyPs[farthest];
       grantAt = start + Math.max(latency - legD, legD);
       this.send(grantAt - now, requester, EV_LINE_DATA, line, 0, kind, sourceCode(farthest, true));
+      e.holder = requester;
       e.exclusive = true;
-      e.sharers.length = 0;
+      clearSharers(e);
     } else {
       const holder = e.holder;
       const dist = topo.cpuDistance(holder, requester);
       let latency: number;
       let occClass = dist;
       if (kind === READ) {
-        latency = c.readPs[dist];
-        if (!e.sharers.includes(holder)) e.sharers.push(holder);
+        latency = c.readPs[dist] + this.indirectionPs(requester, holder);
+        const i = e.sharers.indexOf(holder);
+        if (i === -1) {
+          e.sharers.push(holder);
+          e.sharerRequests.push(e.holderRequest);
+        } else {
+          e.sharerRequests[i] = e.holderRequest;
+        }
         e.exclusive = false;
       } else {
-        latency = c.atomicPs[dist];
+        latency = c.atomicPs[dist] + this.indirectionPs(requester, holder);
         let invalidated = 0;
-        for (const s of e.sharers) {
+        for (let i = 0; i < e.sharers.length; i++) {
+          const s = e.sharers[i];
           if (s === requester) continue;
           const d = topo.cpuDistance(s, requester);
-          if (c.atomicPs[d] > latency) {
-            latency = c.atomicPs[d];
+          const l = c.atomicPs[d] + this.indirectionPs(requester, s);
+          if (l > latency) {
+            latency = l;
             occClass = d;
           }
-          this.send(start - now + c.legPs[topo.nodeDistance(s, this.node)], s, EV_LINE_INVALIDATE, line, 0, 0, 0);
+          this.invalidate(start - now, s, line, e.sharerRequests[i]);
           invalidated++;
         }
         if (counted) this.stats.invalidations += invalidated;
         e.exclusive = true;
-        e.sharers.length = 0;
+        clearSharers(e);
       }
       occupancy = c.occupancyPs[occClass];
       const legH = c.legPs[topo.nodeDistance(holder, this.node)];
@@ -166,7 +212,18 @@ export class HomeNode {
     e.busyUntilPs = start + occupancy;
   }
 
+  /** Sends an invalidation, leaving the directory `afterPs` from now, to a sharer. */
+  private invalidate(afterPs: number, sharer: number, line: number, sharerRequest: number): void {
+    const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(sharer, this.node)];
+    this.send(afterPs + leg, sharer, EV_LINE_INVALIDATE, line, sharerRequest, 0, 0);
+  }
+
   private send(delayPs: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {
     this.engine.send(delayPs, PRIO_COHERENCE, this.entity, target, type, a0, a1, a2, a3);
   }
+}
+
+function clearSharers(e: DirectoryEntry): void {
+  e.sharers.length = 0;
+  e.sharerRequests.length = 0;
 }

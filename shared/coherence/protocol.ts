@@ -6,7 +6,7 @@
 export const EV_CPU_STEP = 1; // target cpu: continue the CPU's current program
 export const EV_LINE_REQUEST = 2; // target home: a0 line, a1 requester cpu, a2 access kind, a3 the requester's request number
 export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 recallCode(kind, holder's request), a3 grant time
-export const EV_LINE_INVALIDATE = 4; // target sharer: a0 line
+export const EV_LINE_INVALIDATE = 4; // target sharer: a0 line, a1 the number of the request that gave the sharer its copy
 export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access kind, a3 1 = upgrade (no data)
 export const EV_TASK_ARRIVE = 6; // target cpu: a0 task id, a1 1 = new child, 0 = migrated
 export const EV_TIMER = 7; // target cpu: a0 timer kind, a1 object id, a2 argument

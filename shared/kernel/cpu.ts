@@ -319,19 +319,18 @@ export class Cpu {
     }
   }
 
-  /** EV_LINE_INVALIDATE: drop a Shared copy (after using it, if it is still on its way). */
-  onInvalidate(line: number): void {
-    if (this.held.has(line) && this.waitingLine !== line) {
+  /**
+   * EV_LINE_INVALIDATE: drop a Shared copy. `sharerRequest` is the number of this CPU's request
+   * that gave it the copy: if the CPU still waits for that very request (its data, or its
+   * upgrade, is on its way), the invalidation is ordered after it, so the access uses the line
+   * first; otherwise the copy held is stale now, and a pending upgrade will fetch the data.
+   */
+  onInvalidate(line: number, sharerRequest: number): void {
+    if (this.waitingLine === line && sharerRequest === this.requestsSent) {
+      this.pendingInvalidate = true;
+    } else if (this.held.has(line)) {
       this.held.delete(line);
       this.exclusive.delete(line);
-    } else if (this.waitingLine === line) {
-      if (this.held.has(line)) {
-        // An upgrade is pending and someone else's write came first: the copy is stale now.
-        this.held.delete(line);
-        this.exclusive.delete(line);
-      } else {
-        this.pendingInvalidate = true;
-      }
     } else {
       throw new SimulationError(`invalidation of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
     }

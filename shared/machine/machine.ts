@@ -21,6 +21,8 @@ export interface MachineCosts {
   dramPs: number[];
   /** One message between a CPU and a home node at this distance. */
   legPs: number[];
+  /** Whether requests reach the holder through the line's home directory (see MachinePreset.protocol). */
+  directory: boolean;
   /** A load or store that hits the local cache. */
   hitPs: number;
   /** An atomic RMW on a line the CPU owns. */
@@ -74,7 +76,8 @@ function resolveCosts(p: MachinePreset): MachineCosts {
     dramPs[cls] = given !== null && given !== undefined ? toPs(given) : dramLocal + Math.max(0, atomicPs[cls] - atomicPs[DIE]);
   }
   const legPs = readPs.map((ps) => Math.max(1, Math.round(ps * MESSAGE_LEG_FRACTION)));
-  return { readPs, atomicPs, occupancyPs, dramPs, legPs, hitPs, localAtomicPs, frequencyMHz: p.frequencyMHz };
+  const directory = p.protocol === "directory";
+  return { readPs, atomicPs, occupancyPs, dramPs, legPs, directory, hitPs, localAtomicPs, frequencyMHz: p.frequencyMHz };
 }
 
 /** Fills [self, smt, die, package, hop1, hop2]; a missing class takes its nearer neighbour's value. */

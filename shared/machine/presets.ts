@@ -1,5 +1,8 @@
 import type { TopologyShape } from "./topology.ts";
 
+export const COHERENCE_PROTOCOLS = ["broadcast", "directory"] as const;
+export type CoherenceProtocol = (typeof COHERENCE_PROTOCOLS)[number];
+
 /**
  * A machine as published: latencies in the source's own unit (cycles at frequencyMHz, or ns),
  * for the classes smt, die, package, hop1, hop2 (null where the machine has no such pair).
@@ -18,8 +21,21 @@ export interface MachinePreset {
   read: Array<number | null>;
   /** A load or store that hits the local L1. */
   localHit: number;
-  /** An atomic RMW on a line the CPU already owns. */
+  /**
+   * A LOCK-prefixed RMW (lock add, lock xadd, xchg with memory, lock cmpxchg) on a line the CPU
+   * already owns: an order of magnitude more than an L1 hit, because the core drains its store
+   * buffer and holds the line locked for the whole read-modify-write.
+   */
   localAtomic: number;
+  localAtomicSource: string;
+  /**
+   * How a request finds a line's holder. `broadcast`: the request is snooped by every cache and
+   * the holder answers the requester directly, so the published transfer latency holds wherever
+   * the line's home is. `directory`: the request goes to the line's home node, which forwards it
+   * to the holder; a home far from both CPUs adds its extra legs (directory indirection).
+   */
+  protocol: CoherenceProtocol;
+  protocolSource: string;
   /** Fetch from the DRAM of the CPU's own node. */
   dramLocal: number;
   /** Fetch from another node's DRAM: [package, hop1, hop2]; null = derived (see below). */
@@ -31,6 +47,25 @@ export interface MachinePreset {
   occupancyFraction: number;
   occupancySource: string;
 }
+
+/**
+ * Locked RMWs on an owned line. No published figure was found for the preset machines' own
+ * cores; the nearest measurements found are 16-19 cycles on other x86 cores.
+ */
+const LOCAL_ATOMIC_20_CYCLES =
+  "assumed 20 cycles, the order measured for a LOCK-prefixed RMW on an L1-resident line on other x86 " +
+  "cores: uops.info, CMPXCHG_LOCK (M64, R64), 'Measured (loop): 19.07' cycles per instruction on " +
+  "Alder Lake-P; LLVM review D66535 (A. Di Biagio, 2019): XCHG with memory 16 cycles and LOCK CMPXCHG " +
+  "~17 cycles measured on AMD Jaguar. No figure for this preset's own cores was found.";
+
+const SSYNC_BROADCAST =
+  "broadcast: SSYNC (David, Guerraoui, Trigonakis, SOSP 2013, the target platforms) describes the " +
+  "Xeon's multi-socket coherence as broadcast-based (snooping over QPI): the holder answers the " +
+  "requester directly, with no home-directory indirection.";
+const SSYNC_DIRECTORY =
+  "directory: SSYNC (SOSP 2013, the target platforms) describes the Opteron's coherence as " +
+  "directory-based (an incomplete directory in each node's LLC): requests go to the line's home node " +
+  "first, so SSYNC notes a line homed on a remote node is slow even between two cores of one die.";
 
 const OCCUPANCY_ASSUMPTION =
   "assumed: half the transfer latency (the request and directory lookup pipeline across requesters; " +
@@ -51,6 +86,9 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [null, 80, null, 260, null],
     localHit: 4,
     localAtomic: 20,
+    localAtomicSource: "invented round number for tests (20 cycles, the order of a LOCK-prefixed RMW)",
+    protocol: "directory",
+    protocolSource: "directory: invented for tests, so that hand-computed tests see the home's legs",
     dramLocal: 120,
     dramRemote: [null, 200, null],
     occupancyFraction: 0.5,
@@ -71,7 +109,10 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     atomic: [null, 110, 197, 216, 296],
     read: [null, 81, 161, 172, 252],
     localHit: 3,
-    localAtomic: 3,
+    localAtomic: 20,
+    localAtomicSource: LOCAL_ATOMIC_20_CYCLES,
+    protocol: "directory",
+    protocolSource: SSYNC_DIRECTORY,
     dramLocal: 136,
     dramRemote: [null, null, null],
     occupancyFraction: 0.5,
@@ -91,7 +132,10 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     atomic: [null, 120, null, 324, 430],
     read: [null, 109, null, 289, 400],
     localHit: 5,
-    localAtomic: 5,
+    localAtomic: 20,
+    localAtomicSource: LOCAL_ATOMIC_20_CYCLES,
+    protocol: "broadcast",
+    protocolSource: SSYNC_BROADCAST,
     dramLocal: 355,
     dramRemote: [null, null, null],
     occupancyFraction: 0.5,
@@ -115,6 +159,10 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [7.4, 49, null, 114, null],
     localHit: 1.43,
     localAtomic: 7.14,
+    localAtomicSource: LOCAL_ATOMIC_20_CYCLES + " 20 cycles at 2.8 GHz = 7.14 ns.",
+    protocol: "broadcast",
+    protocolSource: "assumed broadcast: with two sockets a request can only be snooped in the other one, and the " +
+      "measured core-to-core figures already include whatever the home agent adds.",
     dramLocal: 81,
     dramRemote: [null, 141, null],
     occupancyFraction: 0.5,
@@ -138,6 +186,10 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [8, 44, null, 110, 380],
     localHit: 1.67,
     localAtomic: 8.3,
+    localAtomicSource: LOCAL_ATOMIC_20_CYCLES + " 20 cycles at 2.4 GHz = 8.3 ns.",
+    protocol: "directory",
+    protocolSource: "directory: SGI UV keeps coherence across blades with a directory in each blade's hub (SGI, " +
+      "'Technical Advances in the SGI UV Architecture', 2012): a line homed on a far blade costs its legs.",
     dramLocal: 85,
     dramRemote: [null, 140, 450],
     occupancyFraction: 0.5,
@@ -147,4 +199,14 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
 
 export function findMachinePreset(name: string): MachinePreset | undefined {
   return MACHINE_PRESETS.find((m) => m.name === name);
+}
+
+/** Each kind of number a preset holds, with where it comes from (what `refsim presets` prints). */
+export function presetSources(m: MachinePreset): Array<[label: string, source: string]> {
+  return [
+    ["source", m.source],
+    ["protocol", m.protocolSource],
+    ["local atomic", m.localAtomicSource],
+    ["occupancy", m.occupancySource],
+  ];
 }

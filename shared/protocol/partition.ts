@@ -223,7 +223,7 @@ export class Partition implements EventHandler, Router {
         (this.cpus[target] as Cpu).onRecall(a0, a1, a2, a3);
         return;
       case EV_LINE_INVALIDATE:
-        (this.cpus[target] as Cpu).onInvalidate(a0);
+        (this.cpus[target] as Cpu).onInvalidate(a0, a1);
         return;
       case EV_LINE_DATA:
         (this.cpus[target] as Cpu).onData(a0, a1, a2, a3);

@@ -1,27 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { HomeNode } from "../../shared/coherence/home.ts";
-import {
-  EV_CPU_STEP,
-  EV_LINE_DATA,
-  EV_LINE_INVALIDATE,
-  EV_LINE_RECALL,
-  EV_LINE_REQUEST,
-  RMW_ATOMIC_ADD,
-  RMW_NONE,
-  RMW_PLAIN_ADD,
-} from "../../shared/coherence/protocol.ts";
-import { Engine } from "../../shared/engine/engine.ts";
-import { Cpu, type CpuHooks } from "../../shared/kernel/cpu.ts";
-import { OP_WORK, StepWriter, type Program } from "../../shared/kernel/program.ts";
-import { Machine } from "../../shared/machine/machine.ts";
 import { findMachinePreset } from "../../shared/machine/presets.ts";
+import { runLineScenario, type LineOp } from "./support/line-scenario.ts";
 
 // The directory protocol on its own: CPUs run hand-written access sequences on a few shared lines,
 // with no kernel around them. Whatever the interleaving, every line behaves as one memory word:
 // no increment is lost, and the results of the increments on a line are 1, 2, ..., n.
 
-type Op = { kind: "read" | "atomic" | "plain"; line: number } | { kind: "compute"; ps: number };
+type Op = LineOp;
 
 interface Scenario {
   machine: string;
@@ -29,60 +15,8 @@ interface Scenario {
   programs: Map<number, Op[]>;
 }
 
-const TAG_INCREMENT = 1;
-
 function runScenario(s: Scenario) {
-  const machine = new Machine(findMachinePreset(s.machine)!, s.cpuCount);
-  const n = machine.cpuCount;
-  const engine = new Engine(n + machine.nodeCount);
-  const results = new Map<number, number[]>();
-  const pending = new Map<number, Program | null>();
-  for (const [cpu, ops] of s.programs) {
-    const w = new StepWriter();
-    for (const op of ops) {
-      if (op.kind === "compute") w.compute(op.ps);
-      else if (op.kind === "read") w.access(op.line, RMW_NONE);
-      else w.access(op.line, op.kind === "atomic" ? RMW_ATOMIC_ADD : RMW_PLAIN_ADD, 1, TAG_INCREMENT);
-    }
-    pending.set(cpu, { op: OP_WORK, taskId: -1, startPs: 0, steps: w.steps, pc: 0, scratch: 0 });
-  }
-  const hooks: CpuHooks = {
-    lineHome: (line) => line % machine.nodeCount,
-    nextProgram(cpu) {
-      const p = pending.get(cpu.id) ?? null;
-      pending.set(cpu.id, null);
-      return p;
-    },
-    onResult(_cpu, _p, step, result) {
-      results.set(step.line, [...(results.get(step.line) ?? []), result]);
-    },
-    onAction() {},
-    onProgramDone() {},
-  };
-  const ALWAYS = { warmupPs: 0, durationPs: Infinity };
-  const cpus = Array.from({ length: n }, (_, id) => new Cpu(id, engine, machine, hooks, ALWAYS));
-  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, ALWAYS));
-  engine.setHandler({
-    handle(type, target, a0, a1, a2, a3) {
-      if (type === EV_CPU_STEP) cpus[target].step(a0);
-      else if (type === EV_LINE_REQUEST) homes[target - n].request(a0, a1, a2, a3);
-      else if (type === EV_LINE_RECALL) cpus[target].onRecall(a0, a1, a2, a3);
-      else if (type === EV_LINE_INVALIDATE) cpus[target].onInvalidate(a0);
-      else if (type === EV_LINE_DATA) cpus[target].onData(a0, a1, a2, a3);
-      else throw new Error(`unexpected event ${type}`);
-    },
-  });
-  for (const cpu of s.programs.keys()) cpus[cpu].wake();
-  engine.runUntil(Infinity);
-  const finalValue = new Map<number, number>();
-  for (const home of homes) {
-    for (const [line, e] of home.entries()) {
-      const v = e.holder >= 0 ? cpus[e.holder].heldValue(line) : e.value;
-      expect(v, `line ${line} at cpu ${e.holder}`).toBeDefined();
-      finalValue.set(line, v!);
-    }
-  }
-  return { results, finalValue, idle: cpus.every((c) => c.idle) };
+  return runLineScenario({ preset: findMachinePreset(s.machine)!, cpuCount: s.cpuCount, programs: s.programs });
 }
 
 function scenarioArb(machine: string, cpuCount: number): fc.Arbitrary<Scenario> {
