@@ -4,9 +4,11 @@ import { connectNats } from "../../worker/transport/nats.ts";
 import {
   containerRuntime,
   freePort,
+  isCI,
   natsService,
   redisService,
   ServiceUnavailableError,
+  servicesMode,
   startNatsContainer,
   startNatsServer,
   startRedisContainer,
@@ -49,6 +51,7 @@ describe("test services", () => {
     const redis = await redisService();
     if ("skip" in redis) return ctx.skip(redis.skip);
     started.push(redis);
+    if (servicesMode() === "testcontainers") expect(redis.source).toBe("testcontainers");
     expect(await redisPing(redis.url)).toBe("PONG");
   });
 
@@ -56,6 +59,7 @@ describe("test services", () => {
     const nats = await natsService();
     if ("skip" in nats) return ctx.skip(nats.skip);
     started.push(nats);
+    if (servicesMode() === "testcontainers") expect(nats.source).toBe("testcontainers");
     expect(await natsRoundTrip(nats.url)).toBe("ping");
   });
 
@@ -85,6 +89,15 @@ describe("test services", () => {
     await expect(nats).rejects.toMatchObject({ service: "NATS", message: expect.stringMatching(/NATS_URL.*nats-server.*testcontainers/s) });
   });
 
+  it("with REFSIM_TEST_SERVICES=testcontainers, asks for a container even when REDIS_URL / NATS_URL are set", async () => {
+    const env = { REFSIM_TEST_SERVICES: "testcontainers", REDIS_URL: "redis://redis.invalid:1", NATS_URL: "nats://nats.invalid:1", CI: "true" };
+    await expect(redisService({ env, containers: false })).rejects.toMatchObject({ service: "Redis", message: expect.stringMatching(/REFSIM_TEST_SERVICES=testcontainers asks for a container/) });
+    await expect(natsService({ env, containers: false })).rejects.toMatchObject({ service: "NATS", message: expect.stringMatching(/REFSIM_TEST_SERVICES=testcontainers/) });
+    expect(await natsService({ env: { ...env, CI: undefined }, containers: false })).toEqual({ skip: expect.stringMatching(/NATS is not available: REFSIM_TEST_SERVICES/) });
+    expect(() => servicesMode({ REFSIM_TEST_SERVICES: "docker" })).toThrow(/REFSIM_TEST_SERVICES must be "auto" or "testcontainers", not "docker"/);
+    expect(servicesMode({})).toBe("auto");
+  });
+
   it("outside CI, returns a skip reason that says how to provide the service", async () => {
     const port = await freePort();
     for (const ci of [undefined, "", "false", "0"]) {
@@ -94,15 +107,15 @@ describe("test services", () => {
   });
 });
 
-// There is no Docker engine on the development and CI machines of this project (only the
-// client), so testcontainers finds no runtime there; this test runs wherever one answers
-// (GitHub runners, a laptop with Docker) and is reported as skipped, with the reason in its
-// name, elsewhere. It is the only test allowed to skip under CI=true.
+// The container runtime: a Docker engine (scripts/container-runtime.sh starts one where none
+// answers; .ci/run does). Outside CI, without one, this is reported as skipped with the reason in
+// its name; under CI a missing runtime is a failure like any missing service.
 const runtime = await containerRuntime();
 const notApplicable = runtime.available ? "" : ` (not applicable: no container runtime: ${runtime.reason})`;
 
 describe("testcontainers", () => {
-  it.runIf(runtime.available)(`starts Redis and NATS containers that answer${notApplicable}`, { timeout: 300_000 }, async () => {
+  it.runIf(runtime.available || isCI())(`starts Redis and NATS containers that answer${notApplicable}`, { timeout: 300_000 }, async () => {
+    if (!runtime.available) throw new Error(`CI is set and testcontainers finds no container runtime: ${runtime.reason}. Run scripts/container-runtime.sh up.`);
     const [redis, nats] = await Promise.all([startRedisContainer(), startNatsContainer()]);
     try {
       expect(redis.source).toBe("testcontainers");

@@ -12,6 +12,12 @@ import { redactUrl } from "../../worker/transport/server-url.ts";
  *   3. a container started by testcontainers, if a container runtime answers;
  *   4. otherwise, under CI, they throw `ServiceUnavailableError`; elsewhere they return
  *      `{ skip }` with a reason that says how to provide the service.
+ * With `REFSIM_TEST_SERVICES=testcontainers` they skip 1 and 2: every caller gets containers of
+ * its own (CI runs the whole suite this way), and a missing runtime fails under CI.
+ * Containers use the registry's `redis:7` and `nats:2.10-alpine` with mapped ports, or, with
+ * `REFSIM_CONTAINER_NETWORK=host` (an engine without bridge networking, as
+ * `scripts/container-runtime.sh` starts it), the host's network, listening on 127.0.0.1 on a
+ * free port of their own.
  * `startNatsServer()` / `startRedisServer()` start a private server on a random port instead,
  * for tests that stop and restart it.
  */
@@ -85,14 +91,24 @@ export function natsService(options: ResolveOptions = {}): Promise<ServiceResolu
   return resolveService(NATS, options);
 }
 
+/** Where tests take Redis and NATS from: `REFSIM_TEST_SERVICES` (unset or `auto`, or `testcontainers`). */
+export function servicesMode(env: Record<string, string | undefined> = process.env): "auto" | "testcontainers" {
+  const mode = env.REFSIM_TEST_SERVICES;
+  if (mode === undefined || mode === "" || mode === "auto") return "auto";
+  if (mode === "testcontainers") return mode;
+  throw new Error(`REFSIM_TEST_SERVICES must be "auto" or "testcontainers", not ${JSON.stringify(mode)}`);
+}
+
 async function resolveService(kind: ServiceKind, options: ResolveOptions): Promise<ServiceResolution> {
   const env = options.env ?? process.env;
-  const fromEnv = env[kind.envVar];
-  if (fromEnv !== undefined && fromEnv !== "") return { url: fromEnv, source: "env", stop: async () => {} };
-
+  const onlyContainers = servicesMode(env) === "testcontainers";
   const localUrl = options.localUrl ?? kind.localUrl;
-  const local = new URL(localUrl);
-  if (await kind.probe(local.hostname, Number(local.port))) return { url: localUrl, source: "local", stop: async () => {} };
+  if (!onlyContainers) {
+    const fromEnv = env[kind.envVar];
+    if (fromEnv !== undefined && fromEnv !== "") return { url: fromEnv, source: "env", stop: async () => {} };
+    const local = new URL(localUrl);
+    if (await kind.probe(local.hostname, Number(local.port))) return { url: localUrl, source: "local", stop: async () => {} };
+  }
 
   let containerReason = "testcontainers not tried";
   if (options.containers ?? true) {
@@ -101,8 +117,12 @@ async function resolveService(kind: ServiceKind, options: ResolveOptions): Promi
     containerReason = `no container runtime for testcontainers (${runtime.reason})`;
   }
 
-  const why = `${kind.service} is not available: ${kind.envVar} is not set, nothing answers at ${redactUrl(localUrl)}, and ${containerReason}.`;
-  const how = `Set ${kind.envVar}, ${kind.howToStart}, or make Docker available to testcontainers.`;
+  const why = onlyContainers
+    ? `${kind.service} is not available: REFSIM_TEST_SERVICES=testcontainers asks for a container, and ${containerReason}.`
+    : `${kind.service} is not available: ${kind.envVar} is not set, nothing answers at ${redactUrl(localUrl)}, and ${containerReason}.`;
+  const how = onlyContainers
+    ? "Start Docker (scripts/container-runtime.sh up, then eval its env), or unset REFSIM_TEST_SERVICES."
+    : `Set ${kind.envVar}, ${kind.howToStart}, or make Docker available to testcontainers.`;
   if (isCI(env)) throw new ServiceUnavailableError(kind.service, `${why} CI is set, so this is a failure. ${how}`);
   return { skip: `${why} ${how} (Under CI=true this fails instead of skipping.)` };
 }
@@ -122,25 +142,76 @@ export function containerRuntime(): Promise<{ available: true } | { available: f
   return runtimeCheck;
 }
 
-export async function startRedisContainer(): Promise<RunningService> {
-  const { RedisContainer } = await import("@testcontainers/redis");
-  const container = await new RedisContainer("redis:7").start();
-  return {
-    url: container.getConnectionUrl(),
-    source: "testcontainers",
-    stop: async () => {
-      await container.stop();
-    },
-  };
+/** A server image, how to start it listening on HOST:PORT, and the log line that says it is ready. */
+interface ContainerRecipe {
+  image: string;
+  /** The port it listens on when its port is mapped (not on the host's network). */
+  port: number;
+  command(host: string, port: number): string[];
+  ready: RegExp;
+  url(host: string, port: number): string;
 }
 
-export async function startNatsContainer(): Promise<RunningService> {
-  const { NatsContainer } = await import("@testcontainers/nats");
-  const container = await new NatsContainer("nats:2.10").withJetStream().start();
-  const { servers, user, pass } = container.getConnectionOptions();
-  const auth = user !== undefined ? `${encodeURIComponent(user)}:${encodeURIComponent(pass ?? "")}@` : "";
+const REDIS_CONTAINER: ContainerRecipe = {
+  image: "redis:7",
+  port: 6379,
+  command: (host, port) => ["redis-server", "--bind", host, "--port", String(port), "--protected-mode", "no", "--save", "", "--appendonly", "no"],
+  ready: /Ready to accept connections/,
+  url: (host, port) => `redis://${host}:${port}`,
+};
+
+const NATS_CONTAINER: ContainerRecipe = {
+  image: "nats:2.10-alpine",
+  port: 4222,
+  command: (host, port) => ["nats-server", "-js", "-a", host, "-p", String(port)],
+  ready: /Server is ready/,
+  url: (host, port) => `nats://${host}:${port}`,
+};
+
+export function startRedisContainer(): Promise<RunningService> {
+  return startContainer(REDIS_CONTAINER);
+}
+
+export function startNatsContainer(): Promise<RunningService> {
+  return startContainer(NATS_CONTAINER);
+}
+
+/** Whether containers share the host's network (`REFSIM_CONTAINER_NETWORK=host`). */
+export function hostNetwork(env: Record<string, string | undefined> = process.env): boolean {
+  return env.REFSIM_CONTAINER_NETWORK === "host";
+}
+
+async function startContainer(recipe: ContainerRecipe): Promise<RunningService> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const wait = Wait.forLogMessage(recipe.ready);
+  if (!hostNetwork()) {
+    const container = await new GenericContainer(recipe.image)
+      .withExposedPorts(recipe.port)
+      .withCommand(recipe.command("0.0.0.0", recipe.port))
+      .withWaitStrategy(wait)
+      .start();
+    return started(container, recipe.url(container.getHost(), container.getMappedPort(recipe.port)));
+  }
+  // On the host's network the port must be free on 127.0.0.1; another process may take it
+  // between freePort() and the server's bind (the container then exits and is removed): try again.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      const container = await new GenericContainer(recipe.image)
+        .withNetworkMode("host")
+        .withCommand(recipe.command("127.0.0.1", port))
+        .withWaitStrategy(wait)
+        .start();
+      return started(container, recipe.url("127.0.0.1", port));
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
+function started(container: { stop(): Promise<unknown> }, url: string): RunningService {
   return {
-    url: `nats://${auth}${String(servers)}`,
+    url,
     source: "testcontainers",
     stop: async () => {
       await container.stop();
