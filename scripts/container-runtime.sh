@@ -320,14 +320,17 @@ cmd_down() {
       say "dockerd (pid $pid) did not stop within 30 s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
+    say "dockerd stopped in $((SECONDS - deadline + 30)) s"
   fi
   # Mounts the engine left (a SIGKILLed dockerd leaves its overlays), then its folder.
   local mount
   for mount in $(awk -v d="$RUNTIME_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
     umount "$mount" 2>/dev/null || umount -l "$mount" || true
   done
+  local t0=$SECONDS size
+  size="$(du -sm "$RUNTIME_DIR" 2>/dev/null | cut -f1)"
   rm -rf "$RUNTIME_DIR"
-  say "removed $RUNTIME_DIR"
+  say "removed $RUNTIME_DIR (${size:-?} MB) in $((SECONDS - t0)) s"
 }
 
 case "${1:-}" in
