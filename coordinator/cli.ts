@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SpecError, SimulationError } from "../shared/engine/errors.ts";
 import { MACHINE_PRESETS, presetSources } from "../shared/machine/presets.ts";
 import { totalCpus } from "../shared/machine/machine.ts";
@@ -25,6 +25,9 @@ import { findMachinePreset } from "../shared/machine/presets.ts";
 import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
 import { ResultsFileError, writeReport } from "./report/write-report.ts";
+import { describeMachineFile, readMachineFile, specMachineFiles } from "./machine-file.ts";
+import { isMachineFilePath, MachineFileError } from "../shared/machine/machine-file.ts";
+import { registerCalibrate } from "./calibrate/command.ts";
 
 /** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
 export const DEFAULT_SPEC = {
@@ -67,7 +70,7 @@ function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   if (o.cpus !== undefined) doc.cpus = parseCpuList(o.cpus);
   else if (o.spec === undefined && o.machine !== undefined) {
     // The default CPU counts follow the machine asked for: powers of two, and all of it.
-    const machine = findMachinePreset(o.machine);
+    const machine = isMachineFilePath(o.machine) ? readMachineFile(o.machine).machine : findMachinePreset(o.machine);
     if (machine !== undefined) doc.cpus = defaultCpuList(totalCpus(machine));
   }
   if (o.schemes !== undefined) doc.schemes = o.schemes === "all" ? "all" : o.schemes.split(",").map((s) => s.trim());
@@ -131,7 +134,9 @@ function parseWorkers(text: string | undefined): number {
 
 async function runCommand(o: RunOptions): Promise<void> {
   if (o.resume !== undefined) return resumeCommand(o.resume, o);
-  const spec = resolveSpec(parseSpec(buildSpecDocument(o)));
+  const doc = buildSpecDocument(o);
+  // A machine file is relative to the spec file that names it, or to the working directory for --machine.
+  const spec = resolveSpec(parseSpec(doc), specMachineFiles(doc, o.machine === undefined && o.spec !== undefined ? dirname(o.spec) : process.cwd()));
   const workers = parseWorkers(o.workers);
   const checkpointEvery = integerOption("checkpoint-every", o.checkpointEvery, 0, 1e9);
   const checkpointSeconds = integerOption("checkpoint-seconds", o.checkpointSeconds, 0, 1e6);
@@ -236,7 +241,7 @@ export function buildProgram(): Command {
     .description("run every scheme at every CPU count of an experiment, in this process; print a table and a verdict")
     .option("--spec <file>", "experiment spec (YAML or JSON); the options below override its fields")
     .option("--workload <name>", `workload preset (${Object.keys(WORKLOAD_PRESETS).join(", ")})`)
-    .option("--machine <name>", `machine preset (${MACHINE_PRESETS.map((m) => m.name).join(", ")})`)
+    .option("--machine <name>", `machine preset (${MACHINE_PRESETS.map((m) => m.name).join(", ")}), or a machine file (FILE.json, see refsim calibrate)`)
     .option("--cpus <list>", 'CPU counts: "1,2,4", a range "1-80" (every count), steps "1-80:x2" (1,2,4..64) or "8-80:+8"; default: powers of two and the whole machine')
     .option("--schemes <list>", `"all" or a comma list of ${SCHEME_NAMES.join(", ")}`)
     .option("--seed <n>", "experiment seed")
@@ -289,11 +294,13 @@ export function buildProgram(): Command {
   program
     .command("presets")
     .description("list machines, workloads, schemes and operation costs, with their sources")
-    .action(presetsCommand);
+    .option("--machine <file>", "instead: a machine file's values and the source of each (see refsim calibrate)")
+    .action((o: { machine?: string }) => (o.machine !== undefined ? console.log(describeMachineFile(o.machine)) : presetsCommand()));
   program
     .command("schema")
     .description("print the JSON Schema of an experiment spec")
     .action(() => console.log(JSON.stringify(specJsonSchema(), null, 2)));
+  registerCalibrate(program);
   return program;
 }
 
@@ -307,7 +314,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
       return 2;
     }
-    if (e instanceof ResultsFileError || e instanceof ResumeError || e instanceof UsageError) {
+    if (e instanceof ResultsFileError || e instanceof ResumeError || e instanceof UsageError || e instanceof MachineFileError) {
       process.stderr.write(`refsim: ${e.message}\n`);
       return 2;
     }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { findMachinePreset } from "../shared/machine/presets.ts";
+import { machineOf } from "../shared/spec/resolve.ts";
 import { isCountedOp, OP_KINDS } from "../shared/kernel/program.ts";
 import { SOURCE_NAMES } from "../shared/coherence/source.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
@@ -24,8 +24,7 @@ export interface ResultsDocument {
 }
 
 export function resultsDocument(result: ExperimentResult, version: string): ResultsDocument {
-  const m = findMachinePreset(result.spec.machine);
-  if (m === undefined) throw new Error(`unknown machine ${result.spec.machine}`);
+  const m = machineOf(result.spec);
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: "refsim",

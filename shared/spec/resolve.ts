@@ -1,5 +1,7 @@
 import { SpecError } from "../engine/errors.ts";
 import { findMachinePreset, type MachinePreset } from "../machine/presets.ts";
+import { isMachineFilePath } from "../machine/machine-file.ts";
+import { totalCpus } from "../machine/machine.ts";
 import { DEFAULT_COSTS } from "../kernel/costs.ts";
 import { SCHEME_NAMES, type SchemeName } from "../schemes/scheme.ts";
 import type { KernelCostsPs, SchemeOptions } from "../schemes/scheme.ts";
@@ -28,7 +30,11 @@ export interface RunConfig {
 export interface ResolvedSpec {
   name: string;
   seed: number;
+  /** The machine's name (a preset's, or the one inside a machine file). */
   machine: string;
+  /** A machine file's path as the spec wrote it, and the machine it holds (absent for presets). */
+  machineFile?: string;
+  machineDefinition?: MachinePreset;
   cpus: number[];
   schemes: SchemeName[];
   namespaces: string[];
@@ -72,16 +78,30 @@ function defaultWarmup(spec: Spec, body: WorkloadBody): string {
   return formatDurationPs(Math.floor((given * bodyWarmup) / bodyDuration));
 }
 
+/** The machine a resolved spec runs on. */
+export function machineOf(r: ResolvedSpec): MachinePreset {
+  const machine = r.machineDefinition ?? findMachinePreset(r.machine);
+  if (machine === undefined) throw new SpecError("machine", `unknown machine preset "${r.machine}"`);
+  return machine;
+}
+
 /**
  * Fills in defaults and checks what the schema alone cannot (CPU counts against the machine,
  * namespace kinds the workload names, the warm-up against the duration). Throws one SpecError
- * listing every problem.
+ * listing every problem. A spec whose machine is a file's path finds that machine in
+ * `machineFiles`, keyed by the path as the spec wrote it (the coordinator reads the files:
+ * coordinator/machine-file.ts).
  */
-export function resolveSpec(spec: Spec): ResolvedSpec {
-  const machine = findMachinePreset(spec.machine);
-  if (machine === undefined) throw new SpecError("machine", `unknown machine preset "${spec.machine}"`);
+export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, MachinePreset> = new Map()): ResolvedSpec {
+  const fromFile = isMachineFilePath(spec.machine);
+  const machine = fromFile ? machineFiles.get(spec.machine) : findMachinePreset(spec.machine);
+  if (machine === undefined) throw new SpecError("machine", fromFile ? `machine file ${spec.machine} was not read` : `unknown machine preset "${spec.machine}"`);
   const issues = new SpecIssues();
-  checkCpusFit(machine.name, spec.cpus, issues);
+  if (!fromFile) checkCpusFit(machine.name, spec.cpus, issues);
+  else {
+    const total = totalCpus(machine);
+    spec.cpus.forEach((n, i) => n > total && issues.add(`cpus.${i}`, `${machine.name} (${spec.machine}) has ${total} CPUs; cannot run on ${n}`));
+  }
   let resolved: { name: string; body: WorkloadBody } | undefined;
   issues.catch(() => (resolved = resolveWorkloadBody(spec.workload)));
   const namespaces = typeof spec.namespaces === "string" ? [...NAMESPACE_SETS[spec.namespaces]] : [...spec.namespaces];
@@ -114,6 +134,7 @@ export function resolveSpec(spec: Spec): ResolvedSpec {
     name: spec.name ?? `${workloadName} on ${machine.name}`,
     seed: spec.seed,
     machine: machine.name,
+    ...(fromFile ? { machineFile: spec.machine, machineDefinition: machine } : {}),
     cpus: [...new Set(spec.cpus)].sort((a, b) => a - b),
     schemes,
     namespaces,
@@ -129,7 +150,7 @@ export function resolveSpec(spec: Spec): ResolvedSpec {
 
 /** The runs of an experiment: every scheme at every CPU count, in a fixed order. */
 export function planRuns(r: ResolvedSpec): RunConfig[] {
-  const machine = findMachinePreset(r.machine) as MachinePreset;
+  const machine = machineOf(r);
   const kinds = r.namespaces;
   const b = r.workload;
   const workload: ResolvedWorkload = {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MACHINE_PRESETS } from "../machine/presets.ts";
+import { isMachineFilePath } from "../machine/machine-file.ts";
 import { SCHEME_NAMES } from "../schemes/scheme.ts";
 import { PLACEMENTS } from "../workloads/workload.ts";
 import { WORKLOAD_PRESETS } from "../workloads/presets.ts";
@@ -37,6 +38,7 @@ export const workloadSchema = z.strictObject({
       migrate: weight,
       churn: weight,
       hotInc: weight,
+      localInc: weight.optional(),
     })
     .refine((m) => Object.values(m).some((v) => v > 0), { message: "at least one operation needs a weight above 0" }),
   think: duration,
@@ -58,13 +60,16 @@ const workloadField = z.union([z.string(), z.record(z.string(), z.unknown())], {
 
 const costField = duration.optional();
 
+const MACHINE_EXPECTED =
+  `expected a machine preset: ${MACHINE_PRESETS.map((m) => m.name).join(", ")}; ` +
+  "or a machine file, a path ending in .json (see refsim calibrate)";
+
 export const specSchema = z.strictObject({
   name: z.string().optional(),
   seed: z.int().min(0).max(4294967295).default(1),
-  machine: z.enum(
-    MACHINE_PRESETS.map((m) => m.name) as [string, ...string[]],
-    { error: `expected a machine preset: ${MACHINE_PRESETS.map((m) => m.name).join(", ")}` },
-  ),
+  machine: z
+    .string({ error: MACHINE_EXPECTED })
+    .refine((name) => MACHINE_PRESETS.some((m) => m.name === name) || isMachineFilePath(name), { message: MACHINE_EXPECTED }),
   cpus: z.array(z.int().min(1).max(65536)).min(1),
   schemes: z
     .union([z.literal("all"), z.array(z.enum(SCHEME_NAMES)).min(1)], {

@@ -24,6 +24,7 @@ const MIX_SETNS = 3;
 const MIX_MIGRATE = 4;
 const MIX_CHURN = 5;
 const MIX_HOT_INC = 6;
+const MIX_LOCAL_INC = 7;
 
 /**
  * What tasks do. A long-lived task alternates between think time and an operation chosen by
@@ -39,6 +40,8 @@ export class WorkloadDriver implements TaskProgrammer {
     this.w = workload;
     const m = workload.mix;
     this.weights = [m.fork, m.access, m.unshare, m.setns, m.migrate, m.churn, m.hotInc];
+    // Only when given: a workload without it keeps exactly its old weights (and random draws).
+    if (m.localInc !== undefined) this.weights.push(m.localInc);
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
   }
 
@@ -107,6 +110,10 @@ export class WorkloadDriver implements TaskProgrammer {
         return this.churnStep(k, cpu, task, w);
       case MIX_HOT_INC:
         w.access(k.countLine(k.globalObject), RMW_ATOMIC_ADD, 1);
+        return OP_HOT_INC;
+      case MIX_LOCAL_INC:
+        // Counted as a hot-inc operation: the same increment, on a line nobody else touches.
+        w.access(k.perCpuLine(k.globalObject, cpu), RMW_ATOMIC_ADD, 1);
         return OP_HOT_INC;
       default:
         throw new Error("unreachable");

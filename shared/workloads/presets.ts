@@ -62,6 +62,14 @@ export const WORKLOAD_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
     duration: "200us",
     warmup: "20us",
   },
+  "local-line": {
+    ...base,
+    description: "calibration: every CPU atomically increments its own counter (its own line, homed on its node) back to back",
+    think: "0ns",
+    mix: { ...noOps, localInc: 1 },
+    duration: "200us",
+    warmup: "20us",
+  },
 };
 
 export function findWorkloadPreset(name: string): WorkloadSpec | undefined {

@@ -13,6 +13,11 @@ export interface OperationMix {
   churn: number;
   /** Calibration: one atomic increment of a single machine-wide counter. */
   hotInc: number;
+  /**
+   * Calibration: one atomic increment of the CPU's own counter (a per-CPU line homed on its
+   * node, as padded per-thread counters are). Optional, so workloads without it read as before.
+   */
+  localInc?: number;
 }
 
 /** A workload as the spec states it (durations as text, e.g. "5us"). */

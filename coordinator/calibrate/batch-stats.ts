@@ -1,0 +1,74 @@
+/**
+ * What the measuring threads' batch timings say (pure). A busy host takes threads off their CPUs
+ * at will; a figure over the whole window would mix the time the threads ran together with the
+ * time some of them waited. So each figure is a median over timed batches: for the shared
+ * counter only batches during which the other threads visibly incremented it too.
+ */
+
+/** One thread's answer: per batch its duration and how far the counter moved (this thread's share included). */
+export interface ThreadBatches {
+  /** Operations (increments, or ping-pong round trips) per batch. */
+  batch: number;
+  ms: number[];
+  moved: number[];
+  /** The thread's whole measuring window. */
+  wallMs: number;
+}
+
+export interface CounterPoint {
+  threads: number;
+  /** Increments per second of all threads together while they ran together (median over batches). */
+  opsPerSec: number;
+  /** One thread's time per increment at that rate (threads x 1e9 / opsPerSec). */
+  nsPerOp: number;
+  /** All increments over the whole window, whatever else the host ran meanwhile. */
+  wallOpsPerSec: number;
+  /** Share of batches that counted (the threads ran together); 1 for one thread or padded counters. */
+  coRunShare: number;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const wallRate = (answers: readonly ThreadBatches[]) =>
+  answers.reduce((sum, a) => sum + (a.ms.length * a.batch * 1000) / a.wallMs, 0);
+
+/**
+ * k threads on one counter. A batch counts when the others together added at least half their
+ * fair share meanwhile (moved >= batch x (1 + (k-1)/2)) and it took at most 3 times the thread's
+ * median such batch (longer ones were interrupted: the others ran alone meanwhile). Its rate is
+ * the counter's, moved / ms; the point is the median rate of the batches that count.
+ */
+export function sharedPoint(threads: number, answers: readonly ThreadBatches[]): CounterPoint {
+  const rates: number[] = [];
+  let total = 0;
+  const needed = 1 + (threads - 1) / 2;
+  for (const a of answers) {
+    total += a.ms.length;
+    const together = a.ms.map((ms, i) => i).filter((i) => a.ms[i] > 0 && a.moved[i] >= a.batch * needed);
+    const typical = median(together.map((i) => a.ms[i]));
+    for (const i of together) if (typical !== null && a.ms[i] <= 3 * typical) rates.push((a.moved[i] * 1000) / a.ms[i]);
+  }
+  const rate = median(rates) ?? 0;
+  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: total > 0 ? rates.length / total : 0 };
+}
+
+/** k threads each on its own counter: each thread's median batch rate, summed. */
+export function paddedPoint(threads: number, answers: readonly ThreadBatches[]): CounterPoint {
+  let rate = 0;
+  for (const a of answers) {
+    const ms = median(a.ms);
+    if (ms !== null && ms > 0) rate += (a.batch * 1000) / ms;
+  }
+  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: 1 };
+}
+
+/** One-way latency of a ping-pong: half the median round trip, in ns; null if no batch completed. */
+export function pingPongNs(a: ThreadBatches): number | null {
+  const ms = median(a.ms);
+  return ms === null ? null : (ms * 1e6) / a.batch / 2;
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { median, paddedPoint, pingPongNs, sharedPoint, type ThreadBatches } from "../../coordinator/calibrate/batch-stats.ts";
+
+const thread = (ms: number[], moved: number[], batch = 1000): ThreadBatches => ({ batch, ms, moved, wallMs: ms.reduce((a, b) => a + b, 0) });
+
+describe("calibrate's batch statistics", () => {
+  it("median", () => {
+    expect(median([])).toBeNull();
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it("shared counter, 2 threads: only batches during which the other thread added half its share count, and not interrupted ones", () => {
+    // Batches of 1000: moved 2000 in 0.04 ms = 5e7/s (together); moved 1000 (the other thread was off its CPU);
+    // moved 2000 in 1 ms (interrupted: longer than 3x the typical batch together).
+    const a = thread([0.04, 0.04, 0.01, 1], [2000, 2000, 1000, 2000]);
+    const b = thread([0.05, 0.01], [2500, 1000]);
+    const p = sharedPoint(2, [a, b]);
+    expect(p.opsPerSec).toBeCloseTo(5e7, -3); // median of 5e7, 5e7, 5e7
+    expect(p.nsPerOp).toBeCloseTo(40, 6); // 2 threads x 1e9 / 5e7
+    expect(p.coRunShare).toBeCloseTo(3 / 6, 9);
+    // All increments over the whole window: a did 4000 in 1.09 ms, b 2000 in 0.06 ms.
+    expect(p.wallOpsPerSec).toBeCloseTo((4000 * 1000) / 1.09 + (2000 * 1000) / 0.06, -2);
+  });
+
+  it("shared counter, 1 thread: every batch counts, the rate is the median batch's", () => {
+    const p = sharedPoint(1, [thread([0.01, 0.02, 0.01], [1000, 1000, 1000])]);
+    expect(p.opsPerSec).toBeCloseTo(1e8, -3);
+    expect(p.coRunShare).toBe(1);
+  });
+
+  it("padded counters: each thread's median batch rate, summed; no batch at all gives 0", () => {
+    const p = paddedPoint(2, [thread([0.01, 0.01, 0.5], [1000, 1000, 1000]), thread([0.02, 0.02], [1000, 1000])]);
+    expect(p.opsPerSec).toBeCloseTo(1e8 + 5e7, -3);
+    expect(paddedPoint(1, [thread([], [])]).opsPerSec).toBe(0);
+  });
+
+  it("ping-pong: half the median round trip", () => {
+    expect(pingPongNs(thread([0.0032, 0.0016, 0.0032], [], 16))).toBeCloseTo(100, 6); // 3.2 us / 16 rounds / 2
+    expect(pingPongNs(thread([], [], 16))).toBeNull();
+  });
+});
