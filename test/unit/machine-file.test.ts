@@ -111,7 +111,7 @@ describe("machine files", () => {
     expect(one.throughputOpsPerSec).toBeCloseTo(1e8, -5);
     expect(two.throughputOpsPerSec).toBeCloseTo(2e8, -5);
     // The spec cannot exceed the file's CPUs, and an unread file is an error, not a silent preset.
-    expect(() => resolveSpec(parseSpec({ ...doc, cpus: [4] }), machines)).toThrow(/host has 2 CPUs/);
+    expect(() => resolveSpec(parseSpec({ ...doc, cpus: [4] }), machines)).toThrow(/cpus.0: host \(.\/host.json\) has 2 CPUs; cannot run on 4/);
     expect(() => resolveSpec(parseSpec(doc))).toThrow(/machine file \.\/host\.json was not read/);
     expect(() => parseSpec({ ...doc, machine: "host.yaml" })).toThrow(/or a machine file, a path ending in \.json/);
   });
