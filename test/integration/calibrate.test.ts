@@ -80,10 +80,15 @@ describe("refsim calibrate", () => {
     const specDir = join(dir, "specs");
     mkdirSync(specDir, { recursive: true });
     writeFileSync(join(specDir, "host.json"), readFileSync(hostFile));
-    writeFileSync(join(specDir, "spec.yaml"), "machine: ./host.json\ncpus: [1]\nschemes: [none]\nworkload: hot-line\n");
-    const r = refsim(["run", "--spec", join(specDir, "spec.yaml"), "--out", join(dir, "from-spec"), "--quiet"], tmpdir());
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
+    const cpus = Math.min(2, availableParallelism());
+    writeFileSync(join(specDir, "spec.yaml"), `machine: ./host.json\ncpus: [${cpus}]\nschemes: [nsproxy]\nworkload: fork-storm\nduration: 300us\n`);
+    // Embedded and over worker threads (the machine travels inside the resolved spec): the same bytes.
+    for (const workers of ["1", "2"]) {
+      const r = refsim(["run", "--spec", join(specDir, "spec.yaml"), "--workers", workers, "--out", join(dir, `from-spec-${workers}`), "--quiet"], tmpdir());
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    }
+    expect(readFileSync(join(dir, "from-spec-2", "results.csv"), "utf8")).toBe(readFileSync(join(dir, "from-spec-1", "results.csv"), "utf8"));
     const p = refsim(["presets", "--machine", hostFile]);
     expect(p.code).toBe(0);
     expect(p.stdout).toMatch(/localAtomic\s+[\d.]+\n\s+measured by refsim calibrate/);
