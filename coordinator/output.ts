@@ -69,6 +69,7 @@ const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null
   ["transfers_hop1", (r) => r.lineTransfers.hop1],
   ["transfers_hop2", (r) => r.lineTransfers.hop2],
   ["transfers_total", (r) => r.lineTransfers.total],
+  ...(["smt", "die", "package", "hop1", "hop2"] as const).map((c): [string, (r: RunResult) => number] => [`transfer_share_${c}`, (r) => r.lineTransferShare[c]]),
   ["transfers_per_op", (r) => r.transfersPerOp],
   ["dram_local", (r) => r.dramFetches.local],
   ["dram_remote", (r) => r.dramFetches.remote],

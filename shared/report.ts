@@ -4,7 +4,7 @@ import type { Task, Violation } from "./kernel/kernel.ts";
 import { OBJ_GLOBAL, OBJ_NSPROXY, OBJ_TASK, type KObject } from "./kernel/objects.ts";
 import { isCountedOp, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
 import { checkReferences } from "./metrics/invariants.ts";
-import type { LatencySummary, RunResult, SourceCounts } from "./metrics/result.ts";
+import type { LatencySummary, RunResult, SourceCounts, TransferCounts } from "./metrics/result.ts";
 import { percentile } from "./metrics/stats.ts";
 import { COUNTERS, SCHEMES } from "./schemes/index.ts";
 import type { RunConfig } from "./spec/resolve.ts";
@@ -222,6 +222,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     sharedAtomicsPerOp: perOp(shared, totalOps),
     accessesBySource,
     lineTransfers: transfers,
+    lineTransferShare: transferShare(transfers),
     transfersPerOp: perOp(transfers.total, totalOps),
     dramFetches: { local: dramLocal, remote: dramRemote },
     invalidations,
@@ -275,4 +276,9 @@ function round3(v: number): number {
 }
 function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
+}
+
+function transferShare(t: TransferCounts): Omit<TransferCounts, "total"> {
+  const share = (n: number) => (t.total > 0 ? round6(n / t.total) : 0);
+  return { smt: share(t.smt), die: share(t.die), package: share(t.package), hop1: share(t.hop1), hop2: share(t.hop2) };
 }

@@ -2,7 +2,8 @@ import type { Engine } from "../engine/engine.ts";
 import { DIE } from "../machine/distance.ts";
 import type { Machine } from "../machine/machine.ts";
 import type { MeasuredWindow } from "../kernel/cpu.ts";
-import { EV_LINE_DATA, EV_LINE_INVALIDATE, EV_LINE_RECALL, PRIO_COHERENCE, READ, recallCode, WRITE } from "./protocol.ts";
+import { pickWaiter } from "./arbitration.ts";
+import { EV_LINE_DATA, EV_LINE_FREE, EV_LINE_INVALIDATE, EV_LINE_RECALL, PRIO_COHERENCE, READ, recallCode, WRITE } from "./protocol.ts";
 import { sourceCode, SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "./source.ts";
 
 /** The directory's record of one line. */
@@ -25,6 +26,18 @@ interface DirectoryEntry {
   value: number;
   /** The number of the holder's request that made it the holder (or upgraded its copy). */
   holderRequest: number;
+  /** Requests waiting for the line to fall free: requester, kind, request number, arrival time (ps). */
+  waiting: number[];
+  /** Whether an EV_LINE_FREE for this line is on its way (due at busyUntilPs). */
+  freeScheduled: boolean;
+  /** Requests served so far (numbers the transfers for the arbitration's choice). */
+  served: number;
+}
+
+const WAIT_FIELDS = 4;
+
+function newEntry(value: number): DirectoryEntry {
+  return { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value, holderRequest: 0, waiting: [], freeScheduled: false, served: 0 };
 }
 
 /** Counters a home node keeps about the transfers it served (after the warm-up). */
@@ -41,9 +54,10 @@ export interface HomeStats {
 
 /**
  * The directory of the lines homed on one memory node: MESI, with the Shared copy most recently
- * fetched acting as the forwarder (as MESIF's F state). It serialises the requests of each line
- * in the engine's total order: a request waits until the line is free, then the transfer keeps
- * the line busy for its occupancy and reaches the requester after its latency.
+ * fetched acting as the forwarder (as MESIF's F state). It serves the requests of each line one at
+ * a time: a request waits until the line is free (the requests waiting when it falls free are
+ * arbitrated, see arbitration.ts), then the transfer keeps the line busy for its occupancy and
+ * reaches the requester after its latency.
  *
  * - A line fetched from memory while nobody caches it is Exclusive: the CPU may write it at once,
  *   silently (E -> M needs no message, so the directory cannot tell E from M and keeps one
@@ -57,7 +71,7 @@ export interface HomeStats {
  * A requester waits, from sending its request to receiving the data, the published latency of its
  * distance class to the holder, plus, under a directory protocol, the directory's indirection (see
  * indirectionPs); but never less than the messages the simulation needs: request leg + recall leg
- * + the holder's data hop (at least the transfer's occupancy).
+ * + the holder's data hop (each at least a message leg of its distance).
  */
 export class HomeNode {
   readonly node: number;
@@ -67,9 +81,12 @@ export class HomeNode {
   private readonly engine: Engine;
   private readonly machine: Machine;
   private readonly window: MeasuredWindow;
+  /** The experiment's seed: the arbitration among waiting requests derives from it. */
+  private readonly seed: number;
 
-  constructor(node: number, entity: number, engine: Engine, machine: Machine, window: MeasuredWindow) {
+  constructor(node: number, entity: number, engine: Engine, machine: Machine, window: MeasuredWindow, seed: number) {
     this.node = node;
+    this.seed = seed;
     this.entity = entity;
     this.engine = engine;
     this.machine = machine;
@@ -93,7 +110,7 @@ export class HomeNode {
   presetValue(line: number, value: number): void {
     const e = this.lines.get(line);
     if (e !== undefined && e.holder !== -1) throw new Error(`line ${line} is cached; cannot preset its memory value`);
-    this.lines.set(line, { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value, holderRequest: 0 });
+    this.lines.set(line, newEntry(value));
   }
 
   /**
@@ -111,25 +128,71 @@ export class HomeNode {
     return legs > measured ? legs - measured : 0;
   }
 
+  /**
+   * EV_LINE_REQUEST. A request for a free line with nobody waiting is served at once; otherwise
+   * it waits at the home until the line falls free, when the arbitration picks among the waiting
+   * requests (see arbitration.ts).
+   */
   request(line: number, requester: number, kind: number, requestNumber: number): void {
     const now = this.engine.nowPs;
     let e = this.lines.get(line);
     if (e === undefined) {
-      e = { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value: 0, holderRequest: 0 };
+      e = newEntry(0);
       this.lines.set(line, e);
     }
+    if (e.waiting.length === 0 && now >= e.busyUntilPs) {
+      this.serve(line, e, requester, kind, requestNumber, false);
+      return;
+    }
+    e.waiting.push(requester, kind, requestNumber, now);
+    if (!e.freeScheduled) {
+      e.freeScheduled = true;
+      this.engine.send(e.busyUntilPs - now, PRIO_COHERENCE, this.entity, this.entity, EV_LINE_FREE, line);
+    }
+  }
+
+  /** EV_LINE_FREE: the line's occupancy ended; serve one of the requests waiting for it. */
+  lineFree(line: number): void {
+    const e = this.lines.get(line) as DirectoryEntry;
+    e.freeScheduled = false;
+    const w = e.waiting;
+    // Candidates in CPU order; the holder's own new request only when nobody else waits.
+    const order: number[] = [];
+    for (let i = 0; i < w.length; i += WAIT_FIELDS) if (w[i] !== e.holder) order.push(i);
+    if (order.length === 0) for (let i = 0; i < w.length; i += WAIT_FIELDS) order.push(i);
+    order.sort((x, y) => w[x] - w[y]);
+    const at = order[pickWaiter(this.seed, line, e.served, order.length)];
+    const requester = w[at];
+    const kind = w[at + 1];
+    const requestNumber = w[at + 2];
+    const arrivedPs = w[at + 3];
+    w.splice(at, WAIT_FIELDS);
+    const now = this.engine.nowPs;
+    if (now >= this.window.warmupPs && now < this.window.durationPs) this.stats.queueWaitPs += now - arrivedPs;
+    this.serve(line, e, requester, kind, requestNumber, w.length > 0);
+    if (w.length > 0) {
+      e.freeScheduled = true;
+      this.engine.send(e.busyUntilPs - now, PRIO_COHERENCE, this.entity, this.entity, EV_LINE_FREE, line);
+    }
+  }
+
+  /**
+   * Serves one request now. `contended`: other requests still wait, so a requester granted
+   * ownership makes its one access and hands the line on (it does not keep it for the next).
+   */
+  private serve(line: number, e: DirectoryEntry, requester: number, kind: number, requestNumber: number, contended: boolean): void {
+    const now = this.engine.nowPs;
+    e.served++;
     const topo = this.machine.topology;
     const c = this.machine.costs;
     const counted = now >= this.window.warmupPs && now < this.window.durationPs;
     const legD = c.legPs[topo.nodeDistance(requester, this.node)];
-    const start = now > e.busyUntilPs ? now : e.busyUntilPs;
-    if (counted) this.stats.queueWaitPs += start - now;
     let grantAt: number;
     let occupancy: number;
 
     if (e.holder === -1) {
       const dist = topo.nodeDistance(requester, this.node);
-      grantAt = start + Math.max(c.dramPs[dist] - legD, legD);
+      grantAt = now + Math.max(c.dramPs[dist] - legD, legD);
       occupancy = c.legPs[dist];
       const source = dist === DIE ? SOURCE_DRAM_LOCAL : SOURCE_DRAM_REMOTE;
       if (counted) {
@@ -137,7 +200,7 @@ export class HomeNode {
         else this.stats.dramRemote++;
       }
       // Nobody caches the line: the requester's copy is Exclusive (E), whatever it asked for.
-      this.send(grantAt - now, requester, EV_LINE_DATA, line, e.value, WRITE, sourceCode(source, false));
+      this.send(grantAt - now, requester, EV_LINE_DATA, line, e.value, WRITE, sourceCode(source, false, contended && kind === WRITE));
       e.holder = requester;
       e.exclusive = true;
       clearSharers(e);
@@ -151,7 +214,7 @@ export class HomeNode {
         const l = c.atomicPs[d] + this.indirectionPs(requester, s);
         if (l > latency) latency = l;
         if (d > farthest) farthest = d;
-        this.invalidate(start - now, s, line, sharerRequest);
+        this.invalidate(s, line, sharerRequest);
         invalidated++;
       };
       for (let i = 0; i < e.sharers.length; i++) if (e.sharers[i] !== requester) invalidate(e.sharers[i], e.sharerRequests[i]);
@@ -161,8 +224,8 @@ export class HomeNode {
         this.stats.invalidations += invalidated;
       }
       occupancy = c.occupancyPs[farthest];
-      grantAt = start + Math.max(latency - legD, legD);
-      this.send(grantAt - now, requester, EV_LINE_DATA, line, 0, kind, sourceCode(farthest, true));
+      grantAt = now + Math.max(latency - legD, legD);
+      this.send(grantAt - now, requester, EV_LINE_DATA, line, 0, kind, sourceCode(farthest, true, contended));
       e.holder = requester;
       e.exclusive = true;
       clearSharers(e);
@@ -193,7 +256,7 @@ export class HomeNode {
             latency = l;
             occClass = d;
           }
-          this.invalidate(start - now, s, line, e.sharerRequests[i]);
+          this.invalidate(s, line, e.sharerRequests[i]);
           invalidated++;
         }
         if (counted) this.stats.invalidations += invalidated;
@@ -202,20 +265,20 @@ export class HomeNode {
       }
       occupancy = c.occupancyPs[occClass];
       const legH = c.legPs[topo.nodeDistance(holder, this.node)];
-      grantAt = start + Math.max(latency - legD, legH + c.occupancyPs[dist]);
+      grantAt = now + Math.max(latency - legD, legH + c.legPs[dist]);
       if (counted) this.stats.transfersByClass[dist]++;
       // The holder forwards the data itself, to arrive at grantAt (see CpuCache.onRecall).
-      this.send(start - now + legH, holder, EV_LINE_RECALL, line, requester, recallCode(kind, e.holderRequest), grantAt);
+      this.send(legH, holder, EV_LINE_RECALL, line, requester, recallCode(kind, e.holderRequest, contended && kind === WRITE), grantAt);
       e.holder = requester;
     }
     e.holderRequest = requestNumber;
-    e.busyUntilPs = start + occupancy;
+    e.busyUntilPs = now + occupancy;
   }
 
-  /** Sends an invalidation, leaving the directory `afterPs` from now, to a sharer. */
-  private invalidate(afterPs: number, sharer: number, line: number, sharerRequest: number): void {
+  /** Sends an invalidation to a sharer. */
+  private invalidate(sharer: number, line: number, sharerRequest: number): void {
     const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(sharer, this.node)];
-    this.send(afterPs + leg, sharer, EV_LINE_INVALIDATE, line, sharerRequest, 0, 0);
+    this.send(leg, sharer, EV_LINE_INVALIDATE, line, sharerRequest, 0, 0);
   }
 
   private send(delayPs: number, target: number, type: number, a0: number, a1: number, a2: number, a3: number): void {

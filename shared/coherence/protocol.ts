@@ -5,12 +5,13 @@
  */
 export const EV_CPU_STEP = 1; // target cpu: continue the CPU's current program
 export const EV_LINE_REQUEST = 2; // target home: a0 line, a1 requester cpu, a2 access kind, a3 the requester's request number
-export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 recallCode(kind, holder's request), a3 grant time
+export const EV_LINE_RECALL = 3; // target token holder: a0 line, a1 new holder, a2 recallCode(kind, holder's request, contended), a3 grant time
 export const EV_LINE_INVALIDATE = 4; // target sharer: a0 line, a1 the number of the request that gave the sharer its copy
-export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access kind, a3 1 = upgrade (no data)
+export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access kind, a3 sourceCode(source, upgrade, contended)
 export const EV_TASK_ARRIVE = 6; // target cpu: a0 task id, a1 1 = new child, 0 = migrated
 export const EV_TIMER = 7; // target cpu: a0 timer kind, a1 object id, a2 argument
 export const EV_CPU_WAKE = 8; // target cpu: look at the run queue
+export const EV_LINE_FREE = 9; // target home (sent to itself): a0 line; the line's occupancy ended, serve a waiting request
 
 /** Event priorities at equal time: coherence traffic first, then arrivals, then programs. */
 export const PRIO_COHERENCE = 0;
@@ -37,18 +38,22 @@ export const RMW_REFCACHE_REVIEW = 7; // refcache: review a zero (see refcache.t
 export const RMW_PLAIN_TAKE = 8; // read and zero a per-CPU word (not atomic), result is the old value
 
 /**
- * EV_LINE_RECALL's a2: the access kind the new holder wants, and the number of the request by
- * which the recalled CPU became the holder. A CPU still waiting for that very request must use
- * the line before passing it on; any other recall is ordered before its pending request.
+ * EV_LINE_RECALL's a2: the access kind the new holder wants, whether others still wait for the
+ * line (the new holder must hand it on after one access), and the number of the request by which
+ * the recalled CPU became the holder. A CPU still waiting for that very request must use the line
+ * before passing it on; any other recall is ordered before its pending request.
  */
-export function recallCode(kind: number, holderRequest: number): number {
-  return holderRequest * 2 + kind;
+export function recallCode(kind: number, holderRequest: number, contended: boolean): number {
+  return holderRequest * 4 + (contended ? 2 : 0) + kind;
 }
 export function recallKind(code: number): number {
   return code % 2;
 }
+export function recallContended(code: number): boolean {
+  return Math.floor(code / 2) % 2 === 1;
+}
 export function recallHolderRequest(code: number): number {
-  return Math.floor(code / 2);
+  return Math.floor(code / 4);
 }
 
 /** Whether an rmw needs ownership of the line. */

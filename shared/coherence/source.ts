@@ -9,12 +9,20 @@ export const SOURCE_DRAM_REMOTE = CLASS_COUNT + 1;
 export const SOURCE_COUNT = CLASS_COUNT + 2;
 export const SOURCE_NAMES = ["hit", "smt", "die", "package", "hop1", "hop2", "dram-local", "dram-remote"] as const;
 
-export function sourceCode(source: number, upgrade: boolean): number {
-  return source * 2 + (upgrade ? 1 : 0);
+/**
+ * EV_LINE_DATA's a3: where the data came from; whether it is an upgrade (no data moved); whether
+ * other requests were waiting when the line was granted (the requester hands it on after this
+ * access, see Cpu.onData).
+ */
+export function sourceCode(source: number, upgrade: boolean, contended = false): number {
+  return source * 4 + (upgrade ? 2 : 0) + (contended ? 1 : 0);
 }
 export function sourceOf(code: number): number {
-  return code >> 1;
+  return code >> 2;
 }
 export function isUpgrade(code: number): boolean {
+  return (code & 2) === 2;
+}
+export function isContended(code: number): boolean {
   return (code & 1) === 1;
 }

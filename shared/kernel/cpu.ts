@@ -11,12 +11,13 @@ import {
   PRIO_COHERENCE,
   PRIO_STEP,
   READ,
+  recallContended,
   recallHolderRequest,
   recallKind,
   WRITE,
 } from "../coherence/protocol.ts";
 import { applyRmw } from "../coherence/rmw.ts";
-import { isUpgrade, SOURCE_COUNT, sourceOf } from "../coherence/source.ts";
+import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
 import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
 
@@ -61,6 +62,7 @@ export interface CpuStats {
 interface PendingForward {
   to: number;
   kind: number;
+  contended: boolean;
   grantAtPs: number;
 }
 
@@ -76,6 +78,11 @@ export class Cpu {
   private readonly held = new Map<number, number>();
   /** The subset of `held` owned exclusively (Modified). */
   private readonly exclusive = new Set<number>();
+  /**
+   * Owned lines granted while other requests waited: the CPU made its one access and the line is
+   * promised to the next requester, so its next write asks the home again instead of hitting.
+   */
+  private readonly yielding = new Set<number>();
   program: Program | null = null;
   private waitingLine = -1;
   private waitingSincePs = 0;
@@ -211,7 +218,7 @@ export class Cpu {
       }
       if (s.kind !== STEP_ACCESS) throw new SimulationError(`unknown step kind ${s.kind}`, now, `cpu ${this.id}`);
       const kind = needsOwnership(s.rmw) ? WRITE : READ;
-      if (this.held.has(s.line) && (kind === READ || this.exclusive.has(s.line))) {
+      if (this.held.has(s.line) && (kind === READ || (this.exclusive.has(s.line) && !this.yielding.has(s.line)))) {
         const cost = isAtomic(s.rmw) ? this.machine.costs.localAtomicPs : this.machine.costs.hitPs;
         this.complete(p, s, SELF);
         this.after(cost);
@@ -286,6 +293,7 @@ export class Cpu {
     }
     if (kind === WRITE) this.exclusive.add(line);
     else this.exclusive.delete(line);
+    this.yielding.delete(line);
     this.waitingLine = -1;
     if (this.counted(now)) this.stats.stallPs += now - this.waitingSincePs;
     const p = this.program;
@@ -294,13 +302,13 @@ export class Cpu {
     const fwd = this.pendingForward;
     if (fwd !== null) {
       this.pendingForward = null;
-      this.forward(line, fwd.to, fwd.kind, fwd.grantAtPs);
+      this.forward(line, fwd.to, fwd.kind, fwd.contended, fwd.grantAtPs);
     }
     if (this.pendingInvalidate) {
       this.pendingInvalidate = false;
-      this.held.delete(line);
-      this.exclusive.delete(line);
+      this.drop(line);
     }
+    if (kind === WRITE && isContended(code) && this.exclusive.has(line)) this.yielding.add(line);
     this.run();
   }
 
@@ -310,10 +318,10 @@ export class Cpu {
     if (this.waitingLine === line && recallHolderRequest(code) === this.requestsSent) {
       // The home made this CPU the holder by the request it still waits for: that access comes
       // first. A Shared copy held meanwhile is stale and must not be passed on.
-      this.pendingForward = { to, kind, grantAtPs };
+      this.pendingForward = { to, kind, contended: recallContended(code), grantAtPs };
     } else if (this.held.has(line)) {
       // Ordered before any pending request of this CPU: the copy held is the current one.
-      this.forward(line, to, kind, grantAtPs);
+      this.forward(line, to, kind, recallContended(code), grantAtPs);
     } else {
       throw new SimulationError(`recall of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
     }
@@ -329,25 +337,25 @@ export class Cpu {
     if (this.waitingLine === line && sharerRequest === this.requestsSent) {
       this.pendingInvalidate = true;
     } else if (this.held.has(line)) {
-      this.held.delete(line);
-      this.exclusive.delete(line);
+      this.drop(line);
     } else {
       throw new SimulationError(`invalidation of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
     }
   }
 
-  private forward(line: number, to: number, kind: number, grantAtPs: number): void {
+  private forward(line: number, to: number, kind: number, contended: boolean, grantAtPs: number): void {
     const now = this.engine.nowPs;
     const c = this.machine.costs;
-    const minimum = c.occupancyPs[this.machine.topology.cpuDistance(this.id, to)];
-    const delay = Math.max(grantAtPs - now, minimum);
     const source = this.machine.topology.cpuDistance(this.id, to);
-    this.engine.send(delay, PRIO_COHERENCE, this.id, to, EV_LINE_DATA, line, this.held.get(line) as number, kind, source * 2);
-    if (kind === WRITE) {
-      this.held.delete(line);
-      this.exclusive.delete(line);
-    } else {
-      this.exclusive.delete(line);
-    }
+    const delay = Math.max(grantAtPs - now, c.legPs[source]);
+    this.engine.send(delay, PRIO_COHERENCE, this.id, to, EV_LINE_DATA, line, this.held.get(line) as number, kind, sourceCode(source, false, contended));
+    if (kind === WRITE) this.drop(line);
+    else this.exclusive.delete(line);
+  }
+
+  private drop(line: number): void {
+    this.held.delete(line);
+    this.exclusive.delete(line);
+    this.yielding.delete(line);
   }
 }

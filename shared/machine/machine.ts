@@ -19,7 +19,10 @@ export interface MachineCosts {
   occupancyPs: number[];
   /** DRAM fetch from a node at this distance from the CPU ([DIE] is the CPU's own node). */
   dramPs: number[];
-  /** One message between a CPU and a home node at this distance. */
+  /**
+   * One message between a CPU and a home node at this distance; also the least time a line's
+   * data takes from one CPU to another at this distance (the lookahead rests on both).
+   */
   legPs: number[];
   /** Whether requests reach the holder through the line's home directory (see MachinePreset.protocol). */
   directory: boolean;
@@ -65,7 +68,14 @@ function resolveCosts(p: MachinePreset): MachineCosts {
   const localAtomicPs = toPs(p.localAtomic);
   const readPs = fillClasses(p.read, toPs, hitPs);
   const atomicPs = fillClasses(p.atomic, toPs, localAtomicPs);
-  const occupancyPs = atomicPs.map((ps, cls) => (cls === SELF ? localAtomicPs : Math.max(1, Math.round(ps * p.occupancyFraction))));
+  const legPs = readPs.map((ps) => Math.max(1, Math.round(ps * MESSAGE_LEG_FRACTION)));
+  const given = p.occupancy === undefined ? null : fillClasses(p.occupancy, toPs, localAtomicPs, true);
+  // The hand-off mechanism (presets.ts, OCCUPANCY_MECHANISM), unless the preset gives a class's value.
+  const occupancyPs = atomicPs.map((ps, cls) => {
+    if (cls === SELF) return localAtomicPs;
+    if (given !== null && given[cls] >= 0) return given[cls];
+    return Math.max(legPs[cls], ps - 2 * legPs[cls] + localAtomicPs);
+  });
   const dramLocal = toPs(p.dramLocal);
   const dramPs = new Array<number>(CLASS_COUNT).fill(dramLocal);
   const remoteIndex = [PACKAGE, HOP1, HOP2];
@@ -75,16 +85,22 @@ function resolveCosts(p: MachinePreset): MachineCosts {
     // Without a published remote DRAM figure: local DRAM plus the extra cache-to-cache distance.
     dramPs[cls] = given !== null && given !== undefined ? toPs(given) : dramLocal + Math.max(0, atomicPs[cls] - atomicPs[DIE]);
   }
-  const legPs = readPs.map((ps) => Math.max(1, Math.round(ps * MESSAGE_LEG_FRACTION)));
   const directory = p.protocol === "directory";
   return { readPs, atomicPs, occupancyPs, dramPs, legPs, directory, hitPs, localAtomicPs, frequencyMHz: p.frequencyMHz };
 }
 
-/** Fills [self, smt, die, package, hop1, hop2]; a missing class takes its nearer neighbour's value. */
-function fillClasses(values: Array<number | null>, toPs: (v: number) => number, selfPs: number): number[] {
+/**
+ * Fills [self, smt, die, package, hop1, hop2]; a missing class takes its nearer neighbour's value
+ * (or stays -1 when `keepMissing`: the caller derives it).
+ */
+function fillClasses(values: Array<number | null>, toPs: (v: number) => number, selfPs: number, keepMissing = false): number[] {
   const out = new Array<number>(CLASS_COUNT).fill(0);
   out[SELF] = selfPs;
   const given = [SMT, DIE, PACKAGE, HOP1, HOP2].map((_, i) => values[i] ?? null);
+  if (keepMissing) {
+    for (let i = 0; i < given.length; i++) out[i + 1] = given[i] === null ? -1 : toPs(given[i] as number);
+    return out;
+  }
   let last: number | null = null;
   for (let i = 0; i < given.length; i++) {
     const v = given[i];

@@ -41,22 +41,29 @@ export interface MachinePreset {
   /** Fetch from another node's DRAM: [package, hop1, hop2]; null = derived (see below). */
   dramRemote: Array<number | null>;
   /**
-   * Occupancy: the share of a transfer's latency during which the line serves nobody else.
-   * It bounds a contended line's throughput at 1 / occupancy.
+   * Occupancy per class [smt, die, package, hop1, hop2]: how long one transfer keeps a line from
+   * serving the next, which bounds a contended line's throughput at 1 / occupancy. Omitted (the
+   * presets): derived by the hand-off mechanism, see OCCUPANCY_MECHANISM. Given (e.g. a machine
+   * file calibrated on a real host): these values, in the preset's unit; null = derived.
    */
-  occupancyFraction: number;
+  occupancy?: Array<number | null>;
   occupancySource: string;
 }
 
 /**
- * Locked RMWs on an owned line. No published figure was found for the preset machines' own
- * cores; the nearest measurements found are 16-19 cycles on other x86 cores.
+ * Locked RMWs on an owned line, measured back to back with no other core touching the line
+ * (rygorous/atomic_ops_test, "interference type: none"), on the nearest relatives found of the
+ * presets' cores; no figure for their own parts was found.
  */
-const LOCAL_ATOMIC_20_CYCLES =
-  "assumed 20 cycles, the order measured for a LOCK-prefixed RMW on an L1-resident line on other x86 " +
-  "cores: uops.info, CMPXCHG_LOCK (M64, R64), 'Measured (loop): 19.07' cycles per instruction on " +
-  "Alder Lake-P; LLVM review D66535 (A. Di Biagio, 2019): XCHG with memory 16 cycles and LOCK CMPXCHG " +
-  "~17 cycles measured on AMD Jaguar. No figure for this preset's own cores was found.";
+const LOCAL_ATOMIC_AMD_10H =
+  "17 cycles: lock xadd on an owned line, AMD Phenom II 925 (family 10h, the Opteron 6172's core): " +
+  "'xadd: 17.01 cycles/op', 'lockadd: 18.01' (gist rygorous/153ea6493ce2efabd41c, results of " +
+  "rygorous/atomic_ops_test, interference type none).";
+const LOCAL_ATOMIC_INTEL =
+  "assumed 20 cycles, from the nearest measured relatives: Core i7-3930K (Sandy Bridge-E) 'xadd: 20.71 " +
+  "cycles/op', 'lockadd: 20.51' (gist spayne, rygorous/atomic_ops_test, interference type none); " +
+  "uops.info CMPXCHG_LOCK (M64, R64) 'Measured (loop): 19.07' on Alder Lake-P. Not measured on this " +
+  "preset's own part.";
 
 const SSYNC_BROADCAST =
   "broadcast: SSYNC (David, Guerraoui, Trigonakis, SOSP 2013, the target platforms) describes the " +
@@ -67,10 +74,20 @@ const SSYNC_DIRECTORY =
   "directory-based (an incomplete directory in each node's LLC): requests go to the line's home node " +
   "first, so SSYNC notes a line homed on a remote node is slow even between two cores of one die.";
 
-const OCCUPANCY_ASSUMPTION =
-  "assumed: half the transfer latency (the request and directory lookup pipeline across requesters; " +
-  "the owner-to-owner data hop does not). Not a measurement: calibrate with a contended fetch-and-add " +
-  "throughput on the real machine (refsim's hot-line workload reports what the value implies).";
+/**
+ * How a contended line is handed on. With requests already queued, a line moves from holder to
+ * holder without new request legs: the holder makes its locked RMW (localAtomic), then the data
+ * flies to the next holder. The flight is what the published transfer latency leaves after the
+ * request and the recall (two message legs, each 1/8 of the read latency: an assumption). So
+ * occupancy = atomic latency - 2 legs + localAtomic, per class, from published uncontended
+ * figures alone: no contended measurement of the preset machines could be read in full, so none
+ * calibrates it (see the README's validation section).
+ */
+export const OCCUPANCY_MECHANISM =
+  "derived, not fitted: occupancy = atomic latency of the class - 2 message legs (request and recall, " +
+  "each 1/8 of the read latency: assumed) + localAtomic; the hand-off of a line whose next requests " +
+  "already wait is the holder's locked RMW plus the data's flight. No published contended figure " +
+  "for this machine was available to calibrate it.";
 
 export const MACHINE_PRESETS: readonly MachinePreset[] = [
   {
@@ -91,8 +108,7 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     protocolSource: "directory: invented for tests, so that hand-computed tests see the home's legs",
     dramLocal: 120,
     dramRemote: [null, 200, null],
-    occupancyFraction: 0.5,
-    occupancySource: OCCUPANCY_ASSUMPTION,
+    occupancySource: OCCUPANCY_MECHANISM,
   },
   {
     name: "opteron-48",
@@ -109,14 +125,13 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     atomic: [null, 110, 197, 216, 296],
     read: [null, 81, 161, 172, 252],
     localHit: 3,
-    localAtomic: 20,
-    localAtomicSource: LOCAL_ATOMIC_20_CYCLES,
+    localAtomic: 17,
+    localAtomicSource: LOCAL_ATOMIC_AMD_10H,
     protocol: "directory",
     protocolSource: SSYNC_DIRECTORY,
     dramLocal: 136,
     dramRemote: [null, null, null],
-    occupancyFraction: 0.5,
-    occupancySource: OCCUPANCY_ASSUMPTION,
+    occupancySource: OCCUPANCY_MECHANISM,
   },
   {
     name: "xeon-80",
@@ -133,13 +148,12 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [null, 109, null, 289, 400],
     localHit: 5,
     localAtomic: 20,
-    localAtomicSource: LOCAL_ATOMIC_20_CYCLES,
+    localAtomicSource: LOCAL_ATOMIC_INTEL,
     protocol: "broadcast",
     protocolSource: SSYNC_BROADCAST,
     dramLocal: 355,
     dramRemote: [null, null, null],
-    occupancyFraction: 0.5,
-    occupancySource: OCCUPANCY_ASSUMPTION,
+    occupancySource: OCCUPANCY_MECHANISM,
   },
   {
     name: "modern-2s",
@@ -159,14 +173,13 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [7.4, 49, null, 114, null],
     localHit: 1.43,
     localAtomic: 7.14,
-    localAtomicSource: LOCAL_ATOMIC_20_CYCLES + " 20 cycles at 2.8 GHz = 7.14 ns.",
+    localAtomicSource: LOCAL_ATOMIC_INTEL + " 20 cycles at 2.8 GHz = 7.14 ns.",
     protocol: "broadcast",
     protocolSource: "assumed broadcast: with two sockets a request can only be snooped in the other one, and the " +
       "measured core-to-core figures already include whatever the home agent adds.",
     dramLocal: 81,
     dramRemote: [null, 141, null],
-    occupancyFraction: 0.5,
-    occupancySource: OCCUPANCY_ASSUMPTION,
+    occupancySource: OCCUPANCY_MECHANISM,
   },
   {
     name: "numa-4096",
@@ -186,14 +199,13 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     read: [8, 44, null, 110, 380],
     localHit: 1.67,
     localAtomic: 8.3,
-    localAtomicSource: LOCAL_ATOMIC_20_CYCLES + " 20 cycles at 2.4 GHz = 8.3 ns.",
+    localAtomicSource: LOCAL_ATOMIC_INTEL + " 20 cycles at 2.4 GHz = 8.3 ns.",
     protocol: "directory",
     protocolSource: "directory: SGI UV keeps coherence across blades with a directory in each blade's hub (SGI, " +
       "'Technical Advances in the SGI UV Architecture', 2012): a line homed on a far blade costs its legs.",
     dramLocal: 85,
     dramRemote: [null, 140, 450],
-    occupancyFraction: 0.5,
-    occupancySource: OCCUPANCY_ASSUMPTION,
+    occupancySource: OCCUPANCY_MECHANISM,
   },
 ];
 

@@ -54,6 +54,8 @@ export interface RunResult {
   sharedAtomicsPerOp: number;
   accessesBySource: SourceCounts;
   lineTransfers: TransferCounts;
+  /** Each class's share of the line transfers (0 with no transfer): where contended lines went. */
+  lineTransferShare: Omit<TransferCounts, "total">;
   transfersPerOp: number;
   dramFetches: { local: number; remote: number };
   invalidations: number;

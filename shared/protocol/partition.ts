@@ -6,6 +6,7 @@ import { HomeNode } from "../coherence/home.ts";
 import {
   EV_CPU_STEP,
   EV_LINE_DATA,
+  EV_LINE_FREE,
   EV_LINE_INVALIDATE,
   EV_LINE_RECALL,
   EV_LINE_REQUEST,
@@ -94,7 +95,7 @@ export class Partition implements EventHandler, Router {
     }
     this.homes = [];
     for (let node = 0; node < this.machine.nodeCount; node++) {
-      this.homes.push(own.nodeOwner[node] === index ? new HomeNode(node, n + node, this.engine, this.machine, window) : undefined);
+      this.homes.push(own.nodeOwner[node] === index ? new HomeNode(node, n + node, this.engine, this.machine, window, config.seed) : undefined);
     }
     this.outbox = Array.from({ length: own.partitions }, () => []);
     this.outTasks = Array.from({ length: own.partitions }, () => []);
@@ -227,6 +228,9 @@ export class Partition implements EventHandler, Router {
         return;
       case EV_LINE_DATA:
         (this.cpus[target] as Cpu).onData(a0, a1, a2, a3);
+        return;
+      case EV_LINE_FREE:
+        (this.homes[target - n] as HomeNode).lineFree(a0);
         return;
       case EV_TASK_ARRIVE:
         this.kernel.taskArrived(target, a0);

@@ -69,7 +69,7 @@ function nodeOwnersFor(machine: Machine, cpuOwner: Int32Array): Int32Array {
  * The static lookahead: the smallest latency of any message between entities held by
  * different partitions. CPU-home messages (requests, recalls, invalidations, data from memory)
  * take at least one message leg of their distance; CPU-to-CPU messages (forwarded data, a task
- * arriving) at least the occupancy and the transfer latency of theirs. Infinity for one partition.
+ * arriving) at least the message leg and the transfer latency of theirs. Infinity for one partition.
  */
 export function lookaheadPs(machine: Machine, own: Ownership): number {
   if (own.partitions === 1) return Infinity;
@@ -94,7 +94,7 @@ export function lookaheadPs(machine: Machine, own: Ownership): number {
       const d = topo.cpuDistance(a, b);
       if (seen.has(d)) continue;
       seen.add(d);
-      best = Math.min(best, c.occupancyPs[d], c.atomicPs[d]);
+      best = Math.min(best, c.legPs[d], c.atomicPs[d]);
     }
   }
   if (!(best >= 1)) throw new PartitionError(`lookahead must be at least 1 ps, got ${best}`);

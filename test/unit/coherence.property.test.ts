@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { findMachinePreset } from "../../shared/machine/presets.ts";
-import { runLineScenario, type LineOp } from "./support/line-scenario.ts";
+import { runLineScenario, type LineOp } from "../../coordinator/validate/line-scenario.ts";
 
 // The directory protocol on its own: CPUs run hand-written access sequences on a few shared lines,
 // with no kernel around them. Whatever the interleaving, every line behaves as one memory word:

@@ -8,10 +8,12 @@ import { runsOf } from "./support/spec.ts";
 
 // The hot-line calibration workload: every CPU atomically increments one shared counter back to
 // back. A line serves one ownership transfer at a time, each keeping it busy for the occupancy of
-// its distance class, so a saturated line completes 1 / (mean occupancy) increments per second.
+// its distance class; a CPU granted the line while others wait makes its one increment and hands
+// it on. So a saturated line completes 1 / (mean occupancy) increments per second, and which CPU
+// gets it next is the arbitration's uniform choice among the waiting CPUs (arbitration.ts).
 
-function hotLine(machine: string, cpus: number[]): RunResult[] {
-  return runsOf({ machine, cpus, schemes: ["none"], workload: "hot-line" }).map((run) => simulate(run));
+function hotLine(machine: string, cpus: number[], seed = 1): RunResult[] {
+  return runsOf({ machine, cpus, schemes: ["none"], workload: "hot-line", seed }).map((run) => simulate(run));
 }
 
 function occupancies(machine: string): number[] {
@@ -25,36 +27,51 @@ function meanOccupancyPs(r: RunResult, occupancyPs: number[]): number {
   return busy / t.total;
 }
 
+// Saturated: enough CPUs that others always wait when the line is granted.
 const SATURATED: Array<[string, number[]]> = [
-  ["small-4", [2, 3, 4]],
-  ["modern-2s", [2, 8, 16, 17, 33, 64]],
+  ["small-4", [4]],
+  ["modern-2s", [8, 16, 17, 33, 64]],
   ["opteron-48", [12, 48]],
+  ["xeon-80", [20, 80]],
 ];
 
 describe("hot-line: one contended counter", () => {
   it.each(SATURATED)("on %s with %j CPUs, throughput = 1 / mean occupancy of the transfers that took place, within 5 percent", (machine, cpus) => {
     const occ = occupancies(machine);
     for (const r of hotLine(machine, cpus)) {
-      expect(r.lineTransfers.total, `${r.cpus} CPUs`).toBeGreaterThan(1000);
+      expect(r.lineTransfers.total, `${r.cpus} CPUs`).toBeGreaterThan(400);
       const predicted = 1e12 / meanOccupancyPs(r, occ);
       expect(Math.abs(r.throughputOpsPerSec / predicted - 1), `${r.cpus} CPUs: ${r.throughputOpsPerSec} vs ${predicted}`).toBeLessThan(0.05);
-      // Every increment moves the line: no CPU gets two in a row while others wait.
+      // Every increment moves the line: a CPU granted the line while others wait hands it on.
       expect(r.transfersPerOp, `${r.cpus} CPUs`).toBeCloseTo(1, 2);
+      expect(r.throughputOpsPerSec, `${r.cpus} CPUs`).toBeLessThanOrEqual(1e12 / Math.min(...occ.slice(SMT)));
     }
   });
 
-  it.each(SATURATED)("on %s with %j CPUs, throughput never exceeds 1 / (smallest occupancy of the preset)", (machine, cpus) => {
-    const occ = occupancies(machine);
-    const bound = 1e12 / Math.min(...occ.slice(SMT));
-    for (const r of hotLine(machine, cpus)) expect(r.throughputOpsPerSec, `${r.cpus} CPUs`).toBeLessThanOrEqual(bound);
+  it("the next holder is a uniform choice among the waiting CPUs: on xeon-80 at 80 CPUs, 9/79 of transfers stay on the die, 30/79 go one hop, 40/79 two", () => {
+    const [r] = hotLine("xeon-80", [80]);
+    const s = r.lineTransferShare;
+    expect(r.lineTransfers.total).toBeGreaterThan(1000);
+    expect(s.die).toBeCloseTo(9 / 79, 1);
+    expect(Math.abs(s.die - 9 / 79)).toBeLessThan(0.03);
+    expect(Math.abs(s.hop1 - 30 / 79)).toBeLessThan(0.03);
+    expect(Math.abs(s.hop2 - 40 / 79)).toBeLessThan(0.03);
+    expect(s.die + s.hop1 + s.hop2).toBeCloseTo(1, 5);
   });
 
-  it("on small-4 the rates are the round numbers: 2 CPUs on one die 1/50ns, 4 CPUs alternating die and socket hops 1/100ns", () => {
-    const [two, four] = hotLine("small-4", [2, 4]);
-    expect(two.throughputOpsPerSec).toBeCloseTo(2e7, -4);
-    expect(two.lineTransfers.hop1).toBe(0);
-    expect(four.throughputOpsPerSec).toBeCloseTo(1e7, -4);
-    expect(four.lineTransfers.hop1).toBe(four.lineTransfers.die);
+  it("on small-4 with 4 CPUs the line leaves the holder's socket two times in three (not the old socket-grouped round robin's one in two)", () => {
+    const [r] = hotLine("small-4", [4]);
+    expect(Math.abs(r.lineTransferShare.hop1 - 2 / 3)).toBeLessThan(0.04);
+    expect(Math.abs(r.lineTransferShare.die - 1 / 3)).toBeLessThan(0.04);
+  });
+
+  it("the arbitration is seeded: another seed draws another sequence of holders, with the same shares", () => {
+    const [a] = hotLine("opteron-48", [48], 1);
+    const [again] = hotLine("opteron-48", [48], 1);
+    const [b] = hotLine("opteron-48", [48], 2);
+    expect(again).toEqual(a);
+    expect(b.lineTransfers).not.toEqual(a.lineTransfers);
+    for (const c of ["die", "package", "hop1", "hop2"] as const) expect(Math.abs(b.lineTransferShare[c] - a.lineTransferShare[c])).toBeLessThan(0.04);
   });
 
   it("on one CPU the counter never moves: every increment is a local atomic", () => {
@@ -64,10 +81,14 @@ describe("hot-line: one contended counter", () => {
     expect(one.throughputOpsPerSec).toBeCloseTo(1e12 / c.localAtomicPs, -4);
   });
 
-  it("crossing to the second socket lowers the saturated rate: modern-2s 33 CPUs is slower than 32", () => {
-    const [r32, r33] = hotLine("modern-2s", [32, 33]);
-    expect(r33.lineTransfers.hop1).toBeGreaterThan(0);
-    expect(r32.lineTransfers.hop1).toBe(0);
-    expect(r33.throughputOpsPerSec).toBeLessThan(r32.throughputOpsPerSec);
+  it.each([
+    ["modern-2s", 32, 33],
+    ["xeon-80", 10, 11],
+    ["opteron-48", 12, 13],
+  ] as Array<[string, number, number]>)("on %s, a CPU of the next socket joining (%i -> %i CPUs) lowers the saturated rate", (machine, before, after) => {
+    const [r0, r1] = hotLine(machine, [before, after]);
+    expect(r1.lineTransfers.hop1 + r1.lineTransfers.hop2).toBeGreaterThan(0);
+    expect(r0.lineTransfers.hop1 + r0.lineTransfers.hop2).toBe(0);
+    expect(r1.throughputOpsPerSec).toBeLessThan(r0.throughputOpsPerSec);
   });
 });

@@ -35,6 +35,7 @@ function run(fields: Partial<RunResult> & { scheme: SchemeName; cpus: number }):
     sharedAtomicsPerOp: 0,
     accessesBySource: { ...SOURCES },
     lineTransfers: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0, total: 0 },
+    lineTransferShare: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0 },
     transfersPerOp: 0,
     dramFetches: { local: 0, remote: 0 },
     invalidations: 0,

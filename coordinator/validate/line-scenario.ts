@@ -1,23 +1,25 @@
-import { HomeNode } from "../../../shared/coherence/home.ts";
+import { HomeNode } from "../../shared/coherence/home.ts";
 import {
   EV_CPU_STEP,
   EV_LINE_DATA,
+  EV_LINE_FREE,
   EV_LINE_INVALIDATE,
   EV_LINE_RECALL,
   EV_LINE_REQUEST,
   RMW_ATOMIC_ADD,
   RMW_NONE,
   RMW_PLAIN_ADD,
-} from "../../../shared/coherence/protocol.ts";
-import { Engine } from "../../../shared/engine/engine.ts";
-import { Cpu, type CpuHooks } from "../../../shared/kernel/cpu.ts";
-import { OP_WORK, StepWriter, type Program } from "../../../shared/kernel/program.ts";
-import { Machine } from "../../../shared/machine/machine.ts";
-import type { MachinePreset } from "../../../shared/machine/presets.ts";
+} from "../../shared/coherence/protocol.ts";
+import { Engine } from "../../shared/engine/engine.ts";
+import { Cpu, type CpuHooks } from "../../shared/kernel/cpu.ts";
+import { OP_WORK, StepWriter, type Program } from "../../shared/kernel/program.ts";
+import { Machine } from "../../shared/machine/machine.ts";
+import type { MachinePreset } from "../../shared/machine/presets.ts";
 
-// The directory protocol on its own: CPUs run hand-written access sequences on a few shared
-// lines, with no kernel around them (the coherence property test and the hand-computed MESI
-// tests share it).
+// The coherence protocol on its own: CPUs run hand-written access sequences on a few shared
+// lines, with no kernel around them. `refsim validate` times isolated transfers with it, as
+// SSYNC's ccbench does on the real machines; the coherence property test and the hand-computed
+// MESI tests use it too.
 
 export type LineOp = { kind: "read" | "atomic" | "plain"; line: number } | { kind: "compute"; ps: number };
 
@@ -27,6 +29,8 @@ export interface LineScenario {
   programs: Map<number, LineOp[]>;
   /** The home node of a line; line % nodes if not given. */
   home?: (line: number) => number;
+  /** The seed of the homes' arbitration (1 if not given). */
+  seed?: number;
 }
 
 /** One completed access: when its effect happened, and where its data came from (SOURCE_* code). */
@@ -75,7 +79,7 @@ export function runLineScenario(s: LineScenario) {
   };
   const ALWAYS = { warmupPs: 0, durationPs: Infinity };
   const cpus = Array.from({ length: n }, (_, id) => new Cpu(id, engine, machine, hooks, ALWAYS));
-  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, ALWAYS));
+  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, ALWAYS, s.seed ?? 1));
   engine.setHandler({
     handle(type, target, a0, a1, a2, a3) {
       if (type === EV_CPU_STEP) cpus[target].step(a0);
@@ -83,6 +87,7 @@ export function runLineScenario(s: LineScenario) {
       else if (type === EV_LINE_RECALL) cpus[target].onRecall(a0, a1, a2, a3);
       else if (type === EV_LINE_INVALIDATE) cpus[target].onInvalidate(a0, a1);
       else if (type === EV_LINE_DATA) cpus[target].onData(a0, a1, a2, a3);
+      else if (type === EV_LINE_FREE) homes[target - n].lineFree(a0);
       else throw new Error(`unexpected event ${type}`);
     },
   });
