@@ -19,18 +19,4 @@ export class SampleBuffer {
   values(): Float64Array {
     return this.data.subarray(0, this.length);
   }
-
-  /** Concatenates buffers into one sorted array. */
-  static mergeSorted(buffers: readonly SampleBuffer[]): Float64Array {
-    let n = 0;
-    for (const b of buffers) n += b.length;
-    const out = new Float64Array(n);
-    let i = 0;
-    for (const b of buffers) {
-      out.set(b.values(), i);
-      i += b.length;
-    }
-    out.sort();
-    return out;
-  }
 }
