@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { EV_TIMER, FREED } from "../../shared/coherence/protocol.ts";
+import { EV_TIMER, FREED, RMW_SET } from "../../shared/coherence/protocol.ts";
 import { decodeRefcacheWord } from "../../shared/coherence/rmw.ts";
 import { Engine } from "../../shared/engine/engine.ts";
 import { Kernel } from "../../shared/kernel/kernel.ts";
-import { COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
 import { Machine } from "../../shared/machine/machine.ts";
 import { PERCPU_BIAS, percpuCounter, TIMER_PERCPU_SWITCH } from "../../shared/schemes/percpu.ts";
 import { refcacheCounter, TIMER_REFCACHE_EPOCH } from "../../shared/schemes/refcache.ts";
@@ -203,5 +203,41 @@ describe("refcache", () => {
     expect(decodeRefcacheWord(mem.get(k.countLine(obj)) ?? 0).count).toBe(1);
     const value = (line: number) => mem.get(line) ?? 0;
     expect(refcacheCounter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(2);
+  });
+});
+
+describe("refcount_t (the atomic counter)", () => {
+  const kinds = (k: Kernel) => k.perCpu.flatMap((s) => s.violations.map((v) => [v.kind, v.obj, v.cpu, v.detail]));
+
+  it("frees at the put that reaches zero, and records a put below zero, a put and a get on a freed object, and a get from zero", () => {
+    const { k } = kernelFor("container");
+    const a = container(k, COUNTER_ATOMIC);
+    k.setup(1, (w) => k.get(w, a));
+    k.setup(1, (w) => k.put(w, a));
+    expect(k.perCpu[1].freed).toEqual([]);
+    k.setup(2, (w) => k.put(w, a));
+    expect(k.perCpu[2].freed).toEqual([a]);
+    k.setup(3, (w) => k.put(w, a));
+    k.setup(3, (w) => k.get(w, a));
+    expect(kinds(k)).toEqual([
+      [`use-after-free`, a, 3, "put on a freed object"],
+      [`use-after-free`, a, 3, "get on a freed object"],
+    ]);
+    // A count that is 0 without a free (a lost reference): a put takes it below zero, and a
+    // get that finds 0 raises a count that was already dead.
+    const b = container(k, COUNTER_ATOMIC);
+    const zero = () => k.setup(0, (w) => w.access(k.countLine(b), RMW_SET, 0));
+    zero();
+    k.setup(0, (w) => k.put(w, b));
+    zero();
+    k.setup(0, (w) => k.get(w, b));
+    expect(k.perCpu[0].violations.map((v) => [v.kind, v.obj, v.cpu, v.detail])).toEqual([
+      ["count-below-zero", b, 0, "count fell to -1"],
+      ["use-after-free", b, 0, "get raised the count from 0"],
+    ]);
+    expect(k.perCpu[0].freed).toEqual([]);
+    const mem = k.finishSetup();
+    expect(mem.get(k.countLine(a))).toBe(FREED);
+    expect(mem.get(k.countLine(b))).toBe(1);
   });
 });
