@@ -2,7 +2,8 @@
 // a time, then a table of the score of each group.
 //
 // With no argument it runs the groups whose score the project holds at 80% or more (GROUPS).
-// An argument is a group's name, a folder or a file (e.g. shared/spec, coordinator/table.ts).
+// An argument is a group's name, a folder or a file (e.g. shared/spec, coordinator/table.ts), or
+// several of them joined by commas, taken as one group.
 // Each group keeps its own incremental file, reports/mutation/<group>.incremental.json, so a
 // second run re-tests only the mutants whose code or covering tests changed. reports/ is
 // gitignored: the incremental file is a cache of this machine's last run (it embeds the source
@@ -39,7 +40,8 @@ const chosen = args.length === 0 ? Object.keys(GROUPS) : args;
 const rows = [];
 mkdirSync("reports/mutation", { recursive: true });
 for (const name of chosen) {
-  const mutate = GROUPS[name] ?? [/\.ts$/.test(name) ? name : `${name.replace(/\/$/, "")}/**/*.ts`];
+  // A group's name, or paths separated by commas (one group): a file, or a folder's every .ts.
+  const mutate = GROUPS[name] ?? name.split(",").map((p) => (/\.ts$/.test(p) ? p : `${p.replace(/\/$/, "")}/**/*.ts`));
   const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
   const t0 = Date.now();
   const results = await new Stryker({

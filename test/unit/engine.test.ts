@@ -114,3 +114,62 @@ describe("Engine.send", () => {
     expect(engine.runUntil(Infinity)).toBe(1);
   });
 });
+
+describe("Engine: limits, routing and run slices", () => {
+  it("holds at most 65536 entities", () => {
+    expect(() => new Engine(65537)).toThrow("at most 65536 entities, got 65537");
+    expect(() => new Engine(65536)).not.toThrow();
+  });
+
+  it("rejects a priority outside 0..15, naming it", () => {
+    const engine = new Engine(2);
+    for (const p of [-1, 16, Number.NaN]) expect(() => engine.send(0, p, 0, 0, 1)).toThrow(`priority must be in 0..15, got ${p}`);
+    engine.send(0, 15, 0, 0, 1);
+    engine.send(0, 0, 0, 0, 1);
+    expect(engine.queue.size).toBe(2);
+  });
+
+  it("numbers each origin's events 0, 1, 2, ... and stops an origin at 2^32 events", () => {
+    const engine = new Engine(3);
+    engine.send(5, 0, 2, 0, 1);
+    engine.send(5, 0, 2, 0, 1);
+    engine.send(5, 0, 1, 0, 1);
+    expect(Array.from(engine.sequenceCounters())).toEqual([0, 1, 2]);
+    engine.sequenceCounters()[1] = 2 ** 32;
+    expect(() => engine.send(0, 0, 1, 0, 1)).toThrow("entity 1 created more than 2^32 events");
+    engine.sequenceCounters()[1] = 2 ** 32 - 1;
+    expect(() => engine.send(0, 0, 1, 0, 1)).not.toThrow();
+  });
+
+  it("sends an event for an entity held elsewhere to the router, with its whole key, and keeps local ones", () => {
+    const out: number[][] = [];
+    const engine = new Engine(4, {
+      isLocal: (e) => e < 2,
+      outbound: (...args) => {
+        out.push(args);
+      },
+    });
+    recorder(engine);
+    engine.send(0, 0, 0, 0, 1);
+    engine.send(7, 3, 0, 3, 2, 10, 11, 12, 13);
+    expect(out).toEqual([[7, 3, 0, 1, 3, 2, 10, 11, 12, 13]]);
+    expect(engine.queue.size).toBe(1);
+    engine.setRouter(null);
+    engine.send(1, 0, 0, 3, 2);
+    expect(engine.queue.size).toBe(2);
+  });
+
+  it("runs at most maxEvents events a call, tells which entity it is handling, and will not run without a handler", () => {
+    expect(() => new Engine(1).runUntil(10)).toThrow("Engine.runUntil called before setHandler");
+    const engine = new Engine(3);
+    const seen: number[] = [];
+    engine.setHandler({ handle: () => seen.push(engine.currentEntity) });
+    for (const target of [2, 1, 0]) engine.send(target + 1, 0, 0, target, 1);
+    expect(engine.runUntil(Infinity, 2)).toBe(2);
+    expect(engine.eventsProcessed).toBe(2);
+    expect(engine.runUntil(Infinity, 2)).toBe(1);
+    expect(engine.eventsProcessed).toBe(3);
+    expect(seen).toEqual([0, 1, 2]);
+    expect(engine.nowPs).toBe(3);
+  });
+});
