@@ -14,6 +14,8 @@ export default {
   // The machine is shared: two test processes at most.
   concurrency: 2,
   timeoutMS: 10_000,
+  // The first, instrumented run of every covering test: minutes when the machine is busy.
+  dryRunTimeoutMinutes: 30,
   timeoutFactor: 2,
   // The incremental file is a local cache (reports/ is gitignored): see scripts/mutation.mjs.
   incremental: true,
