@@ -240,7 +240,7 @@ ensure_images() {
   for image in "${IMAGES[@]}"; do
     if docker image inspect "$image" >/dev/null 2>&1; then
       say "image $image is present"
-    elif timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
+    elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
       say "pulled $image"
     else
       build_local_image "$image"
