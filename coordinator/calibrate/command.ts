@@ -53,7 +53,7 @@ async function calibrateCommand(o: CalibrateOptions): Promise<void> {
   const maxThreads = o.threads === undefined ? available : Number(o.threads);
   if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > 1024) throw new UsageError(`--threads: "${o.threads}" is not a whole number from 1 to 1024`);
   const started = performance.now();
-  const measurements = await measureHost({ maxThreads, durationMs: ps / 1e9 });
+  const measurements = await measureHost({ maxThreads, durationMs: ps / 1e9, places: host.places });
   const file = hostMachineFile(host, measurements);
   const counts = threadCounts(Math.min(maxThreads, totalCpus(file.machine)));
   const simulated = simulateHost(file.machine, counts);
@@ -61,7 +61,9 @@ async function calibrateCommand(o: CalibrateOptions): Promise<void> {
   const m = measurements;
   console.log(`refsim calibrate: ${file.machine.summary}`);
   console.log(`  shape from ${host.source}${host.notes.length > 0 ? ` (${host.notes.join("; ")})` : ""}; ${available} CPUs available, ${maxThreads} threads`);
-  console.log(`  measured: one thread's atomic increment on its own line ${nsText(file.machine.localAtomic)} ns; ` + (m.pingPongNs !== null ? `one-way line transfer (ping-pong) ${nsText(m.pingPongNs)} ns` : "no ping-pong (one thread, or the two threads never ran together)"));
+  const pings = m.pingPong.map((p) => `${p.cls}${p.cpus !== null ? ` (CPUs ${p.cpus.join(" and ")})` : ""} ${p.oneWayNs !== null ? `${nsText(p.oneWayNs)} ns` : "not measured (the two threads never ran at once)"}`);
+  console.log(`  threads ${m.pinned ? "pinned: thread k on the host CPU that is refsim's CPU k" : "not pinned"}`);
+  console.log(`  measured: one thread's atomic increment on its own line ${nsText(file.machine.localAtomic)} ns; one-way line transfer (ping-pong): ${pings.length > 0 ? pings.join(", ") : "none (one thread)"}`);
   if (m.loadAverage > available / 2) {
     console.log(`  the host is busy (load average ${m.loadAverage} on ${available} CPUs): "together" is the share of timed batches during which the threads ran at once; the figures come from those batches only`);
   }

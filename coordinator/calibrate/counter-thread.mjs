@@ -4,9 +4,10 @@
 // runs until the stop word changes, and posts what it timed, batch by batch: on a busy host the
 // scheduler takes threads off their CPUs, and only batch timings can tell the time a thread ran
 // from the time it waited.
+import { readlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 
-const { control, counters } = workerData;
+const { control, counters, progressIndex } = workerData;
 const ctl = new Int32Array(control);
 const ctr = new Int32Array(counters);
 const GO = 0;
@@ -34,6 +35,7 @@ function hammer(index, epoch, limit) {
     ms[n] = performance.now() - t0;
     moved[n] = ((last - first) | 0) + 1;
     n++;
+    Atomics.store(ctl, progressIndex, n);
   }
   return { batch: BATCH, ms: Array.from(ms.subarray(0, n)), moved: Array.from(moved.subarray(0, n)) };
 }
@@ -52,13 +54,21 @@ function pingPong(index, mine, theirs, epoch) {
       Atomics.compareExchange(ctr, index, mine, theirs);
     }
     if (ms.length < MAX_BATCHES) ms.push(performance.now() - t0);
+    Atomics.store(ctl, progressIndex, ms.length);
     if (Atomics.load(ctl, STOP) === epoch) return { batch: ROUNDS, ms, moved: [] };
   }
 }
 
 // Warm the loops up (the JIT optimises them) on a slot of this thread's own before any measurement.
 hammer(workerData.warmIndex, -1, 500);
-parentPort.postMessage({ warm: true });
+// The thread's Linux id ("<pid>/task/<tid>"), so the main thread can pin it to a CPU with taskset.
+let tid = null;
+try {
+  tid = readlinkSync("/proc/thread-self").split("/").pop() ?? null;
+} catch {
+  // Not Linux: the thread stays unpinned.
+}
+parentPort.postMessage({ warm: true, tid });
 
 parentPort.on("message", (job) => {
   parentPort.postMessage({ ready: true });

@@ -30,5 +30,5 @@ export function detectHost(): HostShape {
   }
   if (fromCpuinfo !== null) return fromCpuinfo;
   const n = cpus().length || availableParallelism();
-  return { logicalCpus: n, sockets: 1, coresPerSocket: n, threadsPerCore: 1, modelName: cpus()[0]?.model ?? null, mhz: cpus()[0]?.speed || null, source: "/proc/cpuinfo", notes: ["neither /proc/cpuinfo nor lscpu could be read: Node's CPU list, one socket, no SMT assumed"] };
+  return { logicalCpus: n, sockets: 1, coresPerSocket: n, threadsPerCore: 1, modelName: cpus()[0]?.model ?? null, mhz: cpus()[0]?.speed || null, source: "/proc/cpuinfo", places: null, notes: ["neither /proc/cpuinfo nor lscpu could be read: Node's CPU list, one socket, no SMT assumed"] };
 }

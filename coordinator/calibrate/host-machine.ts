@@ -25,8 +25,23 @@ export function hostMachineFile(host: HostShape, m: HostMeasurements): MachineFi
   const multiSocket = host.sockets > 1;
   const local = m.padded[0]?.nsPerOp;
   const localAtomic = local !== undefined && local > 0 ? round2(local) : (ns(template.localAtomic) as number);
-  const transfer = m.pingPongNs !== null ? round2(m.pingPongNs) : (ns(template.atomic[1]) as number);
-  const classes = (values: ReadonlyArray<number | null>, die: number) => [smt ? ns(values[0]) : null, die, null, multiSocket ? ns(values[3]) : null, null];
+  // The transfer classes [smt, die, package, hop1, hop2]: a ping-pong where one was measured, else the template's.
+  const pings = (["smt", "die", "unpinned", "hop1"] as const).map((cls) => m.pingPong.find((p) => p.cls === cls && p.oneWayNs !== null));
+  const [smtPing, diePing, hop1Ping] = [pings[0], pings[1] ?? pings[2], pings[3]];
+  const has = [smt, true, false, multiSocket, false];
+  const pinged = [smtPing, diePing, undefined, hop1Ping, undefined];
+  const classes = (values: ReadonlyArray<number | null>) =>
+    has.map((here, i) => (!here ? null : pinged[i] !== undefined ? round2(pinged[i]?.oneWayNs as number) : ns(values[i] ?? values[1])));
+  const classSource = (what: string) =>
+    (["smt", "die", "package", "hop1", "hop2"] as const)
+      .map((cls, i) => {
+        if (!has[i]) return null;
+        const p = pinged[i];
+        if (p === undefined) return `${cls}: ${assumed(`${cls} ${what}`)}${m.pingPong.length === 0 ? " (one CPU: no ping-pong)" : m.pinned ? "" : " (threads not pinned)"}`;
+        return `${cls}: ${measured}, one-way ping-pong ${p.cpus !== null ? `between CPUs ${p.cpus[0]} and ${p.cpus[1]}` : "between two unpinned threads"}`;
+      })
+      .filter((s) => s !== null)
+      .join("; ");
   const overrides = {
     name: HOST_MACHINE_NAME,
     summary:
@@ -35,14 +50,14 @@ export function hostMachineFile(host: HostShape, m: HostMeasurements): MachineFi
     source:
       `Measured on this host by refsim calibrate, ${m.date} (${m.method}): an atomic increment on an owned line ` +
       `${localAtomic.toFixed(1)} ns (one thread, its own line, the JavaScript loop included)` +
-      (m.pingPongNs !== null ? `; one-way line transfer ${m.pingPongNs.toFixed(1)} ns (ping-pong between two unpinned threads)` : "") +
+      m.pingPong.map((p) => (p.oneWayNs !== null ? `; one-way ${p.cls} line transfer ${p.oneWayNs.toFixed(1)} ns (ping-pong)` : "")).join("") +
       `; load average ${m.loadAverage}. Shape from ${host.source}. Everything else is ${TEMPLATE_PRESET}'s value, an assumption ` +
       `(fieldSources in the machine file, or refsim presets --machine FILE, say which).`,
     shape: { sockets: host.sockets, diesPerSocket: 1, coresPerDie: host.coresPerSocket, threadsPerCore: host.threadsPerCore, socketLinks: "full" as const },
     frequencyMHz: host.mhz ?? template.frequencyMHz,
     unit: "ns" as const,
-    atomic: classes(template.atomic, transfer),
-    read: classes(template.read, transfer),
+    atomic: classes(template.atomic),
+    read: classes(template.read),
     localHit: ns(template.localHit) as number,
     localAtomic,
     dramLocal: ns(template.dramLocal) as number,
@@ -56,13 +71,8 @@ export function hostMachineFile(host: HostShape, m: HostMeasurements): MachineFi
       (host.notes.length > 0 ? `; ${host.notes.join("; ")}` : ""),
     frequencyMHz: host.mhz !== null ? `detected from ${host.source}` : assumed("frequency (the host reports none)"),
     unit: "ns: every latency below is in nanoseconds",
-    atomic:
-      (m.pingPongNs !== null ? `die: ${measured}, one-way ping-pong latency` : `die: ${assumed("same-socket transfer")} (one CPU: no ping-pong)`) +
-      (smt ? `; smt: ${assumed("SMT-sibling transfer")} (threads are not pinned, so no sibling pair is measured)` : "") +
-      (multiSocket ? `; hop1: ${assumed("cross-socket transfer")} (threads are not pinned)` : ""),
-    read:
-      `die: a load of a line Modified elsewhere assumed to cost the atomic's transfer (refsim calibrate measures no load)` +
-      (smt || multiSocket ? `; other classes: ${assumed("loads")}` : ""),
+    atomic: classSource("transfer"),
+    read: `${classSource("load")}; a load of a line Modified elsewhere is assumed to cost the measured CAS transfer (refsim calibrate times no plain load)`,
     localHit: assumed("L1 hit"),
     localAtomic: local !== undefined && local > 0 ? `${measured}: one thread's Atomics.add on its own padded counter, ns per increment` : assumed("local atomic"),
     dramLocal: assumed("local DRAM latency"),

@@ -15,6 +15,14 @@ export interface HostShape {
   source: "/proc/cpuinfo" | "lscpu";
   /** What the text did not say and was assumed. */
   notes: string[];
+  /** Each logical CPU's socket and core (cpuinfo's processor, physical id, core id); null when the text does not say. */
+  places: CpuPlace[] | null;
+}
+
+export interface CpuPlace {
+  cpu: number;
+  socket: number;
+  core: number;
 }
 
 /** Splits "key<tabs>: value" lines; lscpu indents nested fields, so keys are trimmed. */
@@ -88,7 +96,8 @@ export function parseCpuinfo(text: string): HostShape {
   const mhz = mhzs.length > 0 ? Math.round(mhzs.reduce((a, b) => a + b, 0) / mhzs.length) : null;
   if (mhz === null) notes.push("no \"cpu MHz\" field: frequency unknown");
   else if (new Set(mhzs).size > 1) notes.push(`"cpu MHz" varies between CPUs (${Math.min(...mhzs)} to ${Math.max(...mhzs)}; frequency scaling): the mean is used`);
-  return { logicalCpus, sockets, coresPerSocket, threadsPerCore, modelName, mhz, source: "/proc/cpuinfo", notes };
+  const places = topologyKnown ? cpus.map((f) => ({ cpu: Number(f.get("processor")), socket: Number(f.get("physical id")), core: Number(f.get("core id")) })) : null;
+  return { logicalCpus, sockets, coresPerSocket, threadsPerCore, modelName, mhz, source: "/proc/cpuinfo", notes, places };
 }
 
 /** Parses `lscpu` output ("CPU(s):", "Socket(s):", "Core(s) per socket:", "Thread(s) per core:"...). */
@@ -111,5 +120,5 @@ export function parseLscpu(text: string): HostShape {
   }
   const mhz = positiveNumber(f.get("CPU max MHz")) ?? positiveNumber(f.get("CPU MHz"));
   if (mhz === null) notes.push("no \"CPU max MHz\" or \"CPU MHz\": frequency unknown");
-  return { logicalCpus, sockets, coresPerSocket, threadsPerCore, modelName: f.get("Model name") ?? null, mhz: mhz === null ? null : Math.round(mhz), source: "lscpu", notes };
+  return { logicalCpus, sockets, coresPerSocket, threadsPerCore, modelName: f.get("Model name") ?? null, mhz: mhz === null ? null : Math.round(mhz), source: "lscpu", notes, places: null };
 }

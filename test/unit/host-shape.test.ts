@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseCpuinfo, parseLscpu } from "../../coordinator/calibrate/host-shape.ts";
+import { classPairs, refsimOrder } from "../../coordinator/calibrate/placement.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/host/${name}`, import.meta.url), "utf8");
 
@@ -64,5 +65,26 @@ describe("host shape from lscpu", () => {
 
   it("rejects text without a CPU(s) line", () => {
     expect(() => parseLscpu(fixture("cpuinfo-arm-4core.txt"))).toThrow(/CPU\(s\)/);
+  });
+});
+
+describe("where calibrate pins its threads", () => {
+  const places = (name: string) => parseCpuinfo(fixture(name)).places!;
+
+  it("thread k goes to the host CPU that is refsim's CPU k: a socket's first threads, then its siblings, then the next socket", () => {
+    expect(refsimOrder(places("cpuinfo-server-2s-smt.txt"))).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15]);
+    expect(refsimOrder(places("cpuinfo-desktop-smt.txt"))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(refsimOrder(places("cpuinfo-vm-2core.txt"))).toEqual([0, 1]);
+  });
+
+  it("one ping-pong pair per distance class the host has", () => {
+    expect(classPairs(places("cpuinfo-server-2s-smt.txt"))).toEqual({ smt: [0, 8], die: [0, 1], hop1: [0, 4] });
+    expect(classPairs(places("cpuinfo-desktop-smt.txt"))).toEqual({ smt: [0, 6], die: [0, 1], hop1: null });
+    expect(classPairs(places("cpuinfo-vm-2core.txt"))).toEqual({ smt: null, die: [0, 1], hop1: null });
+  });
+
+  it("no layout without physical id / core id (ARM, lscpu): the threads stay unpinned", () => {
+    expect(parseCpuinfo(fixture("cpuinfo-arm-4core.txt")).places).toBeNull();
+    expect(parseLscpu(fixture("lscpu-server-2s-smt.txt")).places).toBeNull();
   });
 });

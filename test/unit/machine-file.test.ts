@@ -21,7 +21,8 @@ const MEASURED: HostMeasurements = {
   paddingBytes: 128,
   shared: [point(1, 10), point(2, 80)],
   padded: [point(1, 10), point(2, 10)],
-  pingPongNs: 120,
+  pinned: true,
+  pingPong: [{ cls: "die", cpus: [0, 1], oneWayNs: 120 }],
   loadAverage: 0.1,
   node: "v20",
 };
@@ -58,6 +59,14 @@ describe("machine files", () => {
     expect(f.machine.shape).toMatchObject({ sockets: 2, coresPerDie: 4, threadsPerCore: 2 });
     expect(f.machine.atomic).toEqual([t.atomic[0], 120, null, t.atomic[3], null]);
     expect(f.fieldSources.atomic).toMatch(/smt: assumed.*hop1: assumed/);
+  });
+
+  it("a pinned calibration's SMT and cross-socket ping-pongs become the machine's smt and hop1 transfers, each with its CPUs", () => {
+    const pinned = { ...MEASURED, pingPong: [{ cls: "smt" as const, cpus: [0, 8] as [number, number], oneWayNs: 9 }, { cls: "die" as const, cpus: [0, 1] as [number, number], oneWayNs: 50 }, { cls: "hop1" as const, cpus: [0, 4] as [number, number], oneWayNs: 140 }] };
+    const f = hostMachineFile(parseCpuinfo(fixture("cpuinfo-server-2s-smt.txt")), pinned);
+    expect(f.machine.atomic).toEqual([9, 50, null, 140, null]);
+    expect(f.machine.read).toEqual([9, 50, null, 140, null]);
+    expect(f.fieldSources.atomic).toMatch(/smt: measured .* between CPUs 0 and 8; die: measured .* between CPUs 0 and 1; hop1: measured .* between CPUs 0 and 4/);
   });
 
   it("names the missing field", () => {
