@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { parseSpec } from "../../shared/spec/parse.ts";
+import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
+import { simulate } from "../../shared/simulation.ts";
+
+/**
+ * `kernel: refcounts-only` is the model before the kernel's own fork and exit path (locks, pid
+ * allocation, creds, cgroups) was added: the namespace reference counts are the only shared
+ * memory a fork touches. These digests were computed on that model before the kernel profile
+ * existed, so the isolated comparison stays available byte for byte.
+ *
+ * A change to the coherence model or the schemes (e.g. arbitration of a contended line, locked
+ * RMW costs) legitimately changes these digests: update them in that change's own commit, and
+ * say so there. Nothing in the kernel profile may change them.
+ */
+const PINNED: Array<[string, Record<string, unknown>, string]> = [
+  ["fork-storm on xeon-80 x 16, nsproxy", { machine: "xeon-80", cpus: [16], schemes: ["nsproxy"], workload: "fork-storm", duration: "200us", warmup: "20us" }, "97560d7b1580b472"],
+  ["fork-storm on opteron-48 x 12, clone-flags", { machine: "opteron-48", cpus: [12], schemes: ["clone-flags"], workload: "fork-storm", duration: "200us", warmup: "20us" }, "243b22674acacdd1"],
+  ["container churn on small-4, refcache", { machine: "small-4", cpus: [4], schemes: ["refcache"], workload: "container-churn", duration: "2ms", warmup: "200us", options: { refcacheEpoch: "200us" } }, "d1a505ade62d9f54"],
+  ["migration on modern-2s x 8, sloppy", { machine: "modern-2s", cpus: [8], schemes: ["sloppy"], workload: "migration", duration: "200us", warmup: "20us" }, "55f2dc5ed1b043f2"],
+  ["nested on opteron-48 x 8, percpu", { machine: "opteron-48", cpus: [8], schemes: ["percpu"], workload: "nested", duration: "200us", warmup: "20us" }, "a8cd789eeeec424a"],
+];
+
+function digest(doc: Record<string, unknown>): string {
+  const run = planRuns(resolveSpec(parseSpec(doc)))[0];
+  return createHash("sha256").update(JSON.stringify(simulate(run))).digest("hex").slice(0, 16);
+}
+
+describe("kernel: refcounts-only", () => {
+  for (const [name, doc, pinned] of PINNED) {
+    it(`reproduces the namespace-counts-only model byte for byte: ${name}`, () => {
+      expect(digest(doc)).toBe(pinned);
+    });
+  }
+});
