@@ -2,9 +2,10 @@ import { HOP1, HOP2, PACKAGE, SMT, DIE } from "./machine/distance.ts";
 import { SOURCE_NAMES } from "./coherence/source.ts";
 import type { Task, Violation } from "./kernel/kernel.ts";
 import { OBJ_GLOBAL, OBJ_NSPROXY, OBJ_TASK, type KObject } from "./kernel/objects.ts";
-import { isCountedOp, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
+import { isCountedOp, OP_EXIT, OP_FORK, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
+import { lockResults, lockViolations } from "./locks/lock-results.ts";
 import { checkReferences } from "./metrics/invariants.ts";
-import type { LatencySummary, RunResult, SourceCounts, TransferCounts } from "./metrics/result.ts";
+import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts } from "./metrics/result.ts";
 import { percentile } from "./metrics/stats.ts";
 import { COUNTERS, SCHEMES } from "./schemes/index.ts";
 import type { RunConfig } from "./spec/resolve.ts";
@@ -27,6 +28,14 @@ export interface CpuReport {
   switched: number[];
   refcacheDirty: number[];
   violations: Violation[];
+  /** LOCK_STAT_FIELDS numbers per lock class (locks/lock-host.ts). */
+  lockStats: number[];
+  /** Time in the scheme's own steps, by operation kind (ps). */
+  schemePsByOp: number[];
+  /** The line a spin still waits on at the end, or -1. */
+  spinningOn: number;
+  /** Lock wait by operation kind (ps). */
+  lockWaitPsByOp: number[];
 }
 
 /** One home node's share. */
@@ -53,6 +62,8 @@ export interface PartitionReport {
   containerHolds: number[];
   /** The first set-up container's top-level references (for memory per container). */
   firstContainerRoots: number[];
+  /** The kernel profile's lock classes (the same in every partition); word -1: one per object. */
+  lockClasses: Array<{ name: string; kind: number; word: number }>;
   engineEvents: number;
   endPs: number;
 }
@@ -80,6 +91,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   const operations: Partial<Record<OpKindName, number>> = {};
   const latency: Partial<Record<OpKindName, LatencySummary>> = {};
   let totalOps = 0;
+  const latencySumPs = new Float64Array(OP_KIND_COUNT);
   for (let op = 0; op < OP_KIND_COUNT; op++) {
     if (!isCountedOp(op)) continue;
     const name = OP_KINDS[op];
@@ -99,6 +111,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
       at += c.latencyPsByKind[op].length;
     }
     sorted.sort();
+    for (const v of sorted) latencySumPs[op] += v;
     latency[name] = {
       p50Ns: round3(percentile(sorted, 50) / 1000),
       p99Ns: round3(percentile(sorted, 99) / 1000),
@@ -199,7 +212,8 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     { freed, switched, awaiting: awaitingSet },
   );
   violations.sort((a, b) => a.timePs - b.timePs || a.cpu - b.cpu || a.obj - b.obj);
-  const allViolations = [...violations, ...referenceViolations];
+  const lockClasses = first?.lockClasses ?? [];
+  const allViolations = [...violations, ...referenceViolations, ...lockViolations(lockClasses, cpus, value, endPs)];
 
   let liveObjects = 0;
   for (const o of objects.values()) if (o.type !== OBJ_TASK && o.type !== OBJ_GLOBAL && !freed.has(o.id)) liveObjects++;
@@ -240,6 +254,23 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     scalingEfficiency: null,
     engineEvents: reports.reduce((s, r) => s + r.engineEvents, 0),
     invariants: { ok: allViolations.length === 0, violationCount: allViolations.length, violations: allViolations.slice(0, 20) },
+    ...(config.kernel === "linux-6" ? { kernelPath: kernelPathResult(config.kernel, lockClasses, cpus, latencySumPs) } : {}),
+  };
+}
+
+function kernelPathResult(profile: string, classes: PartitionReport["lockClasses"], cpus: readonly CpuReport[], latencySumPs: Float64Array): KernelPathResult {
+  let total = 0;
+  for (let op = 0; op < OP_KIND_COUNT; op++) if (isCountedOp(op)) total += latencySumPs[op];
+  const share = (field: "schemePsByOp" | "lockWaitPsByOp", op: number) => {
+    let sum = 0;
+    for (const c of cpus) sum += c[field][op];
+    return latencySumPs[op] > 0 ? round6(sum / latencySumPs[op]) : 0;
+  };
+  return {
+    profile,
+    locks: lockResults(classes, cpus, total),
+    namespaceRefShare: { fork: share("schemePsByOp", OP_FORK), exit: share("schemePsByOp", OP_EXIT) },
+    lockWaitShare: { fork: share("lockWaitPsByOp", OP_FORK), exit: share("lockWaitPsByOp", OP_EXIT) },
   };
 }
 

@@ -1,3 +1,5 @@
+import { isLockAtomic } from "../locks/lock-word.ts";
+
 /**
  * Event types of the model. Every interaction between a CPU and a line's home directory is a
  * message with a latency, so a distributed run can carry the same events between workers
@@ -63,7 +65,7 @@ export function needsOwnership(rmw: number): boolean {
 
 /** Whether an rmw is a LOCK-prefixed atomic (counted as an atomic operation). */
 export function isAtomic(rmw: number): boolean {
-  return rmw === RMW_ATOMIC_ADD || rmw === RMW_XCHG_ZERO || rmw === RMW_REFCACHE_FLUSH || rmw === RMW_REFCACHE_REVIEW;
+  return rmw === RMW_ATOMIC_ADD || rmw === RMW_XCHG_ZERO || rmw === RMW_REFCACHE_FLUSH || rmw === RMW_REFCACHE_REVIEW || isLockAtomic(rmw);
 }
 
 /** The value a freed object's count line holds: any use of it afterwards is detected. */

@@ -11,6 +11,7 @@ import {
   RMW_TAKE_SPARE,
   RMW_XCHG_ZERO,
 } from "./protocol.ts";
+import { applyLockRmw, LOCK_RMW_FIRST } from "../locks/lock-word.ts";
 
 /**
  * A refcache central count word: the count, a dirty bit (the count changed since the object was
@@ -112,6 +113,10 @@ export function applyRmw(rmw: number, value: number, arg: number, out: Float64Ar
       return;
     }
     default:
+      if (rmw >= LOCK_RMW_FIRST) {
+        applyLockRmw(rmw, value, arg, out);
+        return;
+      }
       throw new RangeError(`unknown rmw code ${rmw}`);
   }
 }

@@ -14,12 +14,14 @@ import {
   recallContended,
   recallHolderRequest,
   recallKind,
+  RMW_NONE,
   WRITE,
 } from "../coherence/protocol.ts";
+import { spinSatisfied } from "../locks/lock-word.ts";
 import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
-import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
@@ -85,6 +87,11 @@ export class Cpu {
   private readonly yielding = new Set<number>();
   program: Program | null = null;
   private waitingLine = -1;
+  /**
+   * The line a spin step waits on while its condition does not hold (-1: none). The CPU keeps
+   * its copy and loads the line again only when the copy is invalidated or taken away.
+   */
+  private spinningLine = -1;
   private waitingSincePs = 0;
   private pendingForward: PendingForward | null = null;
   private pendingInvalidate = false;
@@ -178,6 +185,11 @@ export class Cpu {
     return out;
   }
 
+  /** The line a spin step still waits on, or -1 (at the end of a run: a waiter left behind). */
+  get spinningOn(): number {
+    return this.spinningLine;
+  }
+
   /** The value of a line this CPU holds, or undefined (for invariant checks at the end of a run). */
   heldValue(line: number): number | undefined {
     return this.held.get(line);
@@ -216,22 +228,38 @@ export class Cpu {
         this.insert(p, out);
         continue;
       }
-      if (s.kind !== STEP_ACCESS) throw new SimulationError(`unknown step kind ${s.kind}`, now, `cpu ${this.id}`);
-      const kind = needsOwnership(s.rmw) ? WRITE : READ;
+      if (s.kind !== STEP_ACCESS && s.kind !== STEP_SPIN) throw new SimulationError(`unknown step kind ${s.kind}`, now, `cpu ${this.id}`);
+      const spin = s.kind === STEP_SPIN;
+      const kind = !spin && needsOwnership(s.rmw) ? WRITE : READ;
       if (this.held.has(s.line) && (kind === READ || (this.exclusive.has(s.line) && !this.yielding.has(s.line)))) {
-        const cost = isAtomic(s.rmw) ? this.machine.costs.localAtomicPs : this.machine.costs.hitPs;
+        if (spin && !spinSatisfied(s.rmw, this.held.get(s.line) as number, s.arg)) {
+          this.spinningLine = s.line;
+          return;
+        }
+        const cost = !spin && isAtomic(s.rmw) ? this.machine.costs.localAtomicPs : this.machine.costs.hitPs;
         this.complete(p, s, SELF);
         this.after(cost);
         return;
       }
-      this.waitingLine = s.line;
-      this.waitingSincePs = now;
-      const home = this.hooks.lineHome(s.line);
-      const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(this.id, home)];
-      this.requestsSent++;
-      this.engine.send(leg, PRIO_COHERENCE, this.id, this.machine.cpuCount + home, EV_LINE_REQUEST, s.line, this.id, kind, this.requestsSent);
+      this.request(s.line, kind);
       return;
     }
+  }
+
+  private request(line: number, kind: number): void {
+    this.waitingLine = line;
+    this.waitingSincePs = this.engine.nowPs;
+    const home = this.hooks.lineHome(line);
+    const leg = this.machine.costs.legPs[this.machine.topology.nodeDistance(this.id, home)];
+    this.requestsSent++;
+    this.engine.send(leg, PRIO_COHERENCE, this.id, this.machine.cpuCount + home, EV_LINE_REQUEST, line, this.id, kind, this.requestsSent);
+  }
+
+  /** The copy a spin waits on is gone (someone wrote the line): load it again. */
+  private lostSpinCopy(line: number): void {
+    if (this.spinningLine !== line) return;
+    this.spinningLine = -1;
+    this.request(line, READ);
   }
 
   private after(ps: number): void {
@@ -246,16 +274,17 @@ export class Cpu {
   /** Applies the current access step's RMW to the held value and hands the result on. */
   private complete(p: Program, s: Step, source: number): void {
     const out = this.rmwOut;
-    applyRmw(s.rmw, this.held.get(s.line) as number, s.arg, out);
+    const rmw = s.kind === STEP_SPIN ? RMW_NONE : s.rmw;
+    applyRmw(rmw, this.held.get(s.line) as number, s.arg, out);
     this.held.set(s.line, out[0]);
     if (this.counted(this.engine.nowPs)) {
       this.stats.accessesBySource[source]++;
-      if (isAtomic(s.rmw)) {
+      if (isAtomic(rmw)) {
         this.stats.atomicsBySource[source]++;
         if (s.line >= 0) this.stats.sharedAtomics++;
       }
     }
-    this.hooks.trace?.(this.id, s.line, s.rmw, s.arg, source, this.engine.nowPs);
+    this.hooks.trace?.(this.id, s.line, rmw, s.arg, source, this.engine.nowPs);
     if (s.tag !== 0) {
       const writer = new StepWriter([]);
       this.hooks.onResult(this, p, s, out[1], writer);
@@ -298,7 +327,8 @@ export class Cpu {
     if (this.counted(now)) this.stats.stallPs += now - this.waitingSincePs;
     const p = this.program;
     const s = p.steps[p.pc - 1];
-    this.complete(p, s, sourceOf(code));
+    if (s.kind === STEP_SPIN && !spinSatisfied(s.rmw, this.held.get(line) as number, s.arg)) this.spinningLine = line;
+    else this.complete(p, s, sourceOf(code));
     const fwd = this.pendingForward;
     if (fwd !== null) {
       this.pendingForward = null;
@@ -309,6 +339,7 @@ export class Cpu {
       this.drop(line);
     }
     if (kind === WRITE && isContended(code) && this.exclusive.has(line)) this.yielding.add(line);
+    if (this.spinningLine !== -1 || this.waitingLine !== -1) return;
     this.run();
   }
 
@@ -357,5 +388,6 @@ export class Cpu {
     this.held.delete(line);
     this.exclusive.delete(line);
     this.yielding.delete(line);
+    this.lostSpinCopy(line);
   }
 }

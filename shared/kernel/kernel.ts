@@ -35,7 +35,12 @@ import {
   SLOT_VARS,
   type KObject,
 } from "./objects.ts";
-import { insertSteps, OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
+import { newLockCpuState, TAG_OWNER_RW, TAG_OWNER_SPIN, type LockCpuState, type LockHost, type LockTable } from "../locks/lock-host.ts";
+import { spinLockAction, spinLockResult } from "../locks/qspinlock.ts";
+import { rwLockAction, rwLockResult } from "../locks/qrwlock.ts";
+import { kernelPathCostsPs, type KernelPathCostsPs } from "../kernel-path/costs.ts";
+import type { KernelPathState } from "../kernel-path/setup.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -46,6 +51,8 @@ export interface Task {
   attach: number[];
   /** Whether the task created its attachment (see Scheme.exit). */
   owned: boolean;
+  /** The task that forked it (its parent's siglock is taken when it exits), -1 for set-up tasks. */
+  parent: number;
   /** The task arrived from another CPU and must pull its task_struct line first. */
   pull: boolean;
   /** Whether its next program is think time. */
@@ -86,6 +93,10 @@ export interface KernelCpu extends PerCpuCounterState {
   freed: number[];
   switched: number[];
   violations: Violation[];
+  locks: LockCpuState;
+  /** Time in the scheme's own steps of fork and exit (its namespace reference counting), by operation kind. */
+  schemePsByOp: Float64Array;
+  schemeSincePs: number;
 }
 
 /** Kernel-level step tags (counters use tags 16 and above, see Counter). */
@@ -93,6 +104,9 @@ export const TAG_FREED = 1;
 export const TAG_SPAWN = 2;
 export const TAG_MIGRATE = 3;
 export const TAG_TASK_EXIT = 4;
+/** Around the scheme's steps of an operation: its namespace reference counting (arg: the operation kind). */
+export const TAG_SCHEME_BEGIN = 5;
+export const TAG_SCHEME_END = 6;
 
 /** Decides what tasks do; the workload driver implements it. */
 export interface TaskProgrammer {
@@ -103,7 +117,7 @@ export interface TaskProgrammer {
  * The kernel model: tasks, objects and their references, per-CPU kernel state, and the glue
  * between CPUs (which run programs) and schemes (which write the steps of each operation).
  */
-export class Kernel implements KernelApi, CpuHooks {
+export class Kernel implements KernelApi, CpuHooks, LockHost {
   readonly config: RunConfig;
   readonly scheme: Scheme;
   readonly machine: Machine;
@@ -124,6 +138,12 @@ export class Kernel implements KernelApi, CpuHooks {
   readonly perCpu: KernelCpu[];
   readonly socketCpus: number[][];
   programmer: TaskProgrammer | null = null;
+  /** The kernel profile's locks (none under refcounts-only). */
+  readonly locks: LockTable = { classes: [], nodesObject: -1 };
+  /** The linux-6 fork and exit path's shared state, or null under refcounts-only. */
+  path: KernelPathState | null = null;
+  readonly pathCosts: KernelPathCostsPs = kernelPathCostsPs();
+  lockLog: number[] | null = null;
   /** CPUs held by this process (all of them in an embedded run). */
   readonly ownsCpu: (cpu: number) => boolean;
   private createdSinceBarrier: KObject[] = [];
@@ -169,6 +189,9 @@ export class Kernel implements KernelApi, CpuHooks {
         refcacheDirty: new Set(),
         refcacheReviews: [],
         refcacheEpoch: 0,
+        locks: newLockCpuState(0),
+        schemePsByOp: new Float64Array(OP_KIND_COUNT),
+        schemeSincePs: 0,
       });
     }
     this.socketCpus = [];
@@ -269,7 +292,7 @@ export class Kernel implements KernelApi, CpuHooks {
   /** Creates a task's record and writes its task_struct line on the current CPU. */
   newTask(w: StepWriter, cpu: number, role: number, attach: number[], owned: boolean): Task {
     const id = this.create(w, OBJ_TASK, -1, [], COUNTER_NONE);
-    const task: Task = { id, cpu, role, attach, owned, pull: false, thinkNext: false, churnPhase: 0, churn: null };
+    const task: Task = { id, cpu, role, attach, owned, parent: -1, pull: false, thinkNext: false, churnPhase: 0, churn: null };
     this.tasks.set(id, task);
     return task;
   }
@@ -339,6 +362,22 @@ export class Kernel implements KernelApi, CpuHooks {
     return this.perCpu[cpu];
   }
 
+  // ---- LockHost ----
+
+  lockState(cpu: number): LockCpuState {
+    return this.perCpu[cpu].locks;
+  }
+  nodeLine(cpu: number): number {
+    return perCpuLine(this.locks.nodesObject, cpu, this.cpuCount);
+  }
+  measured(timePs: number): boolean {
+    return timePs >= this.config.warmupPs && timePs < this.config.durationPs;
+  }
+  /** Gives every CPU its lock statistics once the profile's lock classes are known. */
+  initLockState(): void {
+    for (const st of this.perCpu) st.locks = newLockCpuState(this.locks.classes.length);
+  }
+
   // ---- CpuHooks ----
 
   lineHome(line: number): number {
@@ -377,6 +416,9 @@ export class Kernel implements KernelApi, CpuHooks {
   }
 
   private dispatchResult(program: Program, step: Step, result: number, out: StepWriter): void {
+    const owner = step.tag >> 4;
+    if (owner === TAG_OWNER_SPIN) return spinLockResult(this, program, step, result, out);
+    if (owner === TAG_OWNER_RW) return rwLockResult(this, program, step, result, out);
     const counter = COUNTERS[step.tag >> 4];
     if (counter === null || counter === undefined) {
       throw new SimulationError(`no handler for result tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
@@ -386,6 +428,8 @@ export class Kernel implements KernelApi, CpuHooks {
 
   private dispatchAction(program: Program, step: Step, out: StepWriter): void {
     const owner = step.tag >> 4;
+    if (owner === TAG_OWNER_SPIN) return spinLockAction(this, step);
+    if (owner === TAG_OWNER_RW) return rwLockAction(this, step);
     if (owner !== 0) {
       if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) this.perCpu[this.currentCpu].switched.push(step.obj);
       (COUNTERS[owner] as Counter).onAction(this, program, step, out);
@@ -407,6 +451,14 @@ export class Kernel implements KernelApi, CpuHooks {
       case TAG_TASK_EXIT:
         this.tasks.delete(step.obj);
         return;
+      case TAG_SCHEME_BEGIN:
+        this.perCpu[this.currentCpu].schemeSincePs = this.engine.nowPs;
+        return;
+      case TAG_SCHEME_END: {
+        const st = this.perCpu[this.currentCpu];
+        if (this.measured(this.engine.nowPs)) st.schemePsByOp[step.arg] += this.engine.nowPs - st.schemeSincePs;
+        return;
+      }
       default:
         throw new SimulationError(`unknown action tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
     }

@@ -6,12 +6,17 @@
 export const STEP_COMPUTE = 0;
 export const STEP_ACCESS = 1;
 export const STEP_ACTION = 2;
+/** A load repeated until the value meets a condition (a spinning lock waiter, see locks/). */
+export const STEP_SPIN = 3;
 
 export interface Step {
   kind: number;
   /** STEP_COMPUTE: the CPU time it takes, in picoseconds. */
   ps: number;
-  /** STEP_ACCESS: the line, the RMW code (protocol.ts) and its argument. */
+  /**
+   * STEP_ACCESS: the line, the RMW code (protocol.ts) and its argument. STEP_SPIN: the line,
+   * the wait condition (locks/lock-word.ts) in `rmw` and its argument; the access is a load.
+   */
   line: number;
   rmw: number;
   arg: number;
@@ -79,6 +84,11 @@ export class StepWriter {
   }
   access(line: number, rmw: number, arg = 0, tag = 0, obj = -1): this {
     this.steps.push({ kind: STEP_ACCESS, ps: 0, line, rmw, arg, tag, obj });
+    return this;
+  }
+  /** Loads `line` until `condition` holds for its value; the result is that value. */
+  spin(line: number, condition: number, arg = 0, tag = 0, obj = -1): this {
+    this.steps.push({ kind: STEP_SPIN, ps: 0, line, rmw: condition, arg, tag, obj });
     return this;
   }
   action(tag: number, obj = -1, arg = 0): this {

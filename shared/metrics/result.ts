@@ -36,6 +36,33 @@ export interface ViolationRecord {
   detail: string;
 }
 
+/** One lock class's statistics over a run's measured window. */
+export interface LockResult {
+  name: string;
+  kind: string;
+  acquisitions: number;
+  /** Acquisitions that left the fast path (the lock was held or others waited). */
+  contended: number;
+  contendedShare: number;
+  waitNsPerAcquisition: number;
+  holdNsPerAcquisition: number;
+  /** Time CPUs waited for this lock, as a share of the latency of every operation measured. */
+  waitShareOfLatency: number;
+}
+
+/** What the linux-6 kernel path adds to a run's result (absent under `kernel: refcounts-only`). */
+export interface KernelPathResult {
+  profile: string;
+  locks: LockResult[];
+  /**
+   * Share of fork and of exit latency spent in the scheme's own steps: its namespace reference
+   * counting (the rest is the kernel's path: locks, pids, creds, cgroups, and the fixed cost).
+   */
+  namespaceRefShare: { fork: number; exit: number };
+  /** Share of fork and of exit latency spent waiting for any lock. */
+  lockWaitShare: { fork: number; exit: number };
+}
+
 /** One run: one scheme, on one machine with one CPU count, under one workload and seed. */
 export interface RunResult {
   scheme: SchemeName;
@@ -78,4 +105,5 @@ export interface RunResult {
   scalingEfficiency: number | null;
   engineEvents: number;
   invariants: { ok: boolean; violationCount: number; violations: ViolationRecord[] };
+  kernelPath?: KernelPathResult;
 }

@@ -9,6 +9,7 @@ import type { Ownership } from "./partitioning.ts";
  * It holds when (1) the workload cannot reach out by itself: children and migrations stay on
  * the parent's socket and the partition holds whole sockets, no setns (its target may be any
  * container), no hot-line counter or global variable (homed on node 0) unless node 0 is local,
+ * no fork or exit under the linux-6 kernel path unless node 0 (its locks) is local,
  * and, for percpu and sloppy, no container is ever killed (the switch reads every CPU's
  * counter); and (2) every object the partition's tasks hold at the start is homed locally.
  * From then on the partition stays isolated for as long as no event has crossed its boundary
@@ -33,6 +34,8 @@ export function isolatedByDesign(k: Kernel, own: Ownership, index: number): bool
   const globalLocal = k.globalObject >= 0 && ownsNode(k.object(k.globalObject).home);
   if (m.hotInc > 0 && !globalLocal) return false;
   if (m.access > 0 && k.config.scheme === "none" && !globalLocal) return false;
+  // The kernel path's locks and shared counters (tasklist_lock, pidmap_lock...) sit on node 0.
+  if (k.path !== null && (m.fork > 0 || m.churn > 0) && !ownsNode(topo.nodeOf(0))) return false;
   if ((k.config.scheme === "percpu" || k.config.scheme === "sloppy") && (m.churn > 0 || m.unshare > 0 || w.forkNewKinds !== 0)) return false;
   // Everything the partition's tasks hold, and what that holds, must be homed here.
   const seen = new Set<number>();
@@ -50,6 +53,5 @@ export function isolatedByDesign(k: Kernel, own: Ownership, index: number): bool
     if (!ownsNode(o.home)) return false;
     for (const h of o.holds) stack.push(h);
   }
-  void topo;
   return true;
 }

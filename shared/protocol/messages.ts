@@ -26,6 +26,7 @@ const taskSchema = z.strictObject({
   role: z.int().min(0).max(1),
   attach: z.array(z.int().min(0)),
   owned: z.boolean(),
+  parent: z.int().min(-1),
   pull: z.boolean(),
   thinkNext: z.boolean(),
   churnPhase: z.int().min(0),

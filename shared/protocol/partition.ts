@@ -21,6 +21,7 @@ import type { Scheme } from "../schemes/scheme.ts";
 import type { RunConfig } from "../spec/resolve.ts";
 import { WorkloadDriver } from "../workloads/driver.ts";
 import { setUpWorkload } from "../workloads/setup.ts";
+import { setUpKernelPath } from "../kernel-path/setup.ts";
 import { wholeMachine, type Ownership } from "./partitioning.ts";
 import { isolatedByDesign } from "./isolation.ts";
 import type { PartitionReport } from "../report.ts";
@@ -103,6 +104,10 @@ export class Partition implements EventHandler, Router {
     this.sentTo = new Float64Array(own.partitions);
     this.receivedFrom = new Float64Array(own.partitions);
     setUpWorkload(this.kernel, config.workload);
+    if (config.kernel === "linux-6") {
+      this.kernel.path = setUpKernelPath(this.kernel, this.kernel.scheme.namespaced ? config.workload.containers.nesting + 1 : 0);
+    }
+    this.kernel.initLockState();
     for (const [line, value] of this.kernel.finishSetup()) this.homes[this.kernel.lineHome(line)]?.presetValue(line, value);
     for (const [id, task] of this.kernel.tasks) if (own.cpuOwner[task.cpu] !== index) this.kernel.tasks.delete(id);
     this.isolatedAtStart = isolatedByDesign(this.kernel, own, index);
@@ -268,6 +273,10 @@ export class Partition implements EventHandler, Router {
         switched: st.switched.slice(),
         refcacheDirty: [...st.refcacheDirty],
         violations: st.violations.slice(),
+        lockStats: Array.from(st.locks.stats),
+        schemePsByOp: Array.from(st.schemePsByOp),
+        spinningOn: cpu.spinningOn,
+        lockWaitPsByOp: Array.from(st.locks.waitPsByOp),
       });
     }
     const homes = [];
@@ -302,6 +311,7 @@ export class Partition implements EventHandler, Router {
       }),
       containerHolds: this.index === 0 ? k.containers.flatMap((c) => c.chain.flatMap((level) => level.creatorHolds)) : [],
       firstContainerRoots: this.index === 0 && k.containers.length > 0 ? k.containers[0].chain[0].creatorHolds.slice() : [],
+      lockClasses: k.locks.classes.map((c) => ({ name: c.name, kind: c.kind, word: c.word })),
       engineEvents: this.engine.eventsProcessed,
       endPs: this.engine.nowPs,
     };

@@ -12,7 +12,7 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
 
 const RECORD_KEYS = new Set(["tasks", "objects"]);
-const TASK_KEYS = new Set(["id", "cpu", "role", "attach", "owned", "pull", "thinkNext", "churnPhase", "churn"]);
+const TASK_KEYS = new Set(["id", "cpu", "role", "attach", "owned", "parent", "pull", "thinkNext", "churnPhase", "churn"]);
 const CHURN_KEYS = new Set(["attach", "creatorHolds"]);
 const OBJECT_KEYS = new Set(["id", "type", "nsKind", "home", "holds", "counter", "createdPs"]);
 
@@ -39,6 +39,7 @@ function checkTask(t: unknown, path: string): string | null {
   const attach = intArray(t.attach, 0, `${path}.attach`);
   if (attach !== null) return attach;
   for (const k of ["owned", "pull", "thinkNext"] as const) if (typeof t[k] !== "boolean") return `${path}.${k}: expected a boolean`;
+  if (!isInt(t.parent, -1)) return `${path}.parent: expected an integer >= -1`;
   if (!isInt(t.churnPhase, 0)) return `${path}.churnPhase: expected an integer >= 0`;
   if (t.churn !== null) {
     if (!isObj(t.churn)) return `${path}.churn: expected an object or null`;

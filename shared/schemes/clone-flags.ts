@@ -9,6 +9,7 @@ import { allKinds, createNamespace, hasKind, namespaceSet } from "./namespaces.t
 export const cloneFlagsScheme: Scheme = {
   name: "clone-flags",
   summary: "a pointer per namespace kind in the task: K atomic increments per fork, K decrements per exit",
+  namespaced: true,
   bytesPerTask(kindCount) {
     return 8 * kindCount;
   },

@@ -24,6 +24,7 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
   return {
     name,
     summary,
+    namespaced: true,
     bytesPerTask() {
       return 8;
     },

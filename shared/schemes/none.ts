@@ -5,6 +5,7 @@ import type { Scheme } from "./scheme.ts";
 export const noneScheme: Scheme = {
   name: "none",
   summary: "no virtualization (baseline): no reference counting, variables are globals",
+  namespaced: false,
   bytesPerTask() {
     return 0;
   },

@@ -21,6 +21,7 @@ function newNsproxy(k: KernelApi, w: StepWriter, namespaces: number[]): number {
 export const nsproxyScheme: Scheme = {
   name: "nsproxy",
   summary: "one shared nsproxy bundle per task: 1 atomic increment per plain fork; a new bundle on unshare/setns",
+  namespaced: true,
   bytesPerTask() {
     return 8;
   },

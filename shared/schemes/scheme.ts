@@ -29,7 +29,14 @@ export interface SchemeOptions {
 }
 
 /** Why a run's invariants failed (recorded, never thrown). */
-export type ViolationKind = "count-below-zero" | "use-after-free" | "leak" | "lost-reference" | "free-while-referenced";
+export type ViolationKind =
+  | "count-below-zero"
+  | "use-after-free"
+  | "leak"
+  | "lost-reference"
+  | "free-while-referenced"
+  | "lock-two-holders"
+  | "lock-held-at-end";
 
 /**
  * What schemes and counters may ask of the kernel model. `w` null means set-up time: the steps
@@ -127,6 +134,11 @@ export interface ContainerObjects {
 export interface Scheme {
   readonly name: SchemeName;
   readonly summary: string;
+  /**
+   * Whether a task lives in namespaces of its container (nested pid and user namespaces, whose
+   * levels the kernel's own fork path pays for), or in the initial ones (no virtualization).
+   */
+  readonly namespaced: boolean;
   /** Pointer bytes a task carries. */
   bytesPerTask(kindCount: number): number;
   createContainer(k: KernelApi, w: StepWriter, parent: readonly number[] | null): ContainerObjects;

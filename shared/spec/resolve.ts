@@ -10,6 +10,7 @@ import { formatDurationPs, parseDurationPs } from "./duration.ts";
 import { SpecIssues } from "./issues.ts";
 import { checkCpusFit, resolveWorkloadBody } from "./parse.ts";
 import { NAMESPACE_SETS, type Spec, type WorkloadBody } from "./spec.ts";
+import type { KernelProfile } from "../kernel-path/profile.ts";
 
 /** Everything one run needs: a scheme on a machine with a CPU count, under a workload. */
 export interface RunConfig {
@@ -22,6 +23,8 @@ export interface RunConfig {
   warmupPs: number;
   kinds: string[];
   layoutShared: boolean;
+  /** How much of the kernel's own fork and exit path runs (kernel-path/profile.ts). */
+  kernel: KernelProfile;
   costs: KernelCostsPs;
   options: SchemeOptions;
 }
@@ -39,6 +42,7 @@ export interface ResolvedSpec {
   schemes: SchemeName[];
   namespaces: string[];
   layout: "separate" | "shared";
+  kernel: KernelProfile;
   duration: string;
   warmup: string;
   workloadName: string;
@@ -139,6 +143,7 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
     schemes,
     namespaces,
     layout: spec.layout,
+    kernel: spec.kernel,
     duration,
     warmup,
     workloadName,
@@ -203,6 +208,7 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
         warmupPs: ps(r.warmup, "warmup"),
         kinds,
         layoutShared: r.layout === "shared",
+        kernel: r.kernel,
         costs,
         options,
       });

@@ -5,6 +5,7 @@ import { SCHEME_NAMES } from "../schemes/scheme.ts";
 import { PLACEMENTS } from "../workloads/workload.ts";
 import { WORKLOAD_PRESETS } from "../workloads/presets.ts";
 import { parseDurationPs } from "./duration.ts";
+import { DEFAULT_KERNEL_PROFILE, KERNEL_PROFILES } from "../kernel-path/profile.ts";
 
 /** Every namespace kind of today's Linux, in clone-flag order. */
 export const ALL_NAMESPACE_KINDS = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] as const;
@@ -82,6 +83,7 @@ export const specSchema = z.strictObject({
     })
     .default("linux"),
   layout: z.enum(["separate", "shared"]).default("separate"),
+  kernel: z.enum(KERNEL_PROFILES, { error: `expected a kernel profile: ${KERNEL_PROFILES.join(", ")}` }).default(DEFAULT_KERNEL_PROFILE),
   duration: duration.optional(),
   warmup: duration.optional(),
   workload: workloadField,

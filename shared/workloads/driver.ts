@@ -1,6 +1,8 @@
 import { RMW_ATOMIC_ADD, RMW_SET } from "../coherence/protocol.ts";
 import type { Kernel, Task, TaskProgrammer } from "../kernel/kernel.ts";
-import { ROLE_CHILD, ROLE_WORKER, TAG_MIGRATE, TAG_SPAWN, TAG_TASK_EXIT } from "../kernel/kernel.ts";
+import { ROLE_CHILD, ROLE_WORKER, TAG_MIGRATE, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_SPAWN, TAG_TASK_EXIT } from "../kernel/kernel.ts";
+import { exitAfterNamespaces, exitBeforeNamespaces } from "../kernel-path/exit.ts";
+import { forkAfterNamespaces, forkBeforeNamespaces } from "../kernel-path/fork.ts";
 import {
   OP_ACCESS,
   OP_CONTAINER_CREATE,
@@ -59,8 +61,13 @@ export class WorkloadDriver implements TaskProgrammer {
         steps.compute(this.w.childWorkPs);
       } else {
         op = OP_EXIT;
-        steps.compute(k.costs.exitPs);
+        const path = k.path;
+        if (path === null) steps.compute(k.costs.exitPs);
+        else exitBeforeNamespaces(k, steps, path);
+        steps.action(TAG_SCHEME_BEGIN, -1, OP_EXIT);
         k.scheme.exit(k, steps, task.attach, task.owned);
+        steps.action(TAG_SCHEME_END, -1, OP_EXIT);
+        if (path !== null) exitAfterNamespaces(k, steps, path, task);
         steps.action(TAG_TASK_EXIT, task.id);
       }
     } else if (task.thinkNext && this.w.thinkPs > 0 && task.churnPhase === 0) {
@@ -78,11 +85,9 @@ export class WorkloadDriver implements TaskProgrammer {
     if (task.churnPhase > 0) return this.churnStep(k, cpu, task, w);
     const prng = k.perCpu[cpu].prng;
     switch (prng.pickWeighted(this.weights, this.totalWeight)) {
-      case MIX_FORK: {
-        w.compute(k.costs.forkPs);
-        this.fork(k, cpu, task.attach, this.w.forkNewKinds, w);
+      case MIX_FORK:
+        this.fork(k, cpu, task, task.attach, this.w.forkNewKinds, w);
         return OP_FORK;
-      }
       case MIX_ACCESS:
         w.compute(k.costs.accessPs);
         k.scheme.access(k, w, task.attach, k.taskLine(task.id));
@@ -132,8 +137,7 @@ export class WorkloadDriver implements TaskProgrammer {
     const c = task.churn;
     if (c === null) throw new Error("container cycle without a container");
     if (phase <= this.w.churnTasks + 1) {
-      w.compute(k.costs.forkPs);
-      this.fork(k, cpu, c.attach, 0, w);
+      this.fork(k, cpu, task, c.attach, 0, w);
       task.churnPhase++;
       return OP_FORK;
     }
@@ -144,9 +148,20 @@ export class WorkloadDriver implements TaskProgrammer {
     return OP_CONTAINER_DESTROY;
   }
 
-  private fork(k: Kernel, cpu: number, parentAttach: readonly number[], newKinds: number, w: StepWriter): void {
+  /**
+   * A fork by `parent` into `parentAttach`: the fixed cost (or the kernel path around the
+   * namespaces), the scheme's own steps between markers that time them, and the wake-up.
+   */
+  private fork(k: Kernel, cpu: number, parent: Task, parentAttach: readonly number[], newKinds: number, w: StepWriter): void {
+    const path = k.path;
+    if (path === null) w.compute(k.costs.forkPs);
     const child = k.newTask(w, cpu, ROLE_CHILD, [], false);
+    child.parent = parent.id;
+    if (path !== null) forkBeforeNamespaces(k, w, path);
+    w.action(TAG_SCHEME_BEGIN, -1, OP_FORK);
     child.attach = k.scheme.fork(k, w, parentAttach, newKinds);
+    w.action(TAG_SCHEME_END, -1, OP_FORK);
+    if (path !== null) forkAfterNamespaces(k, w, path, parent);
     child.owned = newKinds !== 0 && k.config.scheme !== "none";
     w.action(TAG_SPAWN, child.id, this.pickCpu(k, cpu, this.w.placement));
   }

@@ -123,7 +123,7 @@ const FULL_STEP = {
       to: 0,
       count: 1,
       events: [3000, 9, 0, 5, 11, 0, 0, 0],
-      tasks: [{ id: 11, cpu: 0, role: 1, attach: [4, 5], owned: true, pull: false, thinkNext: false, churnPhase: 0, churn: { attach: [4], creatorHolds: [5] } }],
+      tasks: [{ id: 11, cpu: 0, role: 1, attach: [4, 5], owned: true, parent: -1, pull: false, thinkNext: false, churnPhase: 0, churn: { attach: [4], creatorHolds: [5] } }],
       objects: [{ id: 5, type: 2, nsKind: 3, home: 1, holds: [], counter: 1, createdPs: 100 }],
     },
   ],

@@ -12,7 +12,7 @@ import { runOf } from "./support/spec.ts";
 // The figures of a result, computed by hand from made-up partition reports and runs: each
 // formula against its own arithmetic, not against another run of the same code.
 
-const config = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us" });
+const config = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us", kernel: "refcounts-only" });
 const K = config.kinds.length;
 
 function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, number[]> }): CpuReport {
@@ -38,6 +38,10 @@ function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, 
     switched: [],
     refcacheDirty: [],
     violations: [],
+    lockStats: [],
+    schemePsByOp: new Array<number>(OP_KIND_COUNT).fill(0),
+    spinningOn: -1,
+    lockWaitPsByOp: new Array<number>(OP_KIND_COUNT).fill(0),
     ...rest,
   };
 }
@@ -47,7 +51,7 @@ function home(node: number, fill: Partial<HomeReport>): HomeReport {
 }
 
 function task(id: number, cpu: number, attach: number[]): Task {
-  return { id, cpu, role: 0, attach, owned: false, pull: false, thinkNext: false, churnPhase: 0, churn: null };
+  return { id, cpu, role: 0, attach, owned: false, parent: -1, pull: false, thinkNext: false, churnPhase: 0, churn: null };
 }
 
 const obj = (id: number, type: number, holds: number[]): KObject => ({ id, type, nsKind: type === OBJ_NAMESPACE ? 0 : -1, home: 0, holds, counter: COUNTER_ATOMIC, createdPs: 0 });
@@ -93,6 +97,7 @@ function reports(extra: { violations0?: CpuReport["violations"]; violations1?: C
       objects: [],
       containerHolds: [],
       firstContainerRoots: [],
+      lockClasses: [],
       engineEvents: 234,
       endPs: 1_000_000_500,
     },
@@ -104,6 +109,7 @@ function reports(extra: { violations0?: CpuReport["violations"]; violations1?: C
       objects,
       containerHolds: [8],
       firstContainerRoots: [9],
+      lockClasses: [],
       engineEvents: 1000,
       endPs: 1_000_000_000,
     },

@@ -6,7 +6,8 @@ import type { SchemeName } from "../../shared/schemes/scheme.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { runOf } from "./support/spec.ts";
 
-// One CPU, no contention: an operation's latency is its fixed cost plus the cost of each access,
+// One CPU, no contention, the namespace counts alone (kernel: refcounts-only; the kernel path's
+// own uncontended costs are pinned in locks.test.ts): an operation's latency is its fixed cost plus the cost of each access,
 // computed here by hand from the small-4 preset (1 GHz, so 1 cycle = 1 ns = 1000 ps).
 //
 // - A line the CPU already holds costs hitPs for a load or plain store, localAtomicPs for an atomic
@@ -29,6 +30,7 @@ function forkLoop(scheme: SchemeName) {
   return simulate(
     runOf({
       machine: "small-4",
+      kernel: "refcounts-only",
       cpus: [1],
       schemes: [scheme],
       duration: "300us",

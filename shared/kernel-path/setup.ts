@@ -1,0 +1,75 @@
+import type { Kernel } from "../kernel/kernel.ts";
+import { COUNTER_NONE, OBJ_GLOBAL } from "../kernel/objects.ts";
+import { LOCK_RW, LOCK_SPIN, type LockClass } from "../locks/lock-host.ts";
+
+/**
+ * The kernel's own shared state that the linux-6 fork and exit path touches: its locks and the
+ * lines of the objects every task of the workload shares. Plain data, the same in every
+ * partition (built at set-up, before time starts). Lock fields are lock-class indices; the
+ * other fields are lines.
+ */
+export interface KernelPathState {
+  /** Namespace levels below the initial ones that tasks live in (pid and user namespaces). */
+  levels: number;
+  tasklist: number;
+  pidmap: number;
+  cssSet: number;
+  /** Every task's sighand->siglock (the word is a line of the task). */
+  siglock: number;
+  /** init_task.tasks, the list every fork appends to and every exit unlinks from. */
+  taskList: number;
+  /** nr_threads and total_forks. */
+  forkCounters: number;
+  /** Per pid-namespace level 0..levels: the namespace's idr and pid_allocated. */
+  pidIdr: number[];
+  /** The deepest pid namespace's reference count (get_pid_ns skips init_pid_ns): -1 at level 0. */
+  pidNsCount: number;
+  /** struct cred's shared references: user_struct, the user namespace, group_info, ucounts. */
+  userStruct: number;
+  userNs: number;
+  groupInfo: number;
+  ucountsCount: number;
+  /** Per user-namespace level 0..levels: ucounts->rlimit[UCOUNT_RLIMIT_NPROC]. */
+  ucountsNproc: number[];
+  cssSetRef: number;
+  cssSetTasks: number;
+}
+
+/**
+ * Builds the kernel path's objects on CPU 0 (kernel data and boot-time allocations sit on node
+ * 0) and registers its locks. `levels` is how deep the workload's tasks live in nested pid and
+ * user namespaces (0 for a scheme without namespaces).
+ */
+export function setUpKernelPath(k: Kernel, levels: number): KernelPathState {
+  return k.setup(0, (sw) => {
+    const line = () => k.countLine(k.create(sw, OBJ_GLOBAL, -1, [], COUNTER_NONE));
+    const classes: LockClass[] = [];
+    const lock = (name: string, kind: number, word: number, waitLock = -1) => {
+      classes.push({ name, kind, word, waitLock });
+      return classes.length - 1;
+    };
+    const tasklistWait = lock("tasklist_lock.wait_lock", LOCK_SPIN, line());
+    const state: KernelPathState = {
+      levels,
+      tasklist: lock("tasklist_lock", LOCK_RW, line(), tasklistWait),
+      pidmap: lock("pidmap_lock", LOCK_SPIN, line()),
+      cssSet: lock("css_set_lock", LOCK_SPIN, line()),
+      siglock: lock("sighand->siglock", LOCK_SPIN, -1),
+      taskList: line(),
+      forkCounters: line(),
+      pidIdr: Array.from({ length: levels + 1 }, line),
+      pidNsCount: levels > 0 ? line() : -1,
+      userStruct: line(),
+      userNs: line(),
+      groupInfo: line(),
+      ucountsCount: line(),
+      ucountsNproc: Array.from({ length: levels + 1 }, line),
+      cssSetRef: line(),
+      cssSetTasks: line(),
+    };
+    k.locks.classes = classes;
+    k.locks.nodesObject = k.create(sw, OBJ_GLOBAL, -1, [], COUNTER_NONE);
+    return state;
+  });
+}
+
