@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 
 /** Cross-CPU forks and migrations on two sockets, so events really cross partitions. */
 const SPEC = resolveSpec(
-  parseSpec({ machine: "xeon-80", cpus: [24], schemes: ["nsproxy"], workload: { preset: "migration", fork: { placement: "random" } }, duration: "250us", warmup: "25us" }),
+  parseSpec({ machine: "xeon-80", cpus: [24], schemes: ["nsproxy"], workload: { preset: "migration", fork: { placement: "random" } }, duration: "150us", warmup: "15us" }),
 );
 const EMBEDDED = JSON.stringify(simulate(planRuns(SPEC)[0]));
 const STEP: StepMessage = {
