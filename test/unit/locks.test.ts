@@ -11,7 +11,7 @@ import { runOf } from "./support/spec.ts";
 // Locks on small-4 (1 GHz: 1 cycle = 1 ns; CPUs 0 and 1 share a die, 2 and 3 are the other
 // socket; lock words are kernel data, homed on node 0). Costs used below, in ns: local DRAM 120,
 // a message leg on the die 10, an atomic from a die neighbour 100, a load from it 80, a line's
-// occupancy for a die transfer 50, local atomic 20, hit 4.
+// occupancy for a die transfer 100 (after a DRAM fetch: one leg), local atomic 20, hit 4.
 
 type Body = (k: Kernel, p: KernelPathState, w: StepWriter, cpu: number) => void;
 
@@ -103,16 +103,18 @@ describe("queued spinlock", () => {
   });
 
   it("two CPUs: the second sets the pending bit and spins on its cached copy; the handover moves the word twice (unlock, then the waiter's load) and an upgrade takes the lock", () => {
-    // t=0 both CAS; home at 10 serves CPU 0 from DRAM (data at 120, the line busy until 20) and
-    // then CPU 1: recall to CPU 0 at 30, grant at 20 + max(100 - 10, 10 + 50) = 110.
-    // CPU 0 takes the lock at 120 (wait 120) and forwards the word at 120 + 50 = 170.
-    // CPU 1 sees it locked at 170: fetch_or(pending) hits (20 ns), spins on its copy from 190.
-    // CPU 0 unlocks at 220: request at home at 230, recall to CPU 1 at 240, grant 230 + 90 = 320.
-    // CPU 1 loses its copy at 240 and loads again: home at 250, start when the line frees at 280,
-    // grant 280 + max(80 - 10, 60) = 350; CPU 0 uses the line first (unlock at 320: hold 200),
-    // forwards it shared, arriving at max(350, 320 + 50) = 370.
-    // CPU 1 sees it unlocked at 370 and upgrades for clear_pending_set_locked: home at 380,
-    // grant 380 + max(100 - 10, 10) = 470: CPU 1 holds from 470 (wait 470) to 570 (hold 100).
+    // t=0 both CAS; the home gets both at 10 and serves CPU 0 from DRAM at once (data at 120, the
+    // line busy for one leg, until 20); CPU 1's request waits for it. At 20 the home serves CPU 1:
+    // recall to CPU 0 at 30, grant at 20 + max(100 - 10, 10 + 10) = 110, the line busy for a die
+    // occupancy (100) until 120. CPU 0 takes the lock at 120 (wait 120) and forwards the word
+    // (a leg: at 130). CPU 1 sees it locked at 130: fetch_or(pending) hits (20 ns); it spins on
+    // its copy from 150.
+    // CPU 0 unlocks at 220: home at 230, recall to CPU 1 at 240, grant 230 + 90 = 320, busy until
+    // 330. CPU 1 loses its copy at 240 and loads again: home at 250, waits until 330, grant
+    // 330 + max(80 - 10, 20) = 400. CPU 0 unlocks at 320 (hold 200) and forwards the word shared,
+    // at 400. CPU 1 sees it unlocked at 400 and upgrades for clear_pending_set_locked: home at
+    // 410, waits until 430, grant 430 + max(100 - 10, 10) = 520: CPU 1 holds from 520 (wait 520)
+    // to 620 (hold 100); its unlock is a hit (4 ns), so its operation ends at 624.
     const { result, log } = run(
       new Map([
         [0, spinSection],
@@ -124,11 +126,11 @@ describe("queued spinlock", () => {
     const css = lock(result, "css_set_lock");
     expect(css.acquisitions).toBe(2);
     expect(css.contended).toBe(1);
-    expect(css.waitNsPerAcquisition).toBe((120 + 470) / 2);
+    expect(css.waitNsPerAcquisition).toBe((120 + 520) / 2);
     expect(css.holdNsPerAcquisition).toBe((200 + 100) / 2);
-    expect(result.latency["hot-inc"]?.maxNs).toBe(574);
+    expect(result.latency["hot-inc"]?.maxNs).toBe(624);
     const word = log[0];
-    expect(log).toEqual([word, 0, 120_000, 1, word, 0, 320_000, -1, word, 1, 470_000, 1, word, 1, 570_000, -1]);
+    expect(log).toEqual([word, 0, 120_000, 1, word, 0, 320_000, -1, word, 1, 520_000, 1, word, 1, 620_000, -1]);
   });
 
   it("four CPUs hammering one lock: never two holders, every waiter served, the word free at the end", () => {
