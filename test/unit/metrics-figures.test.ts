@@ -15,6 +15,7 @@ const task = (id: number, attach: number[], churnHolds: number[] | null = null):
   role: 0,
   attach,
   owned: false,
+  parent: -1,
   pull: false,
   thinkNext: false,
   churnPhase: 0,
