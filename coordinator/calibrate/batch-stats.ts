@@ -11,6 +11,8 @@ export interface ThreadBatches {
   batch: number;
   ms: number[];
   moved: number[];
+  /** Per batch: times another thread's increment came between two of this thread's (the line came back). */
+  arrivals: number[];
   /** The thread's whole measuring window. */
   wallMs: number;
 }
@@ -25,6 +27,8 @@ export interface CounterPoint {
   wallOpsPerSec: number;
   /** Share of batches that counted (the threads ran together); 1 for one thread or padded counters. */
   coRunShare: number;
+  /** Line transfers per increment in the batches that counted: the line's arrivals at each thread over its increments. */
+  transfersPerOp: number;
 }
 
 export function median(values: readonly number[]): number | null {
@@ -46,15 +50,29 @@ const wallRate = (answers: readonly ThreadBatches[]) =>
 export function sharedPoint(threads: number, answers: readonly ThreadBatches[]): CounterPoint {
   const rates: number[] = [];
   let total = 0;
+  let arrivals = 0;
+  let ops = 0;
   const needed = 1 + (threads - 1) / 2;
   for (const a of answers) {
     total += a.ms.length;
     const together = a.ms.map((ms, i) => i).filter((i) => a.ms[i] > 0 && a.moved[i] >= a.batch * needed);
     const typical = median(together.map((i) => a.ms[i]));
-    for (const i of together) if (typical !== null && a.ms[i] <= 3 * typical) rates.push((a.moved[i] * 1000) / a.ms[i]);
+    for (const i of together) {
+      if (typical === null || a.ms[i] > 3 * typical) continue;
+      rates.push((a.moved[i] * 1000) / a.ms[i]);
+      arrivals += a.arrivals[i] ?? 0;
+      ops += a.batch;
+    }
   }
   const rate = median(rates) ?? 0;
-  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: total > 0 ? rates.length / total : 0 };
+  return {
+    threads,
+    opsPerSec: rate,
+    nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0,
+    wallOpsPerSec: wallRate(answers),
+    coRunShare: total > 0 ? rates.length / total : 0,
+    transfersPerOp: ops > 0 ? arrivals / ops : 0,
+  };
 }
 
 /** k threads each on its own counter: each thread's median batch rate, summed. */
@@ -64,7 +82,7 @@ export function paddedPoint(threads: number, answers: readonly ThreadBatches[]):
     const ms = median(a.ms);
     if (ms !== null && ms > 0) rate += (a.batch * 1000) / ms;
   }
-  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: 1 };
+  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: 1, transfersPerOp: 0 };
 }
 
 /** One-way latency of a ping-pong: half the median round trip, in ns; null if no batch completed. */

@@ -39,6 +39,7 @@ function rows(name: string, measured: CounterPoint[], simulated: SimulatedPoint[
       nsText(simNs),
       s !== undefined && m.opsPerSec > 0 ? (s.opsPerSec / m.opsPerSec).toFixed(2) : "-",
       `${Math.round(m.coRunShare * 100)}%`,
+      `${m.transfersPerOp.toFixed(2)}/${s !== undefined ? s.transfersPerOp.toFixed(2) : "-"}`,
       si(m.wallOpsPerSec),
       m.threads === inputThreads ? "input" : "",
     ];
@@ -68,12 +69,13 @@ async function calibrateCommand(o: CalibrateOptions): Promise<void> {
     console.log(`  the host is busy (load average ${m.loadAverage} on ${available} CPUs): "together" is the share of timed batches during which the threads ran at once; the figures come from those batches only`);
   }
   console.log("");
-  const header = ["experiment", "threads", "measured ops/s", "ns/op", "simulated ops/s", "ns/op", "sim/measured", "together", "wall ops/s", ""];
+  const header = ["experiment", "threads", "measured ops/s", "ns/op", "simulated ops/s", "ns/op", "sim/measured", "together", "xfers/op m/s", "wall ops/s", ""];
   const table = [header, ...rows("shared counter", m.shared, simulated.shared, null), ...rows("per-thread counters", m.padded, simulated.padded, 1)];
   for (const line of alignColumns(table)) console.log(line);
   console.log("");
   console.log(`  ns/op is one thread's time per increment. Simulated: hot-line (one shared line) and local-line (a line per CPU) on the machine in ${o.out},`);
-  console.log("  scheme none; 'input' marks the point the machine's localAtomic was taken from. wall ops/s: all increments over the whole window.");
+  console.log("  scheme none; 'input' marks the point the machine's localAtomic was taken from. xfers/op m/s: line transfers per increment, measured");
+  console.log("  (another thread's increment between two of a thread's own) / simulated. wall ops/s: all increments over the whole window.");
   console.log(`wrote ${o.out} (machine "${file.machine.name}"; use it with: refsim run --machine ${o.out} ...) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

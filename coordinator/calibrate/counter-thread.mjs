@@ -20,24 +20,33 @@ const MAX_BATCHES = 1 << 16;
 
 /**
  * Atomics.add on one Int32 slot, back to back, until the stop word reads `epoch` (or `limit`
- * batches). Per batch: its duration (ms) and how far the counter moved meanwhile, this thread's
- * increments included (a shared counter moves further when other threads ran during the batch).
+ * batches). Per batch: its duration (ms), how far the counter moved meanwhile, this thread's
+ * increments included (a shared counter moves further when other threads ran during the batch),
+ * and how often another thread's increment came between two of this thread's: each such time
+ * the line left this CPU and came back, one transfer to it.
  */
 function hammer(index, epoch, limit) {
   const ms = new Float64Array(Math.min(limit, MAX_BATCHES));
   const moved = new Float64Array(ms.length);
+  const arrivals = new Float64Array(ms.length);
   let n = 0;
   while (n < ms.length && Atomics.load(ctl, STOP) !== epoch) {
     const t0 = performance.now();
     const first = Atomics.add(ctr, index, 1);
     let last = first;
-    for (let i = 1; i < BATCH; i++) last = Atomics.add(ctr, index, 1);
+    let back = 0;
+    for (let i = 1; i < BATCH; i++) {
+      const v = Atomics.add(ctr, index, 1);
+      if (v !== ((last + 1) | 0)) back++;
+      last = v;
+    }
     ms[n] = performance.now() - t0;
+    arrivals[n] = back;
     moved[n] = ((last - first) | 0) + 1;
     n++;
     Atomics.store(ctl, progressIndex, n);
   }
-  return { batch: BATCH, ms: Array.from(ms.subarray(0, n)), moved: Array.from(moved.subarray(0, n)) };
+  return { batch: BATCH, ms: Array.from(ms.subarray(0, n)), moved: Array.from(moved.subarray(0, n)), arrivals: Array.from(arrivals.subarray(0, n)) };
 }
 
 /** One side of a ping-pong on one slot: CAS it from `mine` to `theirs` each time the other side has handed it back. */
@@ -49,13 +58,13 @@ function pingPong(index, mine, theirs, epoch) {
     for (let r = 0; r < ROUNDS; r++) {
       // Test, then test-and-set: spinning on a CAS would take the line from the other side while it waits.
       while (Atomics.load(ctr, index) !== mine) {
-        if ((++spins & 4095) === 0 && Atomics.load(ctl, STOP) === epoch) return { batch: ROUNDS, ms, moved: [] };
+        if ((++spins & 4095) === 0 && Atomics.load(ctl, STOP) === epoch) return { batch: ROUNDS, ms, moved: [], arrivals: [] };
       }
       Atomics.compareExchange(ctr, index, mine, theirs);
     }
     if (ms.length < MAX_BATCHES) ms.push(performance.now() - t0);
     Atomics.store(ctl, progressIndex, ms.length);
-    if (Atomics.load(ctl, STOP) === epoch) return { batch: ROUNDS, ms, moved: [] };
+    if (Atomics.load(ctl, STOP) === epoch) return { batch: ROUNDS, ms, moved: [], arrivals: [] };
   }
 }
 

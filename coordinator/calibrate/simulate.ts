@@ -10,6 +10,7 @@ export interface SimulatedPoint {
   opsPerSec: number;
   /** Engine events of the run: the figure comes from a simulation, not a formula. */
   engineEvents: number;
+  transfersPerOp: number;
 }
 
 /**
@@ -23,7 +24,7 @@ export function simulateHost(machine: MachinePreset, threadCounts: readonly numb
   const key = `${machine.name}.json`;
   const run = (workload: string): SimulatedPoint[] => {
     const spec = resolveSpec(parseSpec({ machine: key, cpus, schemes: ["none"], workload }), new Map([[key, machine]]));
-    return runExperiment(spec).runs.map((r) => ({ threads: r.cpus, opsPerSec: r.throughputOpsPerSec, engineEvents: r.engineEvents }));
+    return runExperiment(spec).runs.map((r) => ({ threads: r.cpus, opsPerSec: r.throughputOpsPerSec, engineEvents: r.engineEvents, transfersPerOp: r.transfersPerOp }));
   };
   return { shared: run("hot-line"), padded: run("local-line") };
 }

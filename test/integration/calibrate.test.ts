@@ -39,15 +39,18 @@ describe("refsim calibrate", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     stdout = r.stdout;
-    expect(stdout).toMatch(/experiment\s+threads\s+measured ops\/s\s+ns\/op\s+simulated ops\/s\s+ns\/op\s+sim\/measured\s+together\s+wall ops\/s/);
+    expect(stdout).toMatch(/experiment\s+threads\s+measured ops\/s\s+ns\/op\s+simulated ops\/s\s+ns\/op\s+sim\/measured\s+together\s+xfers\/op m\/s\s+wall ops\/s/);
     const rows = tableRows(stdout);
     expect([...rows.keys()].sort()).toEqual([...counts.map((n) => `shared counter ${n}`), ...counts.map((n) => `per-thread counters ${n}`)].sort());
     for (const [name, cells] of rows) {
-      const [, measured, , simulated, , ratio, together] = cells;
+      const [, measured, , simulated, , ratio, together, transfers] = cells;
       expect(measured, name).toMatch(/^\d+(\.\d+)?[kMG]?$/);
       expect(simulated, name).toMatch(/^\d+(\.\d+)?[kMG]?$/);
       expect(ratio, name).toMatch(/^(\d+\.\d\d|-)$/);
       expect(together, name).toMatch(/^\d+%$/);
+      expect(transfers, name).toMatch(/^\d+\.\d\d\/(\d+\.\d\d|-)$/);
+      // Padded counters never move a line, measured or simulated; nor does one thread.
+      if (name.startsWith("per-thread") || name.endsWith(" 1")) expect(transfers, name).toBe("0.00/0.00");
     }
     const file = JSON.parse(readFileSync(hostFile, "utf8"));
     expect(file.format).toBe("refsim-machine/1");

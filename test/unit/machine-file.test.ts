@@ -13,7 +13,7 @@ import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { readFileSync } from "node:fs";
 
-const point = (threads: number, nsPerOp: number) => ({ threads, opsPerSec: (threads * 1e9) / nsPerOp, nsPerOp, wallOpsPerSec: 0, coRunShare: 1 });
+const point = (threads: number, nsPerOp: number) => ({ threads, opsPerSec: (threads * 1e9) / nsPerOp, nsPerOp, wallOpsPerSec: 0, coRunShare: 1, transfersPerOp: 0 });
 const MEASURED: HostMeasurements = {
   date: "2026-12-01T20:00:00.000Z",
   method: "test figures",
