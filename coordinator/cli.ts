@@ -28,6 +28,7 @@ import { ResultsFileError, writeReport } from "./report/write-report.ts";
 import { describeMachineFile, readMachineFile, specMachineFiles } from "./machine-file.ts";
 import { isMachineFilePath, MachineFileError } from "../shared/machine/machine-file.ts";
 import { registerCalibrate } from "./calibrate/command.ts";
+import { registerValidate } from "./validate/command.ts";
 
 /** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
 export const DEFAULT_SPEC = {
@@ -301,6 +302,7 @@ export function buildProgram(): Command {
     .description("print the JSON Schema of an experiment spec")
     .action(() => console.log(JSON.stringify(specJsonSchema(), null, 2)));
   registerCalibrate(program);
+  registerValidate(program);
   return program;
 }
 

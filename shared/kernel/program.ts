@@ -42,6 +42,7 @@ export const OP_KINDS = [
   "hot-inc",
   "kwork",
   "work",
+  "get-put",
 ] as const;
 export type OpKindName = (typeof OP_KINDS)[number];
 export const OP_FORK = 0;
@@ -55,6 +56,7 @@ export const OP_CONTAINER_DESTROY = 7;
 export const OP_HOT_INC = 8;
 export const OP_KWORK = 9;
 export const OP_WORK = 10;
+export const OP_GET_PUT = 11;
 /** Whether an operation kind counts towards throughput. */
 export function isCountedOp(op: number): boolean {
   return op !== OP_KWORK && op !== OP_WORK;

@@ -40,6 +40,7 @@ export const workloadSchema = z.strictObject({
       churn: weight,
       hotInc: weight,
       localInc: weight.optional(),
+      getPut: weight.optional(),
     })
     .refine((m) => Object.values(m).some((v) => v > 0), { message: "at least one operation needs a weight above 0" }),
   think: duration,

@@ -1,4 +1,4 @@
-import { RMW_ATOMIC_ADD, RMW_SET } from "../coherence/protocol.ts";
+import { RMW_ATOMIC_ADD, RMW_NONE, RMW_SET } from "../coherence/protocol.ts";
 import type { Kernel, Task, TaskProgrammer } from "../kernel/kernel.ts";
 import { ROLE_CHILD, ROLE_WORKER, TAG_MIGRATE, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_SPAWN, TAG_TASK_EXIT } from "../kernel/kernel.ts";
 import { exitAfterNamespaces, exitBeforeNamespaces } from "../kernel-path/exit.ts";
@@ -9,6 +9,7 @@ import {
   OP_CONTAINER_DESTROY,
   OP_EXIT,
   OP_FORK,
+  OP_GET_PUT,
   OP_HOT_INC,
   OP_MIGRATE,
   OP_SETNS,
@@ -27,6 +28,7 @@ const MIX_MIGRATE = 4;
 const MIX_CHURN = 5;
 const MIX_HOT_INC = 6;
 const MIX_LOCAL_INC = 7;
+const MIX_GET_PUT = 8;
 
 /**
  * What tasks do. A long-lived task alternates between think time and an operation chosen by
@@ -43,7 +45,8 @@ export class WorkloadDriver implements TaskProgrammer {
     const m = workload.mix;
     this.weights = [m.fork, m.access, m.unshare, m.setns, m.migrate, m.churn, m.hotInc];
     // Only when given: a workload without it keeps exactly its old weights (and random draws).
-    if (m.localInc !== undefined) this.weights.push(m.localInc);
+    if (m.localInc !== undefined || m.getPut !== undefined) this.weights.push(m.localInc ?? 0);
+    if (m.getPut !== undefined) this.weights.push(m.getPut);
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
   }
 
@@ -120,6 +123,17 @@ export class WorkloadDriver implements TaskProgrammer {
         // Counted as a hot-inc operation: the same increment, on a line nobody else touches.
         w.access(k.perCpuLine(k.globalObject, cpu), RMW_ATOMIC_ADD, 1);
         return OP_HOT_INC;
+      case MIX_GET_PUT: {
+        // RadixVM's reference-counting benchmark (Clements et al., EuroSys 2013): get and put on
+        // one shared object. Under `none` there is no count: a load of the task's own line.
+        const obj = task.attach[0];
+        if (obj === undefined) w.access(k.taskLine(task.id), RMW_NONE, 0);
+        else {
+          k.get(w, obj);
+          k.put(w, obj);
+        }
+        return OP_GET_PUT;
+      }
       default:
         throw new Error("unreachable");
     }

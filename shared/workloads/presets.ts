@@ -70,6 +70,14 @@ export const WORKLOAD_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
     duration: "200us",
     warmup: "20us",
   },
+  "get-put": {
+    ...base,
+    description: "reference-count microbenchmark (RadixVM, EuroSys 2013): every CPU takes and drops a reference on one shared object through the scheme's own get and put, back to back",
+    think: "0ns",
+    mix: { ...noOps, getPut: 1 },
+    duration: "100us",
+    warmup: "10us",
+  },
 };
 
 export function findWorkloadPreset(name: string): WorkloadSpec | undefined {

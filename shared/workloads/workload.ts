@@ -14,6 +14,11 @@ export interface OperationMix {
   /** Calibration: one atomic increment of a single machine-wide counter. */
   hotInc: number;
   /**
+   * Microbenchmark: take and drop one reference on the task's shared object (its first attached
+   * object: the container, bundle or first namespace) through the scheme's own get and put.
+   */
+  getPut?: number;
+  /**
    * Calibration: one atomic increment of the CPU's own counter (a per-CPU line homed on its
    * node, as padded per-thread counters are). Optional, so workloads without it read as before.
    */

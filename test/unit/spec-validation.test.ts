@@ -90,7 +90,7 @@ describe("spec errors, all at once", () => {
     const lines = rejection({ cpus: [1] }).message.split("\n");
     expect(lines).toEqual([expect.stringMatching(/^machine: missing \(expected a machine preset: small-4, /), expect.stringMatching(/^workload: missing /)]);
     expect(rejection({ ...base, workload: "fork-strom" }).message).toBe(
-      'workload: unknown workload preset "fork-strom" (presets: fork-storm, container-churn, net-heavy, migration, nested, hot-line, local-line)',
+      'workload: unknown workload preset "fork-strom" (presets: fork-storm, container-churn, net-heavy, migration, nested, hot-line, local-line, get-put)',
     );
   });
 

@@ -44,7 +44,7 @@ describe("sweep spec validation", () => {
   });
 
   it("names a workload whose preset is unknown or whose namespace is not configured, by its place in workloads", () => {
-    expect(rejection({ ...base, workloads: ["fork-storm", "nope"] }).message).toBe('workloads.1: unknown workload preset "nope" (presets: fork-storm, container-churn, net-heavy, migration, nested, hot-line, local-line)');
+    expect(rejection({ ...base, workloads: ["fork-storm", "nope"] }).message).toBe('workloads.1: unknown workload preset "nope" (presets: fork-storm, container-churn, net-heavy, migration, nested, hot-line, local-line, get-put)');
     const e = rejection({ ...base, namespaces: "linux-2006", workloads: [{ preset: "fork-storm", fork: { newNamespaces: ["cgroup"] } }] });
     expect(e.message).toMatch(/^workloads\.0\.fork\.newNamespaces: namespace kind "cgroup"/);
   });
