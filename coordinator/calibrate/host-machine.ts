@@ -78,8 +78,15 @@ export function hostMachineFile(host: HostShape, m: HostMeasurements): MachineFi
     dramLocal: assumed("local DRAM latency"),
     dramRemote: assumed("remote DRAM latencies"),
   };
+  const fields = machine as unknown as Record<string, unknown>;
   for (const key of Object.keys(machine)) {
-    if (!["name", "summary", "source"].includes(key) && fieldSources[key] === undefined) fieldSources[key] = assumed(key);
+    if (["name", "summary", "source"].includes(key) || fieldSources[key] !== undefined) continue;
+    // A preset's own source line of a field (localAtomicSource...) says where this file's value comes from.
+    const of = key.endsWith("Source") ? key.slice(0, -"Source".length) : null;
+    if (of !== null && fieldSources[of] !== undefined && !fieldSources[of].startsWith("assumed")) {
+      fields[key] = fieldSources[of];
+      fieldSources[key] = `the source line of ${of}`;
+    } else fieldSources[key] = of !== null ? `${TEMPLATE_PRESET}'s source line of ${of}, whose value this file takes` : assumed(key);
   }
   return { format: MACHINE_FILE_FORMAT, machine, fieldSources, measurements: m as unknown as MachineFile["measurements"], host: { ...host } };
 }

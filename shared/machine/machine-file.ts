@@ -64,11 +64,18 @@ function checkLike(file: string, path: string, value: unknown, reference: unknow
   }
 }
 
-function checkFields(file: string, prefix: string, value: Record<string, unknown>, reference: Record<string, unknown>): void {
+function checkFields(file: string, prefix: string, value: Record<string, unknown>, reference: Record<string, unknown>, optional: Record<string, unknown> = {}): void {
   const at = (k: string) => (prefix === "" ? k : `${prefix}.${k}`);
-  for (const k of Object.keys(value)) if (!Object.hasOwn(reference, k)) throw new MachineFileError(file, at(k), "unknown field");
+  for (const k of Object.keys(value)) if (!Object.hasOwn(reference, k) && !Object.hasOwn(optional, k)) throw new MachineFileError(file, at(k), "unknown field");
   for (const [k, ref] of Object.entries(reference)) checkLike(file, at(k), value[k], ref);
+  for (const [k, ref] of Object.entries(optional)) if (value[k] !== undefined) checkLike(file, at(k), value[k], ref);
 }
+
+/**
+ * Fields of MachinePreset that the built-in presets leave out (types do not exist at run time,
+ * so each is named here with a value of its shape): per-class occupancy, given instead of derived.
+ */
+const OPTIONAL_MACHINE_FIELDS: Partial<Record<keyof MachinePreset, unknown>> = { occupancy: [null, null, null, null, null] };
 
 /** Validates a parsed machine file; `file` names it in errors. */
 export function parseMachineFile(doc: unknown, file: string): MachineFile {
@@ -76,7 +83,7 @@ export function parseMachineFile(doc: unknown, file: string): MachineFile {
   if (doc.format !== MACHINE_FILE_FORMAT) throw new MachineFileError(file, "format", `expected "${MACHINE_FILE_FORMAT}"`);
   if (!isRecord(doc.machine)) throw new MachineFileError(file, "machine", doc.machine === undefined ? "missing field" : "expected an object");
   const machine = doc.machine;
-  checkFields(file, "machine", machine, MACHINE_PRESETS[0] as unknown as Record<string, unknown>);
+  checkFields(file, "machine", machine, MACHINE_PRESETS[0] as unknown as Record<string, unknown>, OPTIONAL_MACHINE_FIELDS);
   if (MACHINE_PRESETS.some((p) => p.name === machine.name)) throw new MachineFileError(file, "machine.name", `"${String(machine.name)}" is a built-in preset's name; choose another`);
   if (!UNITS.includes(machine.unit as MachinePreset["unit"])) throw new MachineFileError(file, "machine.unit", `expected one of ${UNITS.join(", ")}`);
   const links = (machine.shape as Record<string, unknown>).socketLinks;

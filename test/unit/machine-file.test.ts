@@ -69,6 +69,23 @@ describe("machine files", () => {
     expect(f.fieldSources.atomic).toMatch(/smt: measured .* between CPUs 0 and 8; die: measured .* between CPUs 0 and 1; hop1: measured .* between CPUs 0 and 4/);
   });
 
+  it("a source line the preset keeps beside a measured field (localAtomicSource) is replaced by the measurement's", () => {
+    const f = parseMachineFile(vmFile(), "host.json");
+    const fields = f.machine as unknown as Record<string, unknown>;
+    if ("localAtomicSource" in fields) expect(fields.localAtomicSource).toBe(f.fieldSources.localAtomic);
+  });
+
+  it("accepts the optional per-class occupancy, and checks it like any other list", () => {
+    const d = vmFile();
+    d.machine.occupancy = [null, 60, null, null, null];
+    // A given occupancy needs its source line like every other field.
+    expect(rejection(d)).toMatch(/fieldSources\.occupancy: missing/);
+    d.fieldSources.occupancy = "assumed: a test value";
+    expect(parseMachineFile(d, "host.json").machine.occupancy).toEqual([null, 60, null, null, null]);
+    d.machine.occupancy = [null, -1, null, null, null];
+    expect(rejection(d)).toMatch(/machine\.occupancy: entry 1/);
+  });
+
   it("names the missing field", () => {
     const doc = vmFile();
     delete doc.machine.localAtomic;
