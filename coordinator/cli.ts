@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { printKernelPathCosts } from "./kernel-path-costs.ts";
 import { SingleBar, Presets } from "cli-progress";
 import { dirname, join } from "node:path";
 import { SpecError, SimulationError } from "../shared/engine/errors.ts";
@@ -227,6 +228,7 @@ function presetsCommand(): void {
   for (const [name, value] of Object.entries(DEFAULT_COSTS)) {
     console.log(`  ${name.padEnd(17)} ${value.padStart(6)}  ${COST_SOURCES[name as keyof typeof COST_SOURCES]}`);
   }
+  printKernelPathCosts();
 }
 
 export function buildProgram(): Command {

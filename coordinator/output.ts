@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { KERNEL_PATH_LOCKS } from "../shared/kernel-path/setup.ts";
 import { join } from "node:path";
 import { machineOf } from "../shared/spec/resolve.ts";
 import { isCountedOp, OP_KINDS } from "../shared/kernel/program.ts";
@@ -86,6 +87,21 @@ const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null
   ["engine_events", (r) => r.engineEvents],
   ["invariants_ok", (r) => r.invariants.ok],
   ["violation_count", (r) => r.invariants.violationCount],
+  ["kernel", (r) => r.kernelPath?.profile ?? "refcounts-only"],
+  ["namespace_ref_share_fork", (r) => r.kernelPath?.namespaceRefShare.fork ?? null],
+  ["namespace_ref_share_exit", (r) => r.kernelPath?.namespaceRefShare.exit ?? null],
+  ["lock_wait_share_fork", (r) => r.kernelPath?.lockWaitShare.fork ?? null],
+  ["lock_wait_share_exit", (r) => r.kernelPath?.lockWaitShare.exit ?? null],
+  ...KERNEL_PATH_LOCKS.flatMap(([name, column]): Array<[string, (r: RunResult) => number | null]> => {
+    const lock = (r: RunResult) => r.kernelPath?.locks.find((l) => l.name === name);
+    return [
+      [`lock_${column}_acquisitions`, (r) => lock(r)?.acquisitions ?? null],
+      [`lock_${column}_contended_share`, (r) => lock(r)?.contendedShare ?? null],
+      [`lock_${column}_wait_ns`, (r) => lock(r)?.waitNsPerAcquisition ?? null],
+      [`lock_${column}_hold_ns`, (r) => lock(r)?.holdNsPerAcquisition ?? null],
+      [`lock_${column}_wait_share`, (r) => lock(r)?.waitShareOfLatency ?? null],
+    ];
+  }),
 ];
 
 function csvField(v: string | number | boolean | null): string {

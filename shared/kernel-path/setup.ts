@@ -35,6 +35,14 @@ export interface KernelPathState {
   cssSetTasks: number;
 }
 
+/** The kernel path's lock classes, with a short name for table columns. */
+export const KERNEL_PATH_LOCKS: ReadonlyArray<[name: string, column: string]> = [
+  ["tasklist_lock", "tasklist"],
+  ["pidmap_lock", "pidmap"],
+  ["css_set_lock", "css_set"],
+  ["sighand->siglock", "siglock"],
+];
+
 /**
  * Builds the kernel path's objects on CPU 0 (kernel data and boot-time allocations sit on node
  * 0) and registers its locks. `levels` is how deep the workload's tasks live in nested pid and

@@ -94,9 +94,13 @@ export interface KernelCpu extends PerCpuCounterState {
   switched: number[];
   violations: Violation[];
   locks: LockCpuState;
-  /** Time in the scheme's own steps of fork and exit (its namespace reference counting), by operation kind. */
+  /**
+   * Time in the scheme's own steps (its namespace reference counting), by operation kind, for
+   * operations completed in the measured window; `programSchemePs` collects the running program's.
+   */
   schemePsByOp: Float64Array;
   schemeSincePs: number;
+  programSchemePs: number;
 }
 
 /** Kernel-level step tags (counters use tags 16 and above, see Counter). */
@@ -192,6 +196,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         locks: newLockCpuState(0),
         schemePsByOp: new Float64Array(OP_KIND_COUNT),
         schemeSincePs: 0,
+        programSchemePs: 0,
       });
     }
     this.socketCpus = [];
@@ -410,6 +415,15 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   }
 
   onProgramDone(cpu: Cpu, program: Program): void {
+    // Kernel work (which may interrupt a task's program) takes no lock and runs no scheme step.
+    if (program.taskId < 0) return;
+    const st = this.perCpu[cpu.id];
+    if (this.measured(this.engine.nowPs)) {
+      st.schemePsByOp[program.op] += st.programSchemePs;
+      st.locks.waitPsByOp[program.op] += st.locks.programWaitPs;
+    }
+    st.programSchemePs = 0;
+    st.locks.programWaitPs = 0;
     if (program.taskId < 0) return;
     const task = this.tasks.get(program.taskId);
     if (task !== undefined && task.cpu === cpu.id) this.perCpu[cpu.id].runQueue.push(task.id);
@@ -456,7 +470,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         return;
       case TAG_SCHEME_END: {
         const st = this.perCpu[this.currentCpu];
-        if (this.measured(this.engine.nowPs)) st.schemePsByOp[step.arg] += this.engine.nowPs - st.schemeSincePs;
+        st.programSchemePs += this.engine.nowPs - st.schemeSincePs;
         return;
       }
       default:

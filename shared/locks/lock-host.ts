@@ -49,8 +49,13 @@ export interface LockCpuState {
   successor: Float64Array;
   /** 1 if the hold being recorded started inside the measured window. */
   countedHold: Float64Array;
-  /** Wait for locks by the operation kind that waited (a rwlock's wait_lock counts in its rwlock's wait). */
+  /**
+   * Wait for locks by the kind of operation that waited, for operations completed in the measured
+   * window (a rwlock's wait_lock counts in its rwlock's wait); `programWaitPs` collects the
+   * running program's until it completes (Kernel.onProgramDone).
+   */
   waitPsByOp: Float64Array;
+  programWaitPs: number;
 }
 
 export function newLockCpuState(classCount: number): LockCpuState {
@@ -63,6 +68,7 @@ export function newLockCpuState(classCount: number): LockCpuState {
     successor: new Float64Array(classCount).fill(-1),
     countedHold: new Float64Array(classCount),
     waitPsByOp: new Float64Array(OP_KIND_COUNT),
+    programWaitPs: 0,
   };
 }
 
@@ -97,8 +103,8 @@ export function beginWait(h: LockHost, lock: number): void {
   st.contended[lock] = 0;
 }
 
-/** Records an acquisition that just happened on the current CPU, in an operation of kind `op`. */
-export function acquired(h: LockHost, lock: number, word: number, op: number, shared = false): void {
+/** Records an acquisition that just happened on the current CPU. */
+export function acquired(h: LockHost, lock: number, word: number, shared = false): void {
   const st = h.lockState(h.currentCpu);
   const now = h.nowPs;
   st.heldSincePs[lock] = now;
@@ -108,8 +114,8 @@ export function acquired(h: LockHost, lock: number, word: number, op: number, sh
     st.stats[at + STAT_ACQUIRED]++;
     st.stats[at + STAT_CONTENDED] += st.contended[lock];
     st.stats[at + STAT_WAIT_PS] += now - st.waitSincePs[lock];
-    if (!h.locks.classes.some((c) => c.waitLock === lock)) st.waitPsByOp[op] += now - st.waitSincePs[lock];
   }
+  if (!h.locks.classes.some((c) => c.waitLock === lock)) st.programWaitPs += now - st.waitSincePs[lock];
   h.lockLog?.push(word, h.currentCpu, now, shared ? 2 : 1);
 }
 

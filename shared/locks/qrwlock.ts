@@ -63,7 +63,7 @@ export function rwLockAction(h: LockHost, step: Step): void {
   beginWait(h, step.obj);
 }
 
-export function rwLockResult(h: LockHost, program: Program, step: Step, result: number, w: StepWriter): void {
+export function rwLockResult(h: LockHost, _program: Program, step: Step, result: number, w: StepWriter): void {
   const lock = step.obj;
   const word = wordLine(h, lock);
   const waitLock = h.locks.classes[lock].waitLock;
@@ -71,7 +71,7 @@ export function rwLockResult(h: LockHost, program: Program, step: Step, result: 
   switch (step.tag) {
     case T_W_FAST:
       if (result === 0) {
-        acquired(h, lock, word, program.op);
+        acquired(h, lock, word);
         return;
       }
       st.contended[lock] = 1;
@@ -80,7 +80,7 @@ export function rwLockResult(h: LockHost, program: Program, step: Step, result: 
       return;
     case T_W_RETRY:
       if (result === 0) {
-        acquired(h, lock, word, program.op);
+        acquired(h, lock, word);
         spinUnlock(h, w, waitLock);
         return;
       }
@@ -90,7 +90,7 @@ export function rwLockResult(h: LockHost, program: Program, step: Step, result: 
       return;
     case T_W_TAKE:
       if (result === 1) {
-        acquired(h, lock, word, program.op);
+        acquired(h, lock, word);
         spinUnlock(h, w, waitLock);
         return;
       }
@@ -104,7 +104,7 @@ export function rwLockResult(h: LockHost, program: Program, step: Step, result: 
       return;
     case T_R_FAST:
       if ((result & QW_WMASK) === 0) {
-        acquired(h, lock, word, program.op, true);
+        acquired(h, lock, word, true);
         return;
       }
       st.contended[lock] = 1;
@@ -115,7 +115,7 @@ export function rwLockResult(h: LockHost, program: Program, step: Step, result: 
       spinUnlock(h, w, waitLock);
       return;
     case T_R_WAITED:
-      acquired(h, lock, word, program.op, true);
+      acquired(h, lock, word, true);
       return;
     case T_R_UNLOCK:
       if (result < 0) h.violation("lock-two-holders", lock, `${h.locks.classes[lock].name}: read-unlocked with no reader`);

@@ -68,7 +68,7 @@ export function spinLockAction(h: LockHost, step: Step): void {
 }
 
 /** The continuation of a spinlock step: what the CPU does with the value it saw. */
-export function spinLockResult(h: LockHost, program: Program, step: Step, result: number, w: StepWriter): void {
+export function spinLockResult(h: LockHost, _program: Program, step: Step, result: number, w: StepWriter): void {
   const lock = step.obj;
   const cpu = h.currentCpu;
   const st = h.lockState(cpu);
@@ -76,7 +76,7 @@ export function spinLockResult(h: LockHost, program: Program, step: Step, result
   switch (step.tag) {
     case T_FAST:
       if (result === 0) {
-        acquired(h, lock, word, program.op);
+        acquired(h, lock, word);
         return;
       }
       st.contended[lock] = 1;
@@ -84,7 +84,7 @@ export function spinLockResult(h: LockHost, program: Program, step: Step, result
       else w.access(word, RMW_LOCK_SET_PENDING, 0, T_PENDING, lock);
       return;
     case T_TRYLOCK:
-      if (result === 0) acquired(h, lock, word, program.op);
+      if (result === 0) acquired(h, lock, word);
       else w.access(word, RMW_LOCK_XCHG_TAIL, qTail(cpu), T_TAIL, lock);
       return;
     case T_PENDING:
@@ -99,7 +99,7 @@ export function spinLockResult(h: LockHost, program: Program, step: Step, result
       return;
     case T_PENDING_TAKEN:
       if (result < 0) h.violation("lock-two-holders", lock, `${h.locks.classes[lock].name}: taken from pending while held`);
-      acquired(h, lock, word, program.op);
+      acquired(h, lock, word);
       return;
     case T_TAIL: {
       st.successor[lock] = -1;
@@ -125,7 +125,7 @@ export function spinLockResult(h: LockHost, program: Program, step: Step, result
         h.violation("lock-two-holders", lock, `${h.locks.classes[lock].name}: the queue head claimed a held lock`);
         return;
       }
-      acquired(h, lock, word, program.op);
+      acquired(h, lock, word);
       if (result === 1) return;
       if (st.successor[lock] >= 0) w.access(h.nodeLine(st.successor[lock]), RMW_NODE_PASS, 0);
       else w.spin(h.nodeLine(cpu), UNTIL_NODE_NEXT, 0, T_NEXT, lock);

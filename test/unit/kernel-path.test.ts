@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { simulate } from "../../shared/simulation.ts";
+import { resultsCsv } from "../../coordinator/output.ts";
 import { runOf } from "./support/spec.ts";
 
 function forkStorm(doc: Record<string, unknown>): RunResult {
@@ -56,11 +57,22 @@ describe("the linux-6 fork and exit path", () => {
       expect(ten.invariants.ok && forty.invariants.ok).toBe(true);
       expect(forty.throughputOpsPerSec).toBeLessThan(2 * ten.throughputOpsPerSec);
       expect(forty.kernelPath?.lockWaitShare.fork).toBeGreaterThan(0.3);
+      // Shares of the latency of the operations that completed in the window: at most all of it.
+      expect(forty.kernelPath?.lockWaitShare.fork).toBeLessThanOrEqual(1);
+      expect(forty.kernelPath?.lockWaitShare.exit).toBeLessThanOrEqual(1);
     }
   });
 
-  it("keeps refcounts-only results free of the kernel path's fields", () => {
-    const r = forkStorm({ machine: "small-4", cpus: [2], schemes: ["nsproxy"], kernel: "refcounts-only" });
-    expect(r.kernelPath).toBeUndefined();
+  it("keeps refcounts-only results free of the kernel path's fields; results.csv says which profile ran and gives the lock figures", () => {
+    const old = forkStorm({ machine: "small-4", cpus: [2], schemes: ["nsproxy"], kernel: "refcounts-only" });
+    expect(old.kernelPath).toBeUndefined();
+    const now = forkStorm({ machine: "small-4", cpus: [2], schemes: ["nsproxy"] });
+    const [header, oldRow, nowRow] = resultsCsv([old, now]).trim().split("\n").map((l) => l.split(","));
+    const col = (row: string[], name: string) => row[header.indexOf(name)];
+    expect(col(oldRow, "kernel")).toBe("refcounts-only");
+    expect(col(oldRow, "lock_tasklist_acquisitions")).toBe("");
+    expect(col(nowRow, "kernel")).toBe("linux-6");
+    expect(Number(col(nowRow, "lock_tasklist_acquisitions"))).toBe(now.kernelPath?.locks.find((l) => l.name === "tasklist_lock")?.acquisitions);
+    expect(Number(col(nowRow, "namespace_ref_share_fork"))).toBe(now.kernelPath?.namespaceRefShare.fork);
   });
 });
