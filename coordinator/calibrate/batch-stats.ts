@@ -38,12 +38,17 @@ export function median(values: readonly number[]): number | null {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** Interleavings a batch of a contended counter must show to count as run beside the others. */
+const MIN_INTERLEAVINGS = 4;
+
 const wallRate = (answers: readonly ThreadBatches[]) =>
   answers.reduce((sum, a) => sum + (a.ms.length * a.batch * 1000) / a.wallMs, 0);
 
 /**
  * k threads on one counter. A batch counts when the others together added at least half their
- * fair share meanwhile (moved >= batch x (1 + (k-1)/2)) and it took at most 3 times the thread's
+ * fair share meanwhile (moved >= batch x (1 + (k-1)/2)), their increments came between this
+ * thread's at least MIN_INTERLEAVINGS times (one or two: the thread was descheduled once while the
+ * others ran alone, not run beside them), and it took at most 3 times the thread's
  * median such batch (longer ones were interrupted: the others ran alone meanwhile). Its rate is
  * the counter's, moved / ms; the point is the median rate of the batches that count.
  */
@@ -55,7 +60,9 @@ export function sharedPoint(threads: number, answers: readonly ThreadBatches[]):
   const needed = 1 + (threads - 1) / 2;
   for (const a of answers) {
     total += a.ms.length;
-    const together = a.ms.map((ms, i) => i).filter((i) => a.ms[i] > 0 && a.moved[i] >= a.batch * needed);
+    const together = a.ms
+      .map((_, i) => i)
+      .filter((i) => a.ms[i] > 0 && a.moved[i] >= a.batch * needed && (threads === 1 || (a.arrivals[i] ?? 0) >= MIN_INTERLEAVINGS));
     const typical = median(together.map((i) => a.ms[i]));
     for (const i of together) {
       if (typical === null || a.ms[i] > 3 * typical) continue;

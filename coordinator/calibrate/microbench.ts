@@ -182,7 +182,7 @@ export async function measureHost(o: { maxThreads: number; durationMs: number; p
       method:
         `Node ${process.version} worker_threads, Atomics on one SharedArrayBuffer, ${o.durationMs} ms per point: ` +
         `batches of 1024 increments timed; shared = k threads Atomics.add on one Int32, the counter's rate = the median ` +
-        `over batches during which the other threads added at least half their share; padded = each thread Atomics.add on its own Int32, ` +
+        `over batches during which the other threads added at least half their share, interleaved at least 4 times with the thread's own; padded = each thread Atomics.add on its own Int32, ` +
         `${PADDING_BYTES} bytes apart (own 64-byte line and own adjacent-line pair), each thread's median batch rate summed; ping-pong = 2 threads ` +
         `handing one Int32 over with compareExchange, one-way latency = half the median round trip of 16-round batches; ` +
         (pinned ? "thread k pinned (taskset) to the host CPU that is refsim's CPU k, each ping-pong to a pair of CPUs of its class" : "threads not pinned"),

@@ -14,15 +14,16 @@ describe("calibrate's batch statistics", () => {
     // Batches of 1000: moved 2000 in 0.04 ms = 5e7/s (together); moved 1000 (the other thread was off its CPU);
     // moved 2000 in 1 ms (interrupted: longer than 3x the typical batch together).
     const a = thread([0.04, 0.04, 0.01, 1], [2000, 2000, 1000, 2000], 1000, [100, 300, 0, 900]);
-    const b = thread([0.05, 0.01], [2500, 1000], 1000, [200, 0]);
+    // b's last batch: 2000 moved but only 2 interleavings, b was descheduled once while a ran alone.
+    const b = thread([0.05, 0.01, 0.02], [2500, 1000, 2000], 1000, [200, 0, 2]);
     const p = sharedPoint(2, [a, b]);
     expect(p.opsPerSec).toBeCloseTo(5e7, -3); // median of 5e7, 5e7, 5e7
     expect(p.nsPerOp).toBeCloseTo(40, 6); // 2 threads x 1e9 / 5e7
-    expect(p.coRunShare).toBeCloseTo(3 / 6, 9);
+    expect(p.coRunShare).toBeCloseTo(3 / 7, 9);
     // The line came back 100 + 300 + 200 times over the 3000 increments of the batches that counted.
     expect(p.transfersPerOp).toBeCloseTo(600 / 3000, 9);
     // All increments over the whole window: a did 4000 in 1.09 ms, b 2000 in 0.06 ms.
-    expect(p.wallOpsPerSec).toBeCloseTo((4000 * 1000) / 1.09 + (2000 * 1000) / 0.06, -2);
+    expect(p.wallOpsPerSec).toBeCloseTo((4000 * 1000) / 1.09 + (3000 * 1000) / 0.08, -2);
   });
 
   it("shared counter, 1 thread: every batch counts, the rate is the median batch's", () => {
