@@ -144,7 +144,10 @@ export class HomeNode {
       this.serve(line, e, requester, kind, requestNumber, false);
       return;
     }
-    e.waiting.push(requester, kind, requestNumber, now);
+    // Kept in CPU order (a CPU has one request at most), so the arbitration never sorts.
+    const w = e.waiting;
+    const at = waitingIndex(w, requester);
+    w.splice(at * WAIT_FIELDS, 0, requester, kind, requestNumber, now);
     if (!e.freeScheduled) {
       e.freeScheduled = true;
       this.engine.send(e.busyUntilPs - now, PRIO_COHERENCE, this.entity, this.entity, EV_LINE_FREE, line);
@@ -157,11 +160,12 @@ export class HomeNode {
     e.freeScheduled = false;
     const w = e.waiting;
     // Candidates in CPU order; the holder's own new request only when nobody else waits.
-    const order: number[] = [];
-    for (let i = 0; i < w.length; i += WAIT_FIELDS) if (w[i] !== e.holder) order.push(i);
-    if (order.length === 0) for (let i = 0; i < w.length; i += WAIT_FIELDS) order.push(i);
-    order.sort((x, y) => w[x] - w[y]);
-    const at = order[pickWaiter(this.seed, line, e.served, order.length)];
+    const n = w.length / WAIT_FIELDS;
+    const h = waitingIndex(w, e.holder);
+    const skipHolder = n > 1 && h < n && w[h * WAIT_FIELDS] === e.holder;
+    let k = pickWaiter(this.seed, line, e.served, skipHolder ? n - 1 : n);
+    if (skipHolder && k >= h) k++;
+    const at = k * WAIT_FIELDS;
     const requester = w[at];
     const kind = w[at + 1];
     const requestNumber = w[at + 2];
@@ -289,4 +293,16 @@ export class HomeNode {
 function clearSharers(e: DirectoryEntry): void {
   e.sharers.length = 0;
   e.sharerRequests.length = 0;
+}
+
+/** Where `cpu`'s request is, or would go, in a waiting list kept in CPU order (entry index). */
+function waitingIndex(w: number[], cpu: number): number {
+  let lo = 0;
+  let hi = w.length / WAIT_FIELDS;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (w[mid * WAIT_FIELDS] < cpu) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
