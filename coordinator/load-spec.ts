@@ -1,13 +1,35 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { SpecError } from "../shared/engine/errors.ts";
 
-/** Reads a spec file (YAML or JSON; JSON is YAML). Throws SpecError for unreadable or malformed files. */
+/**
+ * The largest spec file read: specs are a few hundred bytes to a few kilobytes (the largest in
+ * examples/ is under 2 KB), and a 200 MB one (one long name, or 100 M CPU counts) ran the process
+ * out of memory before any check could say what was wrong.
+ */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+
+/** The file's text, read up to MAX_SPEC_BYTES (a device or a pipe that never ends is cut off there too). */
+function readBounded(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(MAX_SPEC_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_SPEC_BYTES) throw new SpecError("", `spec file ${path} is larger than ${MAX_SPEC_BYTES / 1024 / 1024} MiB, the limit (specs are a few kilobytes)`);
+    return buffer.toString("utf8", 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a spec file (YAML or JSON; JSON is YAML). Throws SpecError for unreadable, oversized or malformed files. */
 export function readSpecFile(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBounded(path);
   } catch (e) {
+    if (e instanceof SpecError) throw e;
     throw new SpecError("", `cannot read spec file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let doc: unknown;

@@ -104,10 +104,17 @@ const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null
   }),
 ];
 
-function csvField(v: string | number | boolean | null): string {
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a quote, comma, CR or LF. A text cell that a
+ * spreadsheet would take for a formula (it starts with =, +, -, @, a tab or a CR: a workload's
+ * name comes from the spec) gets a leading apostrophe, as OWASP's CSV-injection advice says;
+ * numbers are written as they are.
+ */
+export function csvField(v: string | number | boolean | null): string {
   if (v === null) return "";
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  let s = String(v);
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** Tidy CSV: one row per run, one column per metric; nothing that varies between identical runs. */

@@ -41,6 +41,9 @@ export function verdict(runs: readonly RunResult[]): Verdict {
   const summary: string[] = [];
   if (Number.isNaN(base)) {
     summary.push("clone-flags was not run: no comparison with the 2006 baseline.");
+  } else if (!(base > 0)) {
+    // (A measured window too short for one operation: ratios would be 0/0.)
+    summary.push(`clone-flags completed no operation at ${cpus} CPUs in the measured window: no comparison (simulate longer).`);
   } else {
     for (const name of ["container", "nsproxy"]) {
       const c = comparisons.find((x) => x.scheme === name);
@@ -52,7 +55,7 @@ export function verdict(runs: readonly RunResult[]): Verdict {
       else if (r < 0.98) summary.push(`${name} is slower than clone-flags at ${cpus} CPUs: ${factor(r)} its throughput (${traffic}).`);
       else summary.push(`${name} and clone-flags are within 2% in throughput at ${cpus} CPUs (${traffic}); the difference is in coherence traffic, not speed.`);
     }
-    const best = [...comparisons].sort((a, b) => b.throughputRatio - a.throughputRatio)[0];
+    const best = comparisons.filter((c) => Number.isFinite(c.throughputRatio)).sort((a, b) => b.throughputRatio - a.throughputRatio)[0];
     if (best !== undefined) summary.push(`Highest throughput at ${cpus} CPUs: ${best.scheme} (${factor(best.throughputRatio)} clone-flags).`);
   }
   if (failedRuns.length > 0) summary.push(`${failedRuns.length} run(s) broke an invariant: see invariants in results.json.`);

@@ -4,6 +4,7 @@ import { RESULTS_SCHEMA_VERSION, type ResultsDocument } from "../output.ts";
 import { renderSvgs } from "./render-charts.ts";
 import { reportCharts, reportVerdict, seedsOf } from "./report-data.ts";
 import { reportHtml } from "./report-html.ts";
+import { resultsDocumentProblem } from "./results-schema.ts";
 
 export const REPORT_FILE = "report.html";
 
@@ -34,6 +35,8 @@ export function readResultsDocument(dir: string): ResultsDocument {
     throw new ResultsFileError(path, `schemaVersion ${String(d.schemaVersion)}; this refsim reads schemaVersion ${RESULTS_SCHEMA_VERSION}`);
   }
   if (!Array.isArray(d.runs) || d.runs.length === 0) throw new ResultsFileError(path, "holds no runs");
+  const problem = resultsDocumentProblem(d);
+  if (problem !== null) throw new ResultsFileError(path, `not a results file this refsim can read: ${problem}`);
   return d as ResultsDocument;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SpecError } from "../../shared/engine/errors.ts";
 import { describeIssues } from "../../shared/spec/issues.ts";
+import { rejectReservedKeys } from "../../shared/spec/parse.ts";
 import { specSchema } from "../../shared/spec/spec.ts";
 
 /**
@@ -22,6 +23,7 @@ export type SweepSpec = z.infer<typeof sweepSchema>;
 
 /** Validates a parsed YAML/JSON document as a sweep spec. Throws SpecError naming each bad field. */
 export function parseSweepSpec(doc: unknown): SweepSpec {
+  rejectReservedKeys(doc);
   const r = sweepSchema.safeParse(doc, { reportInput: true });
   if (!r.success) throw new SpecError("", describeIssues(r.error.issues, "", sweepSchema).join("\n"));
   return r.data;

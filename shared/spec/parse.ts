@@ -11,6 +11,7 @@ import { specSchema, workloadSchema, type Spec, type WorkloadBody } from "./spec
  * machine does not have), so a user fixes them all at once.
  */
 export function parseSpec(doc: unknown): Spec {
+  rejectReservedKeys(doc);
   const r = specSchema.safeParse(doc, { reportInput: true });
   if (r.success) return r.data;
   const issues = new SpecIssues();
@@ -24,6 +25,29 @@ export function parseSpec(doc: unknown): Spec {
   }
   issues.throwIfAny();
   throw new SpecError("", "invalid spec");
+}
+
+/** Keys that reach an object's prototype when assigned (deepMerge assigns): never fields. */
+const RESERVED_KEYS = ["__proto__", "constructor", "prototype"];
+
+/**
+ * Throws a SpecError naming every `__proto__`, `constructor` or `prototype` key anywhere in the
+ * document, as an unknown field: a workload object passes through a record and a merge, where
+ * such a key would set the merged object's prototype instead of being reported.
+ */
+export function rejectReservedKeys(doc: unknown): void {
+  const issues = new SpecIssues();
+  const stack: Array<{ value: unknown; path: string }> = [{ value: doc, path: "" }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop() as { value: unknown; path: string };
+    if (typeof value !== "object" || value === null) continue;
+    for (const key of Object.keys(value)) {
+      const at = path === "" ? key : `${path}.${key}`;
+      if (!Array.isArray(value) && RESERVED_KEYS.includes(key)) issues.add(at, "unknown field (a reserved name)");
+      else stack.push({ value: (value as Record<string, unknown>)[key], path: at });
+    }
+  }
+  issues.throwIfAny();
 }
 
 /** Adds an issue for each CPU count (a whole number) larger than the machine. */

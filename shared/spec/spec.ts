@@ -17,6 +17,23 @@ export const NAMESPACE_SETS: Readonly<Record<string, readonly string[]>> = {
 const duration = z
   .string({ error: 'expected a duration such as "2ms", "150us" or "80ns"' })
   .refine((s) => parseDurationPs(s) !== null, { message: 'expected a duration such as "2ms", "150us" or "80ns"' });
+/**
+ * The shortest refcache epoch and RCU grace period. Refcache's epoch timer re-arms itself on
+ * every CPU each epoch, so a 0 epoch never lets simulated time pass (a run that never ends) and
+ * one of picoseconds buries the run in timer events; a grace period lasts until every CPU has
+ * passed a quiescent state (a context switch), which takes microseconds at the least. 1 us is an
+ * assumption, three orders of magnitude under the defaults (1 ms: sv6's refcache epochs and
+ * Linux's grace periods run at milliseconds).
+ */
+export const MIN_TIMER_PERIOD_PS = 1_000_000;
+const timerPeriod = (why: string) =>
+  duration.refine(
+    (s) => {
+      const ps = parseDurationPs(s);
+      return ps === null || ps >= MIN_TIMER_PERIOD_PS;
+    },
+    { message: `must be at least 1us: ${why}` },
+  );
 const kindName = z.enum(ALL_NAMESPACE_KINDS, { error: `expected a namespace kind: ${ALL_NAMESPACE_KINDS.join(", ")}` });
 const weight = z.number().min(0).max(1e6);
 
@@ -108,8 +125,8 @@ export const specSchema = z.strictObject({
     .strictObject({
       sloppyBatch: z.int().min(1).max(1_000_000).optional(),
       sloppyMaxSpares: z.int().min(1).max(1_000_000).optional(),
-      refcacheEpoch: duration.optional(),
-      rcuGracePeriod: duration.optional(),
+      refcacheEpoch: timerPeriod("refcache's epoch timer re-arms itself every epoch on every CPU, so a shorter epoch would never let simulated time pass").optional(),
+      rcuGracePeriod: timerPeriod("a grace period lasts until every CPU has passed a quiescent state, microseconds at the least").optional(),
     })
     .default({}),
 });
