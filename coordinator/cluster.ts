@@ -4,12 +4,12 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/resolve.ts";
 import { RedisCheckpointStore, RUN_TTL_SECONDS } from "../worker/checkpoint-store.ts";
 import type { PartitionJob } from "../worker/partition-runner.ts";
-import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "../worker/queue.ts";
+import { DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisConnection } from "../worker/queue.ts";
 import { connectNats } from "../worker/transport/nats.ts";
 import type { Transport } from "../worker/transport/transport.ts";
 import { coordinateRun, mergeStoredReports, type DistributedStats } from "./distributed.ts";
 import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
-import { newRunId, runPrefix } from "./run-id.ts";
+import { newRunId, newRunSecret, runPrefix } from "./run-id.ts";
 import { redisAnswers } from "./sweep/cluster-sweep.ts";
 
 /** Wall-clock seconds between checkpoints of a cluster run, unless the user says otherwise. */
@@ -49,6 +49,8 @@ interface ExperimentRecord {
 const experimentKey = (id: string) => `refsim:experiment:${id}`;
 /** Job states in which a partition job will still run (or is running). */
 const LIVE_STATES = new Set(["active", "waiting", "delayed", "prioritized", "waiting-children"]);
+/** Job states in which no worker holds a partition job yet. */
+const QUEUED_STATES = new Set(["waiting", "delayed", "prioritized"]);
 
 /** A connection to the cluster: NATS for the run's messages, BullMQ for its partition jobs, Redis for checkpoints. */
 export class Cluster {
@@ -78,12 +80,41 @@ export class Cluster {
     return new Cluster(transport, queue, connection, o);
   }
 
+  /**
+   * Runs a distributed run (coordinateRun) and then leaves nothing of it behind: its partition
+   * jobs' keys expire RUN_TTL_SECONDS after, as the run's own keys do; if it is aborted, its
+   * jobs that no worker took yet are removed before the abort goes out.
+   */
+  private async coordinate(job: Omit<PartitionJob, "partition">, jobIds: readonly string[], resume: { awaitHellos: number[] } | undefined, enqueue: () => Promise<void>) {
+    try {
+      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume, beforeAbort: () => this.removeQueued(jobIds) }, enqueue);
+    } finally {
+      await expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS).catch(() => {});
+    }
+  }
+
+  /** Removes the jobs among `ids` that wait for a worker. */
+  private async removeQueued(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const existing = await this.queue.getJob(id);
+      if (existing === undefined || !QUEUED_STATES.has(await existing.getState())) continue;
+      // A worker may take it meanwhile (then it finds the run finished, and leaves).
+      const removed = await existing.remove().then(
+        () => true,
+        () => false,
+      );
+      if (removed) this.options.log?.(`coordinator: removed the queued partition job ${id} of the aborted run`);
+    }
+  }
+
+
   private get timeoutMs(): number {
     return this.options.timeoutMs ?? 120_000;
   }
 
   private async enqueue(job: Omit<PartitionJob, "partition">, partition: number, jobId: string): Promise<void> {
-    await this.queue.add("partition", { ...job, partition }, { jobId, attempts: 3, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
+    const kept = { age: RUN_TTL_SECONDS, count: 1000 };
+    await this.queue.add("partition", { ...job, partition }, { jobId, attempts: 3, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: kept, removeOnFail: kept });
   }
 
   /**
@@ -95,6 +126,7 @@ export class Cluster {
     const job: Omit<PartitionJob, "partition"> = {
       run,
       prefix: runPrefix(run),
+      secret: newRunSecret(),
       spec,
       runIndex,
       partitions: workers,
@@ -103,7 +135,7 @@ export class Cluster {
     };
     const record: RunRecord = { job, jobIds: Array.from({ length: workers }, (_, p) => `${run}-p${p}`) };
     await this.store.saveRecord(run, JSON.stringify(record));
-    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store }, async () => {
+    return this.coordinate(job, record.jobIds, undefined, async () => {
       for (let p = 0; p < workers; p++) await this.enqueue(job, p, record.jobIds[p]);
     });
   }
@@ -118,6 +150,9 @@ export class Cluster {
     if (text === null) throw new ResumeError(`Redis at ${redactRedisUrl(this.options.redisUrl)} holds no distributed run ${run} (it finished, expired, or never started)`);
     const record = JSON.parse(text) as RunRecord;
     const job = record.job;
+    if ((await this.store.finished(run)) && (await this.store.reports(run)).size < job.partitions) {
+      throw new ResumeError(`run ${run} is over (it finished, or its coordinator aborted it): there is nothing to resume`);
+    }
     const reports = await this.store.reports(run);
     if (reports.size === job.partitions) {
       this.options.log?.(`coordinator: run ${run}: every partition's report is in Redis`);
@@ -136,7 +171,7 @@ export class Cluster {
     }
     await this.store.saveRecord(run, JSON.stringify(record));
     // Listen before the queued jobs can say hello.
-    return coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume: { awaitHellos: requeued } }, async () => {
+    return this.coordinate(job, record.jobIds, { awaitHellos: requeued }, async () => {
       for (const p of requeued) await this.enqueue(job, p, record.jobIds[p]);
     });
   }

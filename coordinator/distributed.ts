@@ -1,11 +1,14 @@
 import { Machine } from "../shared/machine/machine.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
 import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message, type ReportMessage } from "../shared/protocol/messages.ts";
-import { lookaheadPs } from "../shared/protocol/partitioning.ts";
+import { lookaheadPs, type Ownership } from "../shared/protocol/partitioning.ts";
+import { printable } from "../shared/protocol/printable.ts";
+import { RunSeal } from "../shared/protocol/seal.ts";
 import { mergeReports, type PartitionReport } from "../shared/report.ts";
 import { planRuns } from "../shared/spec/resolve.ts";
 import type { CheckpointStore } from "../worker/checkpoint-store.ts";
 import { jobOwnership, RunAbortedError, subjects, type PartitionJob, type RunnerStats } from "../worker/partition-runner.ts";
+import { RejectionLog } from "../worker/partition/rejections.ts";
 import type { Transport } from "../worker/transport/transport.ts";
 import { Wakeup } from "../worker/wakeup.ts";
 
@@ -41,6 +44,8 @@ export interface CoordinateOptions {
    * partitions listed here (those whose jobs were queued again) have said hello.
    */
   resume?: { awaitHellos: number[] };
+  /** Runs when the run is aborted, after it is marked finished and before the abort goes out (the cluster removes its queued jobs). */
+  beforeAbort?: () => Promise<void>;
 }
 
 /** How often a start is sent again until every partition has answered it, ms. */
@@ -103,16 +108,18 @@ export async function coordinateRun(
   let lastHeard = Date.now();
   const wakeup = new Wakeup();
   const parts = new PartReassembler();
+  const seal = new RunSeal(job.secret);
+  let transportGone = false;
+  void transport.closed.then(() => (transportGone = true));
+  const rejections = new RejectionLog(log, "coordinator", () => stats.rejected++);
 
-  const ignore = (why: string) => {
-    stats.rejected++;
-    log(`coordinator: ${why}`);
-  };
+  const ignore = (why: string) => rejections.reject("the run's subjects", why);
   const send = (m: Message) => {
-    const data = encodeMessage(m);
+    const subject = subjects.control(job.prefix);
+    const data = seal.seal(subject, encodeMessage(m));
     stats.coordinatorMessages++;
     stats.coordinatorBytes += data.byteLength;
-    transport.publish(subjects.control(job.prefix), data);
+    transport.publish(subject, data);
   };
   const sendStart = () => {
     startSentAt = Date.now();
@@ -146,29 +153,43 @@ export async function coordinateRun(
       case "resync":
         if (m.epoch === epoch) rollback(`partition ${m.from}: ${m.reason}`);
         return;
-      case "report":
-        if (m.epoch === epoch) reports.set(m.from, m);
+      case "report": {
+        // Only from the partition that owns it, for the current epoch, once.
+        if (m.epoch !== epoch) return ignore(`ignored partition ${m.from}'s report of epoch ${m.epoch} (this is epoch ${epoch})`);
+        if (reports.has(m.from)) return ignore(`ignored a second report of partition ${m.from} in epoch ${epoch}`);
+        const wrong = notOwnReport(m, own);
+        if (wrong !== null) return ignore(`ignored partition ${m.from}'s report: ${wrong}`);
+        reports.set(m.from, m);
         return;
+      }
       case "failure":
         if (m.incarnation < incarnations[m.from]) return ignore(`ignored a failure of partition ${m.from}'s superseded incarnation ${m.incarnation}: ${m.message}`);
-        failure ??= new RunAbortedError(`partition ${m.from} failed: ${m.message}`);
+        failure ??= new RunAbortedError(`partition ${m.from} failed: ${printable(m.message)}`);
         return;
       default:
         return ignore(`ignored an unexpected ${m.kind} message`);
     }
   };
   const accept = (msg: { subject: string; data: Uint8Array }) => {
+    const data = seal.open(msg.subject, msg.data);
+    if (data === null) return rejections.reject(msg.subject, "no valid MAC for this run");
     lastHeard = Date.now();
-    const raw = decodeMessage(msg.data, job.run);
+    const raw = decodeMessage(data, job.run);
     const d = raw.ok && raw.message.kind === "part" ? parts.add(raw.message, job.run) : raw;
     if (d === null) return;
-    if (!d.ok) return ignore(`rejected a message on ${msg.subject}: ${d.reason}`);
+    if (!d.ok) return rejections.reject(msg.subject, d.reason);
     onMessage(d.message);
     wakeup.notify();
   };
   const subs = [subjects.ready, subjects.report, subjects.failure, subjects.resync].map((s) => transport.subscribe(s(job.prefix), accept));
-  // Partitions' progress messages only keep the run alive (and could feed a progress bar).
-  subs.push(transport.subscribe(subjects.progress(job.prefix), () => (lastHeard = Date.now())));
+  // Partitions' progress messages only keep the run alive (and could feed a progress bar); a
+  // forged one must not keep a dead run waiting.
+  subs.push(
+    transport.subscribe(subjects.progress(job.prefix), (msg) => {
+      if (seal.open(msg.subject, msg.data) === null) return rejections.reject(msg.subject, "no valid MAC for this run");
+      lastHeard = Date.now();
+    }),
+  );
   const stopWatching = transport.onReconnect(() => {
     rollback("the coordinator's connection to the server dropped");
     wakeup.notify();
@@ -233,13 +254,45 @@ export async function coordinateRun(
     await store?.finish(job.run);
     return { result, stats };
   } catch (e) {
-    send({ v: PROTOCOL_VERSION, run: job.run, kind: "abort", reason: (e as Error).message.slice(0, 2000) });
+    // Without a transport (the coordinator lost it for good) the run is not aborted: it may be
+    // resumed. Else it is over: marked finished first, so its partition jobs that start later
+    // (retried, or queued still) leave at once, then the abort goes out.
+    if (!transportGone) {
+      await store?.markFinished(job.run).catch(() => {});
+      await options.beforeAbort?.().catch(() => {});
+      try {
+        send({ v: PROTOCOL_VERSION, run: job.run, kind: "abort", reason: (e as Error).message.slice(0, 2000) });
+      } catch {
+        // It closed meanwhile; the partitions time out.
+      }
+    }
     throw e;
   } finally {
     wakeup.close();
     stopWatching();
     for (const s of subs) s.unsubscribe();
   }
+}
+
+/**
+ * Why a partition's report is not its own (null when it is): it must hold exactly the CPUs and
+ * home nodes the partition owns, each once.
+ */
+function notOwnReport(m: ReportMessage, own: Ownership): string | null {
+  const r = reportOf(m);
+  if (r.partition !== m.from) return `it is partition ${r.partition}'s`;
+  const owned = (owners: ArrayLike<number>, ids: unknown[], what: string): string | null => {
+    let expected = 0;
+    for (let i = 0; i < owners.length; i++) if (owners[i] === m.from) expected++;
+    const seen = new Set<number>();
+    for (const x of ids) {
+      const id = typeof x === "object" && x !== null ? (x as { id?: unknown; node?: unknown })[what === "CPU" ? "id" : "node"] : undefined;
+      if (typeof id !== "number" || owners[id] !== m.from || seen.has(id)) return `it holds ${what} ${String(id)}, which is not partition ${m.from}'s (or comes twice)`;
+      seen.add(id);
+    }
+    return seen.size === expected ? null : `it holds ${seen.size} of partition ${m.from}'s ${expected} ${what}s`;
+  };
+  return owned(own.cpuOwner, r.cpus as unknown[], "CPU") ?? owned(own.nodeOwner, r.homes as unknown[], "home node");
 }
 
 /** Merges the reports a run's partitions saved in the store (for a coordinator that took over). */

@@ -5,7 +5,7 @@ import type { PartitionJob } from "../worker/partition-runner.ts";
 import { bridgePort } from "../worker/threads/hub.ts";
 import { MemoryBus } from "../worker/transport/memory.ts";
 import { coordinateRun, type DistributedStats } from "./distributed.ts";
-import { newRunId, runPrefix } from "./run-id.ts";
+import { newRunId, newRunSecret, runPrefix } from "./run-id.ts";
 
 const THREAD_ENTRY = new URL("../worker/threads/bootstrap.mjs", import.meta.url);
 
@@ -21,7 +21,7 @@ export async function runInThreads(
 ): Promise<{ result: RunResult; stats: DistributedStats }> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const run = newRunId();
-  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions: workers, cpuOwners: options.cpuOwners };
+  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), secret: newRunSecret(), spec, runIndex, partitions: workers, cpuOwners: options.cpuOwners };
   const bus = new MemoryBus();
   const closers: Array<() => Promise<void>> = [];
   const threads: Worker[] = [];

@@ -9,7 +9,7 @@ import { RunLink, type RunContext } from "./partition/link.ts";
 import { WindowLoop } from "./partition/window-loop.ts";
 import type { Transport } from "./transport/transport.ts";
 
-export { CountMismatchError, RunAbortedError } from "./partition/errors.ts";
+export { CoordinatorAbortError, CountMismatchError, RunAbortedError } from "./partition/errors.ts";
 export { subjects } from "./partition/subjects.ts";
 
 /** One partition of one run: what a partition job carries. */
@@ -17,6 +17,11 @@ export interface PartitionJob {
   run: string;
   /** Subject prefix of the run (`refsim.<run>`). */
   prefix: string;
+  /**
+   * The run's secret (hex): every message of the run carries a MAC under it, and one that does
+   * not check is dropped. It travels only in the job (Redis, or a thread's start), never on NATS.
+   */
+  secret: string;
   spec: ResolvedSpec;
   /** Which of the spec's runs (planRuns order). */
   runIndex: number;

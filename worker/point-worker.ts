@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker as QueueWorker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { SimulationError, SpecError } from "../shared/engine/errors.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
-import { redactRedisUrl, redisConnection } from "./queue.ts";
+import { redisConnection, redisErrorLog } from "./queue.ts";
 import { Cluster } from "../coordinator/cluster.ts";
 import { codeVersion } from "../coordinator/code-version.ts";
 import { SWEEP_TTL_SECONDS, sweepKeys } from "../coordinator/sweep/keys.ts";
@@ -19,6 +19,8 @@ export interface PointWorkerOptions {
   /** How long a distributed point waits for any worker's word before it gives up, ms. */
   timeoutMs?: number;
   log: (line: string) => void;
+  /** Where Redis errors go (the worker process's rate-limited log); default: that log, once per line. */
+  redisError?: (e: Error) => void;
 }
 
 /**
@@ -38,7 +40,8 @@ export interface PointWorkerOptions {
  */
 export async function startPointWorker(o: PointWorkerOptions): Promise<{ worker: QueueWorker<PointJob, RunResult>; close(): Promise<void> }> {
   const connection = redisConnection(o.redisUrl);
-  connection.on("error", (e) => o.log(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+  const redisError = o.redisError ?? redisErrorLog(o.log, `worker ${process.pid}`, o.redisUrl);
+  connection.on("error", redisError);
   const pool = new PointPool(1);
   const clusters = new Map<string, Promise<Cluster>>();
   const clusterFor = (partitionQueue: string) => {
@@ -59,7 +62,7 @@ export async function startPointWorker(o: PointWorkerOptions): Promise<{ worker:
     { connection: workerConnection, concurrency: 1, lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 3 },
   );
   worker.on("failed", (job, e) => o.log(`worker ${process.pid}: point ${job?.id ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${e.message}`));
-  worker.on("error", (e) => o.log(`worker ${process.pid}: points queue: ${e.message}`));
+  worker.on("error", redisError);
   await worker.waitUntilReady();
   return {
     worker,

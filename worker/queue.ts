@@ -26,3 +26,51 @@ export function redactRedisUrl(url: string): string {
     return "(unparseable Redis URL)";
   }
 }
+
+/**
+ * Gives every key of these BullMQ jobs (the job's hash and whatever hangs off it: logs, lock, a
+ * flow parent's dependencies and processed children) a TTL: BullMQ's own removeOnComplete
+ * with an age only removes old jobs when newer ones finish, so a queue that falls idle would
+ * keep them for ever.
+ */
+export async function expireJobKeys(redis: Redis, queue: { toKey(type: string): string }, ids: readonly string[], ttlSeconds: number): Promise<void> {
+  for (const id of ids) {
+    const base = queue.toKey(id);
+    const keys = [base];
+    let cursor = "0";
+    do {
+      const [next, found] = await redis.scan(cursor, "MATCH", `${base}:*`, "COUNT", 100);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== "0");
+    const multi = redis.multi();
+    for (const key of keys) multi.expire(key, ttlSeconds);
+    await multi.exec();
+  }
+}
+
+/** How often a Redis error that keeps coming is logged again, ms. */
+const REDIS_ERROR_EVERY_MS = 60_000;
+
+/**
+ * A log for one process's Redis errors (every connection's, and BullMQ workers'): a line when
+ * the error changes, else at most one a minute with how many came since, so an unreachable
+ * Redis or a wrong password does not print three lines every 0.7 s for ever.
+ */
+export function redisErrorLog(log: (line: string) => void, who: string, url: string): (e: Error) => void {
+  let last = "";
+  let lastAt = -Infinity;
+  let repeats = 0;
+  return (e) => {
+    const now = Date.now();
+    if (e.message === last && now - lastAt < REDIS_ERROR_EVERY_MS) {
+      repeats++;
+      return;
+    }
+    const more = e.message === last && repeats > 0 ? ` (${repeats} more times in the last minute; still retrying)` : "";
+    log(`${who}: Redis ${redactRedisUrl(url)}: ${e.message}${more}`);
+    last = e.message;
+    lastAt = now;
+    repeats = 0;
+  };
+}

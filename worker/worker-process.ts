@@ -2,8 +2,8 @@ import { DelayedError, Worker as QueueWorker, UnrecoverableError, type Job } fro
 import { RedisCheckpointStore } from "./checkpoint-store.ts";
 import { connectNats } from "./transport/nats.ts";
 import type { Transport } from "./transport/transport.ts";
-import { CountMismatchError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
-import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "./queue.ts";
+import { CoordinatorAbortError, CountMismatchError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
+import { DEFAULT_PARTITION_QUEUE, redisConnection, redisErrorLog } from "./queue.ts";
 import { SpecError } from "../shared/engine/errors.ts";
 import { DEFAULT_POINT_QUEUE } from "../coordinator/sweep/keys.ts";
 import { startPointWorker } from "./point-worker.ts";
@@ -46,7 +46,8 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   // own): it waits for the server at start-up, and stops the worker when NATS is gone for good.
   const transport: Transport = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}`, firstConnectWaitMs: 30_000, log });
   const connection = redisConnection(o.redisUrl);
-  connection.on("error", (e) => log(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+  const redisError = redisErrorLog(log, `worker ${process.pid}`, o.redisUrl);
+  connection.on("error", redisError);
   const storeConnection = redisConnection(o.redisUrl);
   storeConnection.on("error", () => {});
   const store = new RedisCheckpointStore(storeConnection);
@@ -76,7 +77,8 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
         log(`worker ${process.pid}: run ${data.run} partition ${data.partition} done: ${stats.windows} windows, ${stats.rejected} messages rejected`);
         return stats;
       } catch (e) {
-        if (e instanceof SpecError || e instanceof CountMismatchError) throw new UnrecoverableError((e as Error).message);
+        // Reasons that a retry cannot change: the spec, a broken message count, an aborted run.
+        if (e instanceof SpecError || e instanceof CountMismatchError || e instanceof CoordinatorAbortError) throw new UnrecoverableError((e as Error).message);
         throw e;
       } finally {
         running--;
@@ -85,8 +87,8 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
     { connection, concurrency: o.slots ?? 2, lockDuration: stallMs, stalledInterval: Math.max(1000, Math.floor(stallMs / 2)), maxStalledCount: 5 },
   );
   worker.on("failed", (job, e) => log(`worker ${process.pid}: job ${job?.id ?? "?"} failed: ${e.message}`));
-  worker.on("error", (e) => log(`worker ${process.pid}: ${e.message}`));
-  const points = await startPointWorker({ natsUrl: o.natsUrl, redisUrl: o.redisUrl, queue: o.pointsQueue ?? DEFAULT_POINT_QUEUE, timeoutMs: o.timeoutMs, log });
+  worker.on("error", redisError);
+  const points = await startPointWorker({ natsUrl: o.natsUrl, redisUrl: o.redisUrl, queue: o.pointsQueue ?? DEFAULT_POINT_QUEUE, timeoutMs: o.timeoutMs, log, redisError });
   let stopping: Promise<void> | null = null;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

@@ -1,7 +1,7 @@
 import { FlowProducer, Queue, QueueEvents, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RunResult } from "../../shared/metrics/result.ts";
-import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisConnection } from "../../worker/queue.ts";
+import { DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisConnection } from "../../worker/queue.ts";
 import { DEFAULT_POINT_QUEUE, SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "./keys.ts";
 import { SILENT_PROGRESS, type PointOutcome, type SweepProgress } from "./outcome.ts";
 import { POINT_JOB_OPTIONS, type PointJob } from "./point-job.ts";
@@ -217,6 +217,9 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
       dirty.clear();
       for (const id of batch) await settle(id);
     }
+    // Every key of the sweep's jobs expires with the sweep's own: each point's, and the parent's.
+    await expireJobKeys(connection, queue, plan.points.map((p) => p.id), SWEEP_TTL_SECONDS);
+    await expireJobKeys(connection, { toKey: (id) => `${queue.opts.prefix ?? "bull"}:${sweepParentQueue(queueName)}:${id}` }, [plan.id], SWEEP_TTL_SECONDS);
     return outcomes;
   } finally {
     progress.stop();

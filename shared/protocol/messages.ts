@@ -5,11 +5,12 @@ import { decodeStep, encodeStep, isStepFrame } from "./step-codec.ts";
 /**
  * The messages of a distributed run, as they cross processes: JSON with a protocol version
  * and the run's id, except the step message of every window, which is binary (step-codec.ts)
- * with the same content. Every message is validated when it arrives; one that fails is
- * rejected (and counted), never acted on. Times are integer picoseconds; JSON has no
+ * with the same content. Every message travels sealed with a MAC under the run's secret
+ * (seal.ts), opened before it is decoded here. Every message is validated when it arrives; one
+ * that fails is rejected (and counted), never acted on. Times are integer picoseconds; JSON has no
  * Infinity, so "no pending event" is null.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Messages above this size are rejected unread (a batch of ~100,000 events fits easily). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -225,30 +226,73 @@ export function encodeMessageParts(m: Message, maxBytes: number | undefined, par
   return out;
 }
 
-/** Collects "part" messages until a whole message is there, then decodes it. */
+/** Characters a whole message's parts may carry: its bytes' base64 (4 per 3) at MAX_MESSAGE_BYTES. */
+export const MAX_PARTS_CHARS = Math.ceil(MAX_MESSAGE_BYTES / 3) * 4;
+/** Characters of unfinished messages one sender may have pending at a receiver. */
+export const MAX_PENDING_CHARS_PER_SENDER = 2 * MAX_PARTS_CHARS;
+/** Unfinished messages a receiver keeps; parts of messages lost in flight never complete. */
+const MAX_PENDING_MESSAGES = 64;
+
+interface PendingMessage {
+  sender: string;
+  total: number;
+  binary: boolean;
+  texts: Array<string | undefined>;
+  got: number;
+  chars: number;
+}
+
+/**
+ * Collects "part" messages until a whole message is there, then decodes it. It holds at most
+ * MAX_PENDING_MESSAGES unfinished messages (the oldest goes first), each of at most
+ * MAX_PARTS_CHARS, and at most MAX_PENDING_CHARS_PER_SENDER from one sender (a part id's text
+ * before its last "-", as encodeMessageParts is given it): a part past a limit is rejected and
+ * its message dropped, so no sender can make a receiver hold more than that.
+ */
 export class PartReassembler {
-  private readonly pending = new Map<string, { total: number; binary: boolean; texts: Array<string | undefined>; got: number }>();
+  private readonly pending = new Map<string, PendingMessage>();
+  private readonly pendingChars = new Map<string, number>();
+
+  constructor(private readonly limits = { messageChars: MAX_PARTS_CHARS, senderChars: MAX_PENDING_CHARS_PER_SENDER }) {}
 
   /** Forgets every unfinished message (after a rollback, their other parts will never come). */
   clear(): void {
     this.pending.clear();
+    this.pendingChars.clear();
+  }
+
+  private drop(id: string): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    this.pending.delete(id);
+    const left = (this.pendingChars.get(entry.sender) ?? 0) - entry.chars;
+    if (left > 0) this.pendingChars.set(entry.sender, left);
+    else this.pendingChars.delete(entry.sender);
   }
 
   /** Returns the decoded whole message once its last part arrives, else null. */
   add(p: Extract<Message, { kind: "part" }>, expectedRun?: string): Decoded | null {
     let entry = this.pending.get(p.id);
     if (entry === undefined) {
-      // Parts of messages lost in flight never complete: the oldest unfinished message goes first.
-      if (this.pending.size >= 64) this.pending.delete(this.pending.keys().next().value as string);
-      entry = { total: p.total, binary: p.binary, texts: new Array(p.total), got: 0 };
+      if (this.pending.size >= MAX_PENDING_MESSAGES) this.drop(this.pending.keys().next().value as string);
+      const dash = p.id.lastIndexOf("-");
+      entry = { sender: dash < 0 ? p.id : p.id.slice(0, dash), total: p.total, binary: p.binary, texts: new Array(p.total), got: 0, chars: 0 };
       this.pending.set(p.id, entry);
     }
     if (p.total !== entry.total || p.binary !== entry.binary || p.index >= entry.total) return { ok: false, reason: `part ${p.index} of ${p.total} does not fit message ${p.id}` };
     if (entry.texts[p.index] !== undefined) return { ok: false, reason: `duplicate part ${p.index} of message ${p.id}` };
+    const senderChars = (this.pendingChars.get(entry.sender) ?? 0) + p.text.length;
+    const { messageChars, senderChars: senderLimit } = this.limits;
+    if (entry.chars + p.text.length > messageChars || senderChars > senderLimit) {
+      this.drop(p.id);
+      return { ok: false, reason: `message ${p.id} would hold more than ${entry.chars + p.text.length > messageChars ? `${messageChars} characters` : `${senderLimit} characters pending from sender ${entry.sender}`}; dropped` };
+    }
     entry.texts[p.index] = p.text;
     entry.got++;
+    entry.chars += p.text.length;
+    this.pendingChars.set(entry.sender, senderChars);
     if (entry.got < entry.total) return null;
-    this.pending.delete(p.id);
+    this.drop(p.id);
     const joined = entry.texts.join("");
     const whole = decodeMessage(entry.binary ? new Uint8Array(Buffer.from(joined, "base64")) : encoder.encode(joined), expectedRun);
     if (whole.ok && whole.message.kind === "part") return { ok: false, reason: "a part inside a part" };

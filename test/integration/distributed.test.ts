@@ -89,9 +89,9 @@ describe("distributed runs give the embedded result", () => {
   });
 
   it("rejects a step message whose batch disagrees with its counts, and then stops with a counts error", async () => {
-    const tamper = faultOnFirstStep(0, (step, _data, send) => {
+    const tamper = faultOnFirstStep(0, (step, _data, send, seal) => {
       step.sent[step.batches[0].to] += 1; // the counts now promise one event more than the batch holds
-      send(encodeMessage(step));
+      send(seal(encodeMessage(step)));
     });
     await expect(runInProcess(SPEC, 0, 2, { wrap: tamper.wrap })).rejects.toThrow(/window \d+: the step message of partition 0 never reached partition 1/);
     expect(tamper.fired()).toBe(true);

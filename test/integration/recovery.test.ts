@@ -3,7 +3,7 @@ import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { MemoryCheckpointStore } from "../../worker/checkpoint-store.ts";
-import { runPrefix } from "../../coordinator/run-id.ts";
+import { newRunSecret, runPrefix } from "../../coordinator/run-id.ts";
 import { runPartition } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import { dieAtWindow, faultOnFirstStep, loseAndReconnect, runInProcess } from "../support/in-process-run.ts";
@@ -80,7 +80,7 @@ describe("a distributed run that loses a worker or messages (in process)", () =>
     const logs: string[] = [];
     const late = new MemoryBus().connect();
     // Without the run's finished mark it would wait for a start until its timeout, then fail.
-    const stats = await runPartition(late, { run: out.run, prefix: runPrefix(out.run), spec: SPEC, runIndex: 0, partitions: 2, partition: 1 }, { store, timeoutMs: 60_000, log: (l) => logs.push(l) });
+    const stats = await runPartition(late, { run: out.run, prefix: runPrefix(out.run), secret: newRunSecret(), spec: SPEC, runIndex: 0, partitions: 2, partition: 1 }, { store, timeoutMs: 60_000, log: (l) => logs.push(l) });
     expect(stats.windows).toBe(0);
     expect(logs).toEqual(["partition 1 (incarnation 2): the run had finished before this incarnation started; leaving"]);
     await late.close();

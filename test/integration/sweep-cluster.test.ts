@@ -137,6 +137,7 @@ describe("refsim sweep --cluster with refsim worker processes", () => {
     // Six 4-CPU points ran distributed: each over two partition jobs.
     const partitions = new Queue(partitionQueue, { connection: connection as Redis });
     expect(await partitions.getCompletedCount()).toBe(6 * 2);
+    const partitionJobs = (await partitions.getCompleted()).map((j) => partitions.toKey(j.id as string));
     await partitions.close();
     const plan = loadSweep(doc, codeVersion());
     expect(await executions(plan)).toEqual(plan.points.map(() => 1));
@@ -146,6 +147,19 @@ describe("refsim sweep --cluster with refsim worker processes", () => {
       expect(ttl, key).toBeGreaterThan(0);
       expect(ttl, key).toBeLessThanOrEqual(SWEEP_TTL_SECONDS);
     }
+    // So do its jobs' keys: each point's, the sweep's parent's (with its dependencies and
+    // processed children), and the partition jobs' of its distributed points (a run's TTL).
+    const jobKeys = [...plan.points.map((p) => `bull:${pointQueue}:${p.id}`), `bull:${sweepParentQueue(pointQueue)}:${plan.id}`, ...partitionJobs];
+    let checked = 0;
+    for (const base of jobKeys) {
+      for (const key of [base, ...(await (connection as Redis).keys(`${base}:*`))]) {
+        const ttl = await (connection as Redis).ttl(key);
+        expect(ttl, key).toBeGreaterThan(0);
+        expect(ttl, key).toBeLessThanOrEqual(SWEEP_TTL_SECONDS);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(plan.points.length + 1 + partitionJobs.length);
   });
 
   it("is idempotent: submitted twice at once and once more after, no point runs twice and the results are the same", async (ctx) => {

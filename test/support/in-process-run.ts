@@ -1,15 +1,16 @@
 import { coordinateRun } from "../../coordinator/distributed.ts";
-import { newRunId, runPrefix } from "../../coordinator/run-id.ts";
+import { newRunId, newRunSecret, runPrefix } from "../../coordinator/run-id.ts";
 import type { ResolvedSpec } from "../../shared/spec/resolve.ts";
 import { runPartition, type PartitionJob, type RunnerStats } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import type { Transport } from "../../worker/transport/transport.ts";
 import { decodeMessage, type StepMessage } from "../../shared/protocol/messages.ts";
+import { RunSeal, sealedPayload } from "../../shared/protocol/seal.ts";
 import type { CheckpointStore } from "../../worker/checkpoint-store.ts";
 
 export interface InProcessOptions {
   /** Puts a fault-injecting transport around a partition's (each incarnation's). */
-  wrap?: (t: Transport, partition: number, incarnation: number, restart: (p: number) => void) => Transport;
+  wrap?: (t: Transport, partition: number, incarnation: number, restart: (p: number) => void, job: Omit<PartitionJob, "partition">) => Transport;
   timeoutMs?: number;
   onStarted?: (job: Omit<PartitionJob, "partition">, bus: MemoryBus) => void;
   /** The run's checkpoint store (none: rollbacks go to the beginning). */
@@ -26,7 +27,7 @@ export interface InProcessOptions {
 export async function runInProcess(spec: ResolvedSpec, runIndex: number, partitions: number, options: InProcessOptions = {}) {
   const bus = new MemoryBus();
   const run = newRunId();
-  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery, checkpointSeconds: options.checkpointSeconds };
+  const job: Omit<PartitionJob, "partition"> = { run, prefix: runPrefix(run), secret: newRunSecret(), spec, runIndex, partitions, checkpointEvery: options.checkpointEvery, checkpointSeconds: options.checkpointSeconds };
   /** Each runner, and its transport's close (a "dead worker's" runner is not waited for). */
   const runners: Array<{ done: Promise<RunnerStats>; closed: Promise<unknown> }> = [];
   const coordinator = bus.connect();
@@ -34,7 +35,7 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
   const incarnations = new Array<number>(partitions).fill(0);
   const start = (p: number): void => {
     const incarnation = ++incarnations[p];
-    const t = options.wrap ? options.wrap(bus.connect(), p, incarnation, start) : bus.connect();
+    const t = options.wrap ? options.wrap(bus.connect(), p, incarnation, start, job) : bus.connect();
     const r = runPartition(t, { ...job, partition: p }, { timeoutMs: options.timeoutMs ?? 20_000, log: (l) => logs.push(l), store: options.store, incarnation });
     r.catch(() => {});
     runners.push({ done: r, closed: t.closed });
@@ -69,7 +70,7 @@ export function dieAtWindow(
       ? t
       : interceptPublish(t, (_subject, data, send) => {
           if (died) return;
-          const d = decodeMessage(data);
+          const d = decodeMessage(sealedPayload(data));
           if (d.ok && d.message.kind === "step" && d.message.window === atWindow) {
             died = true;
             void t.close();
@@ -99,21 +100,22 @@ export function interceptPublish(inner: Transport, intercept: (subject: string, 
 
 /**
  * A fault on partition `partition`'s first step message that carries events: `fault` decides
- * what is sent instead (nothing, the message twice, a changed one). Every other message passes.
+ * what is sent instead (nothing, the message twice, a changed one: `seal` gives a changed one
+ * the run's MAC, as a partition would). Every other message passes.
  */
 export function faultOnFirstStep(
   partition: number,
-  fault: (step: StepMessage, data: Uint8Array, send: (d: Uint8Array) => void) => void,
-): { wrap: (t: Transport, p: number) => Transport; fired: () => boolean } {
+  fault: (step: StepMessage, data: Uint8Array, send: (d: Uint8Array) => void, seal: (payload: Uint8Array) => Uint8Array) => void,
+): { wrap: NonNullable<InProcessOptions["wrap"]>; fired: () => boolean } {
   let fired = false;
-  const wrap = (t: Transport, p: number) =>
+  const wrap: NonNullable<InProcessOptions["wrap"]> = (t, p, _incarnation, _restart, job) =>
     p !== partition
       ? t
-      : interceptPublish(t, (_subject, data, send) => {
-          const d = decodeMessage(data);
+      : interceptPublish(t, (subject, data, send) => {
+          const d = decodeMessage(sealedPayload(data));
           if (!fired && d.ok && d.message.kind === "step" && d.message.batches.length > 0) {
             fired = true;
-            fault(d.message, data, send);
+            fault(d.message, data, send, (payload) => new RunSeal(job.secret).seal(subject, payload));
             return;
           }
           send(data);
@@ -131,7 +133,7 @@ export function loseAndReconnect(partition: number, atWindow: number): { wrap: N
     if (p !== partition) return t;
     const listeners = new Set<() => void>();
     const inner = interceptPublish(t, (_subject, data, send) => {
-      const d = decodeMessage(data);
+      const d = decodeMessage(sealedPayload(data));
       if (!fired && d.ok && d.message.kind === "step" && d.message.window === atWindow) {
         fired = true;
         setTimeout(() => {

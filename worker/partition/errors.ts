@@ -13,7 +13,12 @@ export class CountMismatchError extends Error {
 
 /** The coordinator said to stop, or a peer went silent. */
 export class RunAbortedError extends Error {
-  override readonly name = "RunAbortedError";
+  override readonly name: string = "RunAbortedError";
+}
+
+/** The coordinator aborted the run: it is over, and a retry of the job could only wait. */
+export class CoordinatorAbortError extends RunAbortedError {
+  override readonly name = "CoordinatorAbortError";
 }
 
 /** The coordinator started a new epoch: drop the window in hand and restore. */

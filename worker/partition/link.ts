@@ -1,8 +1,11 @@
 import { decodeMessage, encodeMessageParts, PartReassembler, PROTOCOL_VERSION, type Decoded, type Message, type StartMessage, type StepMessage } from "../../shared/protocol/messages.ts";
 import type { PartitionJob, RunnerStats } from "../partition-runner.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
+import { RunSeal } from "../../shared/protocol/seal.ts";
+import { printable } from "../../shared/protocol/printable.ts";
 import { Wakeup } from "../wakeup.ts";
-import { CountMismatchError, RollbackSignal, RunAbortedError } from "./errors.ts";
+import { CoordinatorAbortError, CountMismatchError, RollbackSignal, RunAbortedError } from "./errors.ts";
+import { RejectionLog } from "./rejections.ts";
 import { subjects } from "./subjects.ts";
 
 /** How often a partition that lost messages asks again for a rollback, ms. */
@@ -68,9 +71,13 @@ export class RunLink {
   readonly ownSubject: string;
   private readonly subscriptions: Subscription[];
   private readonly stopWatching: () => void;
+  private readonly seal: RunSeal;
+  private readonly rejections: RejectionLog;
 
   constructor(private readonly c: RunContext) {
     const { job, me, partitions: P, transport } = c;
+    this.seal = new RunSeal(job.secret);
+    this.rejections = new RejectionLog(c.log, c.who, () => c.stats.rejected++);
     this.lastFrom = new Float64Array(P).fill(-1);
     this.stepSubjects = Array.from({ length: P }, (_, p) => subjects.step(job.prefix, p));
     this.ownSubject = this.stepSubjects[me];
@@ -90,9 +97,10 @@ export class RunLink {
   publish(subject: string, m: Message): void {
     const { stats, transport, me, incarnation } = this.c;
     for (const data of encodeMessageParts(m, transport.maxPayloadBytes, `p${me}.${incarnation}-${this.partIds++}`)) {
-      stats.bytesSent += data.byteLength;
+      const sealed = this.seal.seal(subject, data);
+      stats.bytesSent += sealed.byteLength;
       stats.messagesSent++;
-      transport.publish(subject, data);
+      transport.publish(subject, sealed);
     }
   }
 
@@ -114,19 +122,23 @@ export class RunLink {
   }
 
   private reject(subject: string, reason: string): void {
-    this.c.stats.rejected++;
-    this.c.log(`${this.c.who}: rejected a message on ${subject}: ${reason}`);
+    this.rejections.reject(subject, reason);
   }
 
-  /** Decodes a message, reassembling parts; null while a message is still incomplete. */
-  private decode(data: Uint8Array): Decoded | null {
+  /**
+   * Opens a sealed message and decodes it, reassembling parts; null while a message is still
+   * incomplete. A message without this run's MAC is never decoded.
+   */
+  private decode(subject: string, sealed: Uint8Array): Decoded | null {
+    const data = this.seal.open(subject, sealed);
+    if (data === null) return { ok: false, reason: "no valid MAC for this run" };
     const d = decodeMessage(data, this.c.job.run);
     return d.ok && d.message.kind === "part" ? this.parts.add(d.message, this.c.job.run) : d;
   }
 
   private onStepMessage(subject: string, data: Uint8Array): void {
     if (this.failure !== null || subject === this.ownSubject) return;
-    const d = this.decode(data);
+    const d = this.decode(subject, data);
     if (d === null) return;
     if (!d.ok) return this.reject(subject, d.reason);
     if (d.message.kind !== "step") return this.reject(subject, `unexpected kind ${d.message.kind}`);
@@ -136,7 +148,7 @@ export class RunLink {
   }
 
   private onControl(subject: string, data: Uint8Array): void {
-    const d = this.decode(data);
+    const d = this.decode(subject, data);
     if (d === null) return;
     if (!d.ok) return this.reject(subject, d.reason);
     const m = d.message;
@@ -150,7 +162,7 @@ export class RunLink {
     } else if (m.kind === "finish") {
       if (m.epoch === this.epoch || this.epoch < 0) this.finished = true;
     } else if (m.kind === "abort") {
-      this.failure ??= new RunAbortedError(`${this.c.who}: the coordinator aborted the run: ${m.reason}`);
+      this.failure ??= new CoordinatorAbortError(`${this.c.who}: the coordinator aborted the run: ${printable(m.reason)}`);
     } else return this.reject(subject, `unexpected kind ${m.kind}`);
     this.wakeup.notify();
   }
