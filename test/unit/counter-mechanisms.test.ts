@@ -165,13 +165,19 @@ describe("refcache", () => {
   // A get and put on CPU 1 after the zero was queued: CPU 1's epoch flushes nothing (its delta
   // is back to 0) but marks the count dirty, so the review at epoch 3 requeues it (due at 5)
   // instead of freeing; the review at 5 frees it.
-  it("requeues a zero touched since it was queued, and frees it at the next review", () => {
+  /** The creator's release flushed to zero at CPU 0's epoch 1 (review due at 3), then a get on CPU 1, flushed at its epoch 1. */
+  function zeroQueuedThenTaken() {
     const { k } = kernelFor("refcache");
     const obj = container(k, COUNTER_REFCACHE);
     k.setup(0, (w) => k.release(w, obj));
     tick(k, 0);
     k.setup(1, (w) => k.get(w, obj));
     tick(k, 1);
+    return { k, obj };
+  }
+
+  it("requeues a zero touched since it was queued, and frees it at the next review", () => {
+    const { k, obj } = zeroQueuedThenTaken();
     k.setup(1, (w) => k.put(w, obj));
     tick(k, 1);
     expect(k.perCpu[1].refcacheEpoch).toBe(2);
@@ -187,12 +193,7 @@ describe("refcache", () => {
   });
 
   it("drops a review whose count is no longer zero, and counts true references as global + every delta", () => {
-    const { k } = kernelFor("refcache");
-    const obj = container(k, COUNTER_REFCACHE);
-    k.setup(0, (w) => k.release(w, obj));
-    tick(k, 0);
-    k.setup(1, (w) => k.get(w, obj));
-    tick(k, 1);
+    const { k, obj } = zeroQueuedThenTaken();
     tick(k, 0);
     tick(k, 0);
     expect(k.perCpu[0].freed).toEqual([]);
