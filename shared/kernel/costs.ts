@@ -12,6 +12,7 @@ export const DEFAULT_COSTS = {
   access: "20ns",
   containerCreate: "10us",
   containerDestroy: "2us",
+  containerAlloc: "300ns",
   nsproxyCreate: "300ns",
   free: "200ns",
   nsCreate: "5us",
@@ -27,9 +28,13 @@ export const COST_SOURCES: Record<CostName, string> = {
   unshare: "assumed: the syscall's own cost, beside the namespaces it creates",
   setns: "assumed: the syscall's own cost (older kernels also waited for an RCU grace period, ~5 ms, Wind River LIN5-19232)",
   access: "assumed: a few instructions beside the loads the scheme implies",
-  containerCreate: "assumed: allocating and initialising the container object",
+  containerCreate:
+    "assumed: the create call's own cost, charged once per container cycle for every scheme (the objects it allocates are charged apart: containerAlloc or nsproxyCreate, and nsCreate per namespace)",
   containerDestroy: "assumed: the destroy syscall's own cost",
-  nsproxyCreate: "assumed: kmem_cache_alloc of struct nsproxy plus copying its pointers",
+  containerAlloc:
+    "assumed: the same work as a new nsproxy (one slab object, its count set, K namespace pointers and a parent pointer written); the container schemes charge it once per new container",
+  nsproxyCreate:
+    "assumed: kernel/nsproxy.c create_nsproxy (kmem_cache_alloc + refcount_set; 2.6.19's clone_namespaces: kmalloc + memcpy + atomic_set) plus writing its K pointers in create_new_namespaces",
   free: "assumed: kmem_cache_free of one object",
   nsCreate: "assumed: creating a namespace other than net (mnt, uts, ipc, pid, user, cgroup, time)",
   netnsCreate:

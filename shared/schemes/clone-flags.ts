@@ -4,7 +4,10 @@ import { allKinds, createNamespace, hasKind, namespaceSet } from "./namespaces.t
 
 /**
  * The clone-flags model: a task points to each of its K namespaces. A plain fork takes one
- * reference on each (K atomic increments), exit drops K; unshare replaces the chosen kinds.
+ * reference on each (K atomic increments), exit drops K; unshare replaces the chosen kinds
+ * (a new namespace each, the old one put); setns takes the target's namespace of one kind and
+ * puts the task's. Namespace counts are plain atomics, so leaving is a put whether or not the
+ * task made the namespace (`owned` changes nothing here).
  */
 export const cloneFlagsScheme: Scheme = {
   name: "clone-flags",
@@ -24,7 +27,6 @@ export const cloneFlagsScheme: Scheme = {
     return namespaceSet(k, w, parent, newKinds);
   },
   exit(k, w, attach) {
-    // Namespace counts are plain atomics, so leaving is a put whether or not the task made them.
     for (const ns of attach) k.put(w, ns);
   },
   unshare(k, w, attach, kinds) {
@@ -34,14 +36,17 @@ export const cloneFlagsScheme: Scheme = {
       next[kind] = createNamespace(k, w, kind, attach[kind]);
       k.put(w, attach[kind]);
     }
-    return next;
+    return { attach: next, owned: true };
   },
   setns(k, w, attach, kind, target) {
     const next = attach.slice();
     k.get(w, target[kind]);
     k.put(w, attach[kind]);
     next[kind] = target[kind];
-    return next;
+    return { attach: next, owned: false };
+  },
+  namespaces(_k, attach) {
+    return attach;
   },
   access(k, w, attach, taskLine) {
     const ns = attach[k.varKind];

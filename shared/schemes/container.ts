@@ -8,17 +8,25 @@ import { allKinds, namespaceSet } from "./namespaces.ts";
 /**
  * OpenVZ's container model (econtainer): a task carries one container pointer beside
  * `current`; a fork takes one reference on the container. A container holds its namespaces and,
- * when nested, its parent. CLONE_NEW*, unshare and setns create a nested container (new
- * namespaces for the chosen kinds, a reference on each shared one) and put the old container.
- * The container's count is kept by `counter`: a plain atomic here, per-CPU schemes elsewhere.
+ * when nested, its parent container.
+ * - A nested container (created inside another, or by fork with CLONE_NEW*) holds its parent.
+ * - unshare makes a sibling: new namespaces for the chosen kinds, a reference on each shared one
+ *   and on the old container's parent (if any), never on the old container itself, so repeated
+ *   unshares do not chain; the old container is left, and freed at once if nobody else holds it.
+ * - setns enters the target container: a get on it, the old container left.
+ * A new container costs its allocation and initialisation (`containerAlloc`) once; the create
+ * call's own cost is the caller's. The count is kept by `counter`: a plain atomic here, per-CPU
+ * schemes elsewhere.
  */
 export function containerScheme(name: SchemeName, summary: string, counter: Counter): Scheme {
   const namespacesOf = (k: KernelApi, container: number) => k.object(container).holds.slice(0, k.kindCount);
+  const parentOf = (k: KernelApi, container: number): number | null => k.object(container).holds[k.kindCount] ?? null;
 
-  const nested = (k: KernelApi, w: StepWriter, parent: number, namespaces: number[]): number => {
-    k.get(w, parent);
-    w.compute(k.costs.containerCreatePs);
-    return k.create(w, OBJ_CONTAINER, -1, [...namespaces, parent], counter.id);
+  /** A new container holding `namespaces` (their references already taken) and a reference on `parent`. */
+  const newContainer = (k: KernelApi, w: StepWriter, namespaces: number[], parent: number | null): number => {
+    if (parent !== null) k.get(w, parent);
+    w.compute(k.costs.containerAllocPs);
+    return k.create(w, OBJ_CONTAINER, -1, parent === null ? namespaces : [...namespaces, parent], counter.id);
   };
 
   return {
@@ -29,13 +37,8 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
       return 8;
     },
     createContainer(k, w, parent) {
-      if (parent !== null) {
-        const c = nested(k, w, parent[0], namespaceSet(k, w, namespacesOf(k, parent[0]), allKinds(k)));
-        return { attach: [c], creatorHolds: [c] };
-      }
-      const ns = namespaceSet(k, w, null, allKinds(k));
-      w.compute(k.costs.containerCreatePs);
-      const c = k.create(w, OBJ_CONTAINER, -1, ns, counter.id);
+      const from = parent === null ? null : parent[0];
+      const c = newContainer(k, w, namespaceSet(k, w, from === null ? null : namespacesOf(k, from), allKinds(k)), from);
       return { attach: [c], creatorHolds: [c] };
     },
     destroyContainer(k, w, c) {
@@ -46,23 +49,24 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
         k.get(w, parent[0]);
         return [parent[0]];
       }
-      return [nested(k, w, parent[0], namespaceSet(k, w, namespacesOf(k, parent[0]), newKinds))];
+      return [newContainer(k, w, namespaceSet(k, w, namespacesOf(k, parent[0]), newKinds), parent[0])];
     },
     exit(k, w, attach, owned) {
       k.leave(w, attach[0], owned);
     },
     unshare(k, w, attach, kinds, owned) {
-      const c = nested(k, w, attach[0], namespaceSet(k, w, namespacesOf(k, attach[0]), kinds));
-      k.leave(w, attach[0], owned);
-      return [c];
+      const old = attach[0];
+      const c = newContainer(k, w, namespaceSet(k, w, namespacesOf(k, old), kinds), parentOf(k, old));
+      k.leave(w, old, owned);
+      return { attach: [c], owned: true };
     },
-    setns(k, w, attach, kind, target, owned) {
-      const wanted = namespacesOf(k, attach[0]);
-      wanted[kind] = namespacesOf(k, target[0])[kind];
-      for (const ns of wanted) k.get(w, ns);
-      const c = nested(k, w, attach[0], wanted);
+    setns(k, w, attach, _kind, target, owned) {
+      k.get(w, target[0]);
       k.leave(w, attach[0], owned);
-      return [c];
+      return { attach: [target[0]], owned: false };
+    },
+    namespaces(k, attach) {
+      return namespacesOf(k, attach[0]);
     },
     access(k, w, attach, taskLine) {
       const c = attach[0];
@@ -75,6 +79,6 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
 
 export const econtainerScheme = containerScheme(
   "container",
-  "one container pointer per task (OpenVZ econtainer): 1 atomic increment per fork, nested containers for unshare/setns",
+  "one container pointer per task (OpenVZ econtainer): 1 atomic increment per fork; unshare makes a sibling container, setns enters the target",
   atomicCounter,
 );

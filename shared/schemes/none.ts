@@ -18,9 +18,12 @@ export const noneScheme: Scheme = {
   },
   exit() {},
   unshare() {
-    return [];
+    return { attach: [], owned: false };
   },
   setns() {
+    return { attach: [], owned: false };
+  },
+  namespaces() {
     return [];
   },
   access(k, w, _attach, taskLine) {

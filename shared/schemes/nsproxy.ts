@@ -6,8 +6,11 @@ import { allKinds, namespaceSet } from "./namespaces.ts";
 
 /**
  * Linux since 2.6.19 (kernel/nsproxy.c): a task points to one shared nsproxy bundle. A plain
- * fork takes one reference on it; CLONE_NEW*, unshare and setns build a new bundle (new
- * namespaces for the chosen kinds, a reference on each shared one) and put the old bundle.
+ * fork takes one reference on it (copy_namespaces: get_nsproxy); CLONE_NEW* and unshare build a
+ * new bundle (create_new_namespaces: new namespaces for the chosen kinds, a reference on each
+ * shared one) and leave the old bundle; setns builds a new bundle too (prepare_nsset calls
+ * create_new_namespaces with no flags), holding the target's namespace of the kind instead of
+ * the task's, and leaves the old one. A new bundle costs `nsproxyCreate` once.
  */
 function namespacesOf(k: KernelApi, nsproxy: number): readonly number[] {
   return k.object(nsproxy).holds;
@@ -46,7 +49,7 @@ export const nsproxyScheme: Scheme = {
   unshare(k, w, attach, kinds, owned) {
     const np = newNsproxy(k, w, namespaceSet(k, w, namespacesOf(k, attach[0]), kinds));
     k.leave(w, attach[0], owned);
-    return [np];
+    return { attach: [np], owned: true };
   },
   setns(k, w, attach, kind, target, owned) {
     const current = namespacesOf(k, attach[0]);
@@ -55,7 +58,10 @@ export const nsproxyScheme: Scheme = {
     for (const ns of wanted) k.get(w, ns);
     const np = newNsproxy(k, w, wanted);
     k.leave(w, attach[0], owned);
-    return [np];
+    return { attach: [np], owned: true };
+  },
+  namespaces(k, attach) {
+    return namespacesOf(k, attach[0]);
   },
   access(k, w, attach, taskLine) {
     const np = attach[0];

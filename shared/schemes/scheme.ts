@@ -9,8 +9,11 @@ export interface KernelCostsPs {
   unsharePs: number;
   setnsPs: number;
   accessPs: number;
+  /** The create call's own cost (charged once per container by the caller, for every scheme). */
   containerCreatePs: number;
   containerDestroyPs: number;
+  /** Allocating and initialising one container object (the container schemes' bundle). */
+  containerAllocPs: number;
   /** Creating one namespace, by kind index. */
   nsCreatePs: number[];
   nsproxyCreatePs: number;
@@ -127,6 +130,12 @@ export interface ContainerObjects {
   creatorHolds: number[];
 }
 
+/** What a task holds after unshare or setns, and whether it created it (see Scheme.exit). */
+export interface Attachment {
+  attach: number[];
+  owned: boolean;
+}
+
 /**
  * A way of attaching tasks to namespaces and containers (the rows of DESIGN.md's table).
  * Each method writes the steps of its part of an operation and returns the new attachment.
@@ -151,8 +160,15 @@ export interface Scheme {
    * (release: a kill for percpu_ref); otherwise leaving is a put.
    */
   exit(k: KernelApi, w: StepWriter, attach: readonly number[], owned: boolean): void;
-  unshare(k: KernelApi, w: StepWriter, attach: readonly number[], kinds: number, owned: boolean): number[];
-  setns(k: KernelApi, w: StepWriter, attach: readonly number[], kind: number, target: readonly number[], owned: boolean): number[];
+  /**
+   * New namespaces of `kinds` in place of the task's: never a chain that grows with each call
+   * (the caller has checked the nesting limits, see depth.ts). The old attachment is left.
+   */
+  unshare(k: KernelApi, w: StepWriter, attach: readonly number[], kinds: number, owned: boolean): Attachment;
+  /** Switches to the target's namespace of `kind` (its container, in the container schemes); the old attachment is left. */
+  setns(k: KernelApi, w: StepWriter, attach: readonly number[], kind: number, target: readonly number[], owned: boolean): Attachment;
+  /** The namespaces, by kind, that a task with this attachment is in ([] for `none`). */
+  namespaces(k: KernelApi, attach: readonly number[]): readonly number[];
   /** Reads a per-container variable (e.g. the network namespace's loopback device). */
   access(k: KernelApi, w: StepWriter, attach: readonly number[], taskLine: number): void;
 }

@@ -185,6 +185,7 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
     accessPs: ps(c.access, "costs.access"),
     containerCreatePs: ps(c.containerCreate, "costs.containerCreate"),
     containerDestroyPs: ps(c.containerDestroy, "costs.containerDestroy"),
+    containerAllocPs: ps(c.containerAlloc, "costs.containerAlloc"),
     nsCreatePs: kinds.map((k) => (k === "net" ? netns : nsCreate)),
     nsproxyCreatePs: ps(c.nsproxyCreate, "costs.nsproxyCreate"),
     freePs: ps(c.free, "costs.free"),

@@ -44,7 +44,9 @@ export const workloadSchema = z.strictObject({
   tasksPerCpu: z.int().min(1).max(64),
   containers: z.strictObject({
     count: z.int().min(1).max(1_000_000),
-    nesting: z.int().min(0).max(32),
+    // A top-level container's pid namespace is level 1; each nested level adds one, and Linux
+    // stops pid namespaces at level 32 (MAX_PID_NS_LEVEL, see shared/schemes/depth.ts).
+    nesting: z.int().min(0).max(31),
     pinToSockets: z.boolean(),
   }),
   mix: z
@@ -115,6 +117,7 @@ export const specSchema = z.strictObject({
       access: costField,
       containerCreate: costField,
       containerDestroy: costField,
+      containerAlloc: costField,
       nsproxyCreate: costField,
       free: costField,
       nsCreate: costField,

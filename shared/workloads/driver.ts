@@ -18,6 +18,7 @@ import {
   StepWriter,
   type Program,
 } from "../kernel/program.ts";
+import { withinNestingLimits } from "../schemes/depth.ts";
 import type { Placement, ResolvedWorkload } from "./workload.ts";
 
 const MIX_FORK = 0;
@@ -95,16 +96,21 @@ export class WorkloadDriver implements TaskProgrammer {
         w.compute(k.costs.accessPs);
         k.scheme.access(k, w, task.attach, k.taskLine(task.id));
         return OP_ACCESS;
-      case MIX_UNSHARE:
+      case MIX_UNSHARE: {
         w.compute(k.costs.unsharePs);
-        task.attach = k.scheme.unshare(k, w, task.attach, this.w.unshareKinds, task.owned);
-        task.owned = k.config.scheme !== "none";
+        // Past a nesting limit unshare fails (-ENOSPC) and the task keeps what it had.
+        if (!withinNestingLimits(k, k.scheme.namespaces(k, task.attach), this.w.unshareKinds)) return OP_UNSHARE;
+        const next = k.scheme.unshare(k, w, task.attach, this.w.unshareKinds, task.owned);
+        task.attach = next.attach;
+        task.owned = next.owned;
         return OP_UNSHARE;
+      }
       case MIX_SETNS: {
         w.compute(k.costs.setnsPs);
         const target = k.containers[prng.nextInt(k.containers.length)];
-        task.attach = k.scheme.setns(k, w, task.attach, this.w.setnsKind, target.attach, task.owned);
-        task.owned = k.config.scheme !== "none";
+        const next = k.scheme.setns(k, w, task.attach, this.w.setnsKind, target.attach, task.owned);
+        task.attach = next.attach;
+        task.owned = next.owned;
         return OP_SETNS;
       }
       case MIX_MIGRATE: {
@@ -169,6 +175,8 @@ export class WorkloadDriver implements TaskProgrammer {
   private fork(k: Kernel, cpu: number, parent: Task, parentAttach: readonly number[], newKinds: number, w: StepWriter): void {
     const path = k.path;
     if (path === null) w.compute(k.costs.forkPs);
+    // Past a nesting limit clone fails (-ENOSPC): no child (with a kernel path, its steps too are skipped).
+    if (newKinds !== 0 && !withinNestingLimits(k, k.scheme.namespaces(k, parentAttach), newKinds)) return;
     const child = k.newTask(w, cpu, ROLE_CHILD, [], false);
     child.parent = parent.id;
     if (path !== null) forkBeforeNamespaces(k, w, path);
