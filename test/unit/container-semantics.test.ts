@@ -202,13 +202,18 @@ describe("no scheme's live objects grow without bound", () => {
     });
 
   const unshareOnly = { preset: "nested", mix: { fork: 1, access: 1, unshare: 4, setns: 0, migrate: 0, churn: 0, hotInc: 0 } };
+  const cheap = { costs: { containerCreate: "2us", nsCreate: "1us", netnsCreate: "2us", fork: "2us", exit: "1us" } };
+  // Chained unshares (the old container held by the new one) grew nested from 151 to 271 live
+  // objects under container; a sibling per unshare stays within 1.5x. container-churn's end is a
+  // snapshot of up to several cycles in flight (destroyed containers whose children have not
+  // exited yet, the kernel path making exits slow), which a 200 us run barely reaches: 2x.
   it.each([
-    ["nested", "nested", {}],
-    ["nested without setns (unshare after unshare)", unshareOnly, {}],
-    ["container-churn", "container-churn", { costs: { containerCreate: "2us", nsCreate: "1us", netnsCreate: "2us", fork: "2us", exit: "1us" } }],
-  ] as const)("%s: live objects at the end of a 2 ms run are within 1.5 times those of a 200 us run, for every scheme", (_name, workload, extra) => {
+    ["nested", "nested", {}, 1.5],
+    ["nested without setns (unshare after unshare)", unshareOnly, {}, 1.5],
+    ["container-churn", "container-churn", cheap, 2],
+  ] as const)("%s: live objects at the end of a 2 ms run stay within a bound of those of a 200 us run, for every scheme", (_name, workload, extra, factor) => {
     const short = live(workload, "200us", extra);
     const long = live(workload, "2ms", extra);
-    schemes.forEach((scheme, i) => expect({ scheme, long: long[i] <= 1.5 * short[i] + 8 }).toEqual({ scheme, long: true }));
+    schemes.forEach((scheme, i) => expect({ scheme, short: short[i], long: long[i], bounded: long[i] <= factor * short[i] + 8 }).toMatchObject({ scheme, bounded: true }));
   });
 });
