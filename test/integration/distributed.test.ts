@@ -126,7 +126,7 @@ describe("refsim worker processes over real NATS and Redis", () => {
       const w = spawn(process.execPath, [BIN, "worker", ...urls, "--points-queue", `${queue}-points`], { stdio: ["ignore", "ignore", "pipe"] });
       workers.push(w);
     }
-    const args = ["--machine", "xeon-80", "--cpus", "24", "--schemes", "nsproxy,percpu", "--workload", "migration", "--duration", "200us", "--warmup", "20us", "--quiet"];
+    const args = ["--machine", "xeon-80", "--cpus", "24", "--schemes", "nsproxy,percpu", "--workload", "migration", "--duration", "120us", "--warmup", "12us", "--quiet"];
     const base = mkdtempSync(join(tmpdir(), "refsim-cluster-"));
     const embedded = spawnSync(process.execPath, [BIN, "run", ...args, "--out", join(base, "embedded")], { encoding: "utf8" });
     expect(embedded.status, embedded.stderr).toBe(0);

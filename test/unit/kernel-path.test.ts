@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { resultsCsv } from "../../coordinator/output.ts";
+import { forkStormCurve, formatForkStorm } from "../../coordinator/validate/fork-storm.ts";
 import { runOf } from "./support/spec.ts";
 
 function forkStorm(doc: Record<string, unknown>): RunResult {
@@ -74,5 +75,18 @@ describe("the linux-6 fork and exit path", () => {
     expect(col(nowRow, "kernel")).toBe("linux-6");
     expect(Number(col(nowRow, "lock_tasklist_acquisitions"))).toBe(now.kernelPath?.locks.find((l) => l.name === "tasklist_lock")?.acquisitions);
     expect(Number(col(nowRow, "namespace_ref_share_fork"))).toBe(now.kernelPath?.namespaceRefShare.fork);
+  });
+
+  it("refsim validate's fork-storm curve gives each scheme's throughput and shares at each CPU count", () => {
+    const points = forkStormCurve("small-4", [1, 4], "60us", "10us");
+    expect(points.map((p) => p.cpus)).toEqual([1, 4]);
+    for (const p of points) {
+      expect(p.throughput.none).toBeGreaterThan(0);
+      expect(p.nsproxyRefShare).toBeGreaterThan(0);
+      expect(p.cloneFlagsRefShare).toBeGreaterThan(p.nsproxyRefShare);
+      expect(p.lockWaitShare).toBeGreaterThanOrEqual(0);
+      expect(p.lockWaitShare).toBeLessThanOrEqual(1);
+    }
+    expect(formatForkStorm(points).split("\n")).toHaveLength(4);
   });
 });
