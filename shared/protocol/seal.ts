@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual, type Hash } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 
 /**
  * Every message of a distributed run travels sealed: its bytes, then an HMAC-SHA256 (RFC 2104)
@@ -8,9 +8,9 @@ import { createHash, timingSafeEqual, type Hash } from "node:crypto";
  * cannot make a message that a partition or the coordinator acts on, nor move a real one to
  * another subject or another run. A message that does not open is dropped and counted.
  *
- * This is I/O-free and deterministic, like the codecs beside it; it uses node:crypto's SHA-256.
- * The key's inner and outer pads are hashed once per run, and each message's digest starts from
- * copies of them (a fresh createHmac would hash the key again for every message, every window).
+ * This is I/O-free and deterministic, like the codecs beside it; it uses node:crypto's HMAC
+ * with the key held as a KeyObject. (Hashing the key's pads once and copying the two hash states
+ * per message measured twice as slow as createHmac per message, so it is not done.)
  */
 
 /** Bytes of the MAC after each message. */
@@ -18,7 +18,6 @@ export const MAC_BYTES = 32;
 /** Bytes of a run's secret (hex in the job: twice as many characters). */
 export const SECRET_BYTES = 32;
 
-const BLOCK_BYTES = 64;
 const SEPARATOR = new Uint8Array(1);
 const SECRET_HEX = new RegExp(`^[0-9a-f]{${2 * SECRET_BYTES}}$`);
 
@@ -28,23 +27,17 @@ export class SecretError extends Error {
 }
 
 export class RunSeal {
-  private readonly inner: Hash;
-  private readonly outer: Hash;
+  private readonly key: KeyObject;
 
   /** `secretHex`: the run's secret, SECRET_BYTES bytes as lower-case hex. */
   constructor(secretHex: string) {
     if (typeof secretHex !== "string" || !SECRET_HEX.test(secretHex)) throw new SecretError(`a run's secret is ${SECRET_BYTES} bytes of lower-case hex`);
-    const key = new Uint8Array(BLOCK_BYTES);
-    key.set(Buffer.from(secretHex, "hex"));
-    const pad = (byte: number) => key.map((k) => k ^ byte);
-    this.inner = createHash("sha256").update(pad(0x36));
-    this.outer = createHash("sha256").update(pad(0x5c));
+    this.key = createSecretKey(Buffer.from(secretHex, "hex"));
   }
 
   /** The MAC of `payload` published on `subject`. */
   mac(subject: string, payload: Uint8Array): Buffer {
-    const inner = this.inner.copy().update(subject).update(SEPARATOR).update(payload).digest();
-    return this.outer.copy().update(inner).digest();
+    return createHmac("sha256", this.key).update(subject).update(SEPARATOR).update(payload).digest();
   }
 
   /** `payload` followed by its MAC. */
