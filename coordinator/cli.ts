@@ -12,9 +12,16 @@ import { parseSpec } from "../shared/spec/parse.ts";
 import { resolveSpec } from "../shared/spec/resolve.ts";
 import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
-import { runExperiment, runExperimentWith, type ExperimentResult } from "./experiment.ts";
+import type { ExperimentResult } from "./experiment.ts";
+import { existsSync, statSync } from "node:fs";
+import type { RunResult } from "../shared/metrics/result.ts";
+import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
+import { INTERRUPTED_EXIT_CODE, restoreCursor, watchInterrupts } from "./interrupt.ts";
+import { PointPool } from "./sweep/point-pool.ts";
+import { clearPartial, PARTIAL_DIR } from "./run-state.ts";
+import { experimentOf, incompleteRun, InterruptedError, interruptedMessage, KeptError, RunLedger, runMissing, writeOutputs, type WrittenResults } from "./run-command.ts";
 import { runInThreads } from "./threaded.ts";
-import { Cluster, DEFAULT_CHECKPOINT_SECONDS, ResumeError } from "./cluster.ts";
+import { Cluster, DEFAULT_CHECKPOINT_SECONDS, DEFAULT_WAIT_WORKERS_MS, ResumeError, type RunDone } from "./cluster.ts";
 import { newRunId } from "./run-id.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
 import { sweepCommand, type SweepOptions } from "./sweep/command.ts";
@@ -22,21 +29,32 @@ import type { RunConfig } from "../shared/spec/resolve.ts";
 import { defaultCpuList, parseCpuList, readSpecFile } from "./load-spec.ts";
 import { freshDir, prepareOutDir } from "./out-dir.ts";
 import { UsageError } from "./usage-error.ts";
+import { gate, GateFailedError, parseAssertion, type Assertion } from "./assertions.ts";
 import { findMachinePreset } from "../shared/machine/presets.ts";
-import { resultsDocument, writeResults } from "./output.ts";
 import { formatTable, formatVerdict } from "./table.ts";
-import { ResultsFileError, writeReport } from "./report/write-report.ts";
+import { readResultsDocument, ResultsFileError, writeReport } from "./report/write-report.ts";
+import { compareDocuments, formatComparison } from "./compare.ts";
 import { describeMachineFile, readMachineFile, specMachineFiles } from "./machine-file.ts";
 import { isMachineFilePath, MachineFileError } from "../shared/machine/machine-file.ts";
 import { registerCalibrate } from "./calibrate/command.ts";
 import { registerValidate } from "./validate/command.ts";
 
-/** The default comparison of `npm start`: every scheme, fork-storm, a 2-socket machine, 1-64 CPUs. */
+/**
+ * The default comparison of `npm start`: a machine with many sockets, where the schemes part
+ * ways by mechanism. On 512 CPUs over 32 sockets every fork of clone-flags and nsproxy
+ * increments shared counters whose lines cross the interconnect, and both saturate, while
+ * percpu's counters stay on their CPUs and it scales like `none` (no counting at all). The 1-CPU
+ * point gives the scaling efficiency; 2 ms keeps it above the low-sample mark (100 operations).
+ * The kernel profile `refcounts-only` isolates the question refsim asks: with `linux-6` the
+ * kernel's own fork path (tasklist_lock and the rest) saturates first and hides the schemes.
+ */
 export const DEFAULT_SPEC = {
-  machine: "modern-2s",
-  cpus: [1, 2, 4, 8, 16, 32, 64],
+  kernel: "refcounts-only",
+  machine: "numa-4096",
+  cpus: [1, 64, 512],
   workload: "fork-storm",
-  schemes: "all",
+  schemes: ["none", "clone-flags", "nsproxy", "percpu"],
+  duration: "2ms",
 } as const;
 
 interface RunOptions {
@@ -60,13 +78,23 @@ interface RunOptions {
   queue?: string;
   checkpointEvery?: string;
   checkpointSeconds?: string;
+  waitWorkers?: string;
   resume?: string;
+  assert?: string[];
+  /** The thresholds of --assert and the spec's `assert:`, parsed. */
+  assertions?: Assertion[];
 }
 
 
 function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   const doc: Record<string, unknown> = o.spec !== undefined ? readSpecFile(o.spec) : {};
-  if (o.spec === undefined) Object.assign(doc, { ...DEFAULT_SPEC, cpus: [...DEFAULT_SPEC.cpus] });
+  if (o.spec === undefined) Object.assign(doc, { ...DEFAULT_SPEC, cpus: [...DEFAULT_SPEC.cpus], schemes: [...DEFAULT_SPEC.schemes] });
+  // Another machine or workload than the default's gets every scheme and that machine's CPU counts, as without defaults.
+  if (o.spec === undefined && (o.machine !== undefined || o.workload !== undefined)) doc.schemes = "all";
+  if (o.spec === undefined && (o.machine !== undefined || o.workload !== undefined)) {
+    delete doc.kernel;
+    if (o.duration === undefined) delete doc.duration;
+  }
   if (o.workload !== undefined) doc.workload = o.workload;
   if (o.machine !== undefined) doc.machine = o.machine;
   if (o.cpus !== undefined) doc.cpus = parseCpuList(o.cpus);
@@ -135,8 +163,12 @@ function parseWorkers(text: string | undefined): number {
 }
 
 async function runCommand(o: RunOptions): Promise<void> {
-  if (o.resume !== undefined) return resumeCommand(o.resume, o);
+  if (o.resume !== undefined) {
+    if (existsSync(o.resume) && statSync(o.resume).isDirectory()) return resumeEmbedded(o.resume, o);
+    return resumeCommand(o.resume, o);
+  }
   const doc = buildSpecDocument(o);
+  const assertions = [...(Array.isArray(doc.assert) ? doc.assert.map(String) : []), ...(o.assert ?? [])].map(parseAssertion);
   // A machine file is relative to the spec file that names it, or to the working directory for --machine.
   const spec = resolveSpec(parseSpec(doc), specMachineFiles(doc, o.machine === undefined && o.spec !== undefined ? dirname(o.spec) : process.cwd()));
   const workers = parseWorkers(o.workers);
@@ -146,30 +178,115 @@ async function runCommand(o: RunOptions): Promise<void> {
   // Where the results go is settled before anything runs: a run must not end with nowhere to write.
   const out = o.out ?? freshDir(join("results", timestamp()));
   prepareOutDir(out, { force: o.force });
+  if (o.cluster) return clusterRun(spec, workers, out, { ...o, assertions }, { checkpointEvery, checkpointSeconds });
+  clearPartial(out);
+  await embeddedRun(RunLedger.begin(out, spec), workers, { ...o, assertions });
+}
+
+/** A progress bar of runs on a terminal (not with --quiet), and the callback that moves it. */
+function runBar(o: { quiet?: boolean }, total: number, done: number): { update: (done: number, total: number, run: RunConfig) => void; stop: () => void } {
   const interactive = !o.quiet && process.stderr.isTTY === true;
   const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
+  bar?.start(total, done, { run: "" });
+  return { update: (d, _t, run) => bar?.update(d, { run: `${run.scheme} @ ${run.cpuCount} CPUs` }), stop: () => bar?.stop() };
+}
+
+/**
+ * An embedded run (one thread per run, or a run split over --workers threads): each finished run
+ * is saved in DIR/partial/ at once; an interrupt writes what finished and says how to continue.
+ */
+async function embeddedRun(ledger: RunLedger, workers: number, o: RunOptions): Promise<void> {
+  const { spec, out } = ledger;
   const started = performance.now();
-  bar?.start(spec.schemes.length * spec.cpus.length, 0, { run: "" });
-  const progress = (done: number, _total: number, run: RunConfig) => bar?.update(done, { run: `${run.scheme} @ ${run.cpuCount} CPUs` });
+  const interrupts = watchInterrupts();
+  const bar = runBar(o, ledger.total, ledger.done.size);
+  // In a thread even alone, so a signal is heard while a run computes.
+  const pool = workers === 1 ? new PointPool(1) : null;
   // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
-  const partitions = (config: RunConfig) => Math.min(workers, config.cpuCount);
-  let result;
-  if (o.cluster) {
-    const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, checkpointEvery, checkpointSeconds, log: clusterLog(o) });
-    try {
-      const id = newRunId();
-      if (!o.quiet) process.stderr.write(`refsim: cluster run ${id} (if this coordinator is lost: refsim run --resume ${id})\n`);
-      result = await cluster.runExperiment(id, spec, workers, out, progress);
-    } finally {
-      await cluster.close();
-    }
-  } else if (workers === 1) {
-    result = runExperiment(spec, progress);
-  } else {
-    result = await runExperimentWith(spec, async (s, i, config) => (await runInThreads(s, i, partitions(config))).result, progress);
+  const runOne = async (i: number, config: RunConfig) =>
+    pool !== null ? pool.runConfig(spec, i) : (await runInThreads(spec, i, Math.min(workers, config.cpuCount))).result;
+  try {
+    await runMissing(ledger, runOne, interrupts, bar.update);
+  } finally {
+    bar.stop();
+    interrupts.dispose();
+    void pool?.close();
   }
-  bar?.stop();
-  await finishRun(result, out, started, o);
+  const continueWith = `refsim run --resume ${out}`;
+  const kept = `${ledger.done.size} of ${ledger.total} runs in ${join(out, PARTIAL_DIR)} (${continueWith} writes them)`;
+  const result = experimentOf(spec, ledger.done);
+  if (interrupts.signal !== null) {
+    const incomplete = incompleteRun(interrupts.signal, ledger.done.size, ledger.total, continueWith);
+    const files = ledger.done.size > 0 ? await writeOutputs(out, result, incomplete, kept) : null;
+    throw new InterruptedError(interruptedMessage(interrupts.signal, `${ledger.done.size} of ${ledger.total} runs`, files, out, continueWith));
+  }
+  const files = await writeOutputs(out, result, undefined, kept);
+  clearPartial(out);
+  printRun(result, files, started, o);
+}
+
+/** `refsim run --resume DIR`: an interrupted embedded run, from the runs it had finished. */
+async function resumeEmbedded(dir: string, o: RunOptions): Promise<void> {
+  refuseChanges(dir, o);
+  if (o.out !== undefined) throw new UsageError(`--resume ${dir} writes to ${dir}: --out cannot change it`);
+  const ledger = RunLedger.resume(dir);
+  if (!o.quiet) process.stderr.write(`refsim: resuming ${dir}: ${ledger.done.size} of ${ledger.total} runs done\n`);
+  await embeddedRun(ledger, parseWorkers(o.workers), { ...o, assertions: (o.assert ?? []).map(parseAssertion) });
+}
+
+/** A cluster run: results kept in Redis as each run finishes; an interrupt writes what finished. */
+async function clusterRun(spec: ResolvedSpec, workers: number, out: string, o: RunOptions, checkpoints: { checkpointEvery?: number; checkpointSeconds?: number }): Promise<void> {
+  const started = performance.now();
+  const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, ...checkpoints, waitWorkersMs: waitWorkersMs(o), log: clusterLog(o) });
+  const id = newRunId();
+  if (!o.quiet) process.stderr.write(`refsim: cluster run ${id} (if this coordinator is lost: refsim run --resume ${id})\n`);
+  await coordinateExperiment(cluster, id, spec, out, started, o, (onRun) => cluster.runExperiment(id, spec, workers, out, onRun));
+}
+
+/** Runs (or resumes) a cluster experiment; an interrupt writes the runs finished so far. */
+async function coordinateExperiment(
+  cluster: Cluster,
+  id: string,
+  spec: ResolvedSpec,
+  out: string,
+  started: number,
+  o: RunOptions,
+  go: (onRun: RunDone) => Promise<ExperimentResult>,
+): Promise<void> {
+  const done = new Map<number, RunResult>();
+  const total = planRuns(spec).length;
+  const interrupts = watchInterrupts();
+  const bar = runBar(o, total, 0);
+  let result: ExperimentResult | null = null;
+  try {
+    result = await Promise.race([
+      go((d, t, config, index, r) => {
+        done.set(index, r);
+        bar.update(d, t, config);
+      }),
+      interrupts.signalled.then(() => null),
+    ]);
+  } finally {
+    bar.stop();
+    interrupts.dispose();
+    // Interrupted, the process exits without waiting for its connections; otherwise they close.
+    if (interrupts.signal === null) await cluster.close();
+  }
+  const continueWith = `refsim run --resume ${id}${o.nats !== undefined || o.redis !== undefined ? " (with the same --nats and --redis)" : ""}`;
+  const kept = `${done.size} of ${total} runs in Redis (${continueWith} writes them)`;
+  if (result === null) {
+    const signal = interrupts.signal ?? "SIGINT";
+    const incomplete = incompleteRun(signal, done.size, total, continueWith);
+    const files = done.size > 0 ? await writeOutputs(out, experimentOf(spec, done), incomplete, kept) : null;
+    throw new InterruptedError(interruptedMessage(signal, `${done.size} of ${total} runs`, files, out, continueWith));
+  }
+  printRun(result, await writeOutputs(out, result, undefined, kept), started, o);
+}
+
+/** --wait-workers in ms (undefined: the default). */
+function waitWorkersMs(o: { waitWorkers?: string }): number | undefined {
+  const s = integerOption("wait-workers", o.waitWorkers, 1, 86_400);
+  return s === undefined ? undefined : s * 1000;
 }
 
 /** Coordinator log lines (rollbacks, resumes) go to stderr unless --quiet. */
@@ -177,33 +294,44 @@ function clusterLog(o: { quiet?: boolean }): ((line: string) => void) | undefine
   return o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
 }
 
-/** `refsim run --resume ID`: takes over a cluster run whose coordinator was lost. */
-async function resumeCommand(id: string, o: RunOptions): Promise<void> {
+/** Options that would change a run being resumed. */
+function refuseChanges(what: string, o: RunOptions): void {
   for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery", "checkpointSeconds"] as const) {
-    if (o[name] !== undefined) throw new UsageError(`--resume continues run ${id} as it was started: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change it`);
-  }
-  const started = performance.now();
-  const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, log: clusterLog(o) });
-  try {
-    const record = await cluster.experiment(id);
-    if (!o.quiet) process.stderr.write(`refsim: resuming cluster run ${id}\n`);
-    const out = o.out ?? record.out;
-    prepareOutDir(out, { force: true });
-    const result = await cluster.resumeExperiment(id);
-    await finishRun(result, out, started, o);
-  } finally {
-    await cluster.close();
+    if (o[name] !== undefined) throw new UsageError(`--resume continues run ${what} as it was started: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change it`);
   }
 }
 
-/** Writes an experiment's results and report, and prints the table and the verdict. */
-async function finishRun(result: ExperimentResult, out: string, started: number, o: { quiet?: boolean }): Promise<void> {
+/** `refsim run --resume ID`: takes over a cluster run whose coordinator was lost. */
+async function resumeCommand(id: string, o: RunOptions): Promise<void> {
+  refuseChanges(id, o);
+  const started = performance.now();
+  const cluster = await Cluster.connect({ ...serviceUrls(o), queue: o.queue, waitWorkersMs: waitWorkersMs(o), log: clusterLog(o) });
+  let record;
+  try {
+    record = await cluster.experiment(id);
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
+  if (!o.quiet) process.stderr.write(`refsim: resuming cluster run ${id}\n`);
+  const out = o.out ?? record.out;
+  prepareOutDir(out, { force: true });
+  await coordinateExperiment(cluster, id, record.spec, out, started, { ...o, assertions: (o.assert ?? []).map(parseAssertion) }, (onRun) => cluster.resumeExperiment(id, onRun));
+}
+
+/** Prints an experiment's table and verdict, and where its files went. */
+function printRun(result: ExperimentResult, files: WrittenResults, started: number, o: { quiet?: boolean; assertions?: Assertion[] }): void {
+  try {
+    if (!o.quiet) printTable(result, files, started);
+  } finally {
+    gate(result.runs, o.assertions ?? [], (text) => !o.quiet && console.log(`\n${text}`));
+  }
+}
+
+function printTable(result: ExperimentResult, files: WrittenResults, started: number): void {
   const spec = result.spec;
+  const doc = files.doc;
   const wallS = (performance.now() - started) / 1000;
-  const doc = resultsDocument(result, codeVersion());
-  const files = writeResults(out, doc);
-  const report = await writeReport(out, doc);
-  if (o.quiet) return;
   const events = result.runs.reduce((s, r) => s + r.engineEvents, 0);
   console.log(`refsim ${doc.codeVersion}: ${spec.name}, seed ${spec.seed}, ${spec.duration} simulated (${spec.warmup} warm-up)`);
   console.log(`machine ${doc.machine.name}: ${doc.machine.summary}`);
@@ -211,7 +339,7 @@ async function finishRun(result: ExperimentResult, out: string, started: number,
   console.log(formatTable(result.runs));
   console.log(`\n${formatVerdict(doc.verdict)}\n`);
   console.log(`${result.runs.length} runs, ${events} events in ${wallS.toFixed(1)} s (${Math.round(events / wallS)} events/s)`);
-  console.log(`wrote ${files.json}, ${files.csv} and ${report}`);
+  console.log(`wrote ${files.json}, ${files.csv}${files.report !== null ? ` and ${files.report}` : ""}`);
 }
 
 function presetsCommand(): void {
@@ -262,6 +390,8 @@ export function buildProgram(): Command {
     .option("--queue <name>", "BullMQ queue of partition jobs (default refsim-partitions)")
     .option("--checkpoint-seconds <s>", `with --cluster: the workers save their partitions to Redis about every s seconds (default ${DEFAULT_CHECKPOINT_SECONDS}; 0: never)`)
     .option("--checkpoint-every <windows>", "with --cluster: save every this many windows instead")
+    .option("--assert <threshold>", "fail (exit 1) unless the results meet it: '<scheme>.<metric>@<cpus> <op> <number>' (metrics: ops, eff, atomics, xfers, total-ops, vs-clone-flags, vs-none); repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option("--wait-workers <s>", `with --cluster: give up when workers have not taken every partition after s seconds (default ${DEFAULT_WAIT_WORKERS_MS / 1000})`)
     .option("--resume <id>", "take over cluster run <id> after its coordinator was lost: from the newest checkpoint, with the same results")
     .action(async (o: RunOptions) => runCommand(o));
   program
@@ -295,6 +425,12 @@ export function buildProgram(): Command {
     .argument("<dir>", "a folder written by refsim run")
     .action(async (dir: string) => console.log(`wrote ${await writeReport(dir)}`));
   program
+    .command("compare")
+    .description("print the throughput of two result folders side by side, per scheme and CPU count, with 95% intervals over seeds")
+    .argument("<a>", "a folder written by refsim run or sweep")
+    .argument("<b>", "another one")
+    .action((a: string, b: string) => console.log(formatComparison(compareDocuments(readResultsDocument(a), readResultsDocument(b)), { a, b })));
+  program
     .command("presets")
     .description("list machines, workloads, schemes and operation costs, with their sources")
     .option("--machine <file>", "instead: a machine file's values and the source of each (see refsim calibrate)")
@@ -314,6 +450,20 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof InterruptedError) {
+      process.stderr.write(`${e.message}\n`);
+      // Threads and connections of the run that was stopped are not waited for.
+      process.exit(INTERRUPTED_EXIT_CODE);
+    }
+    if (e instanceof GateFailedError) {
+      process.stderr.write(`refsim: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof KeptError) {
+      restoreCursor();
+      process.stderr.write(`refsim: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof SpecError) {
       process.stderr.write(`refsim: invalid spec\n${e.message.replace(/^/gm, "  ")}\n`);
       return 2;
@@ -328,7 +478,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Anything else (a lost server, a failed run): one clear line, the stack only on request.
     const err = e as Error;
-    process.stderr.write(`refsim: ${err.name === "Error" ? "" : `${err.name}: `}${err.message}\n`);
+    const plain = err.name === "Error" || err.name === "ConnectError" || err.name === "RunAbortedError";
+    process.stderr.write(`refsim: ${plain ? "" : `${err.name}: `}${err.message}\n`);
     if (process.env.REFSIM_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
     return 1;
   }

@@ -4,28 +4,35 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/resolve.ts";
 import { RedisCheckpointStore, RUN_TTL_SECONDS } from "../worker/checkpoint-store.ts";
 import type { PartitionJob } from "../worker/partition-runner.ts";
-import { DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisConnection } from "../worker/queue.ts";
+import { closeRedis, DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisAnswers, redisConnection, reportRedisErrors } from "../worker/queue.ts";
 import { connectNats } from "../worker/transport/nats.ts";
 import type { Transport } from "../worker/transport/transport.ts";
 import { coordinateRun, mergeStoredReports, type DistributedStats } from "./distributed.ts";
 import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
 import { newRunId, newRunSecret, runPrefix } from "./run-id.ts";
-import { redisAnswers } from "./sweep/cluster-sweep.ts";
 
 /** Wall-clock seconds between checkpoints of a cluster run, unless the user says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 30;
+
+/** How long a cluster run waits for workers to take its partitions before it gives up, ms. */
+export const DEFAULT_WAIT_WORKERS_MS = 60_000;
 
 export interface ClusterOptions {
   natsUrl: string;
   redisUrl: string;
   queue?: string;
   timeoutMs?: number;
+  /** How long a run waits for workers to take its partitions, ms (default 60,000). */
+  waitWorkersMs?: number;
   /** Windows between checkpoints (0: none); when absent, checkpointSeconds decides. */
   checkpointEvery?: number;
   /** Wall-clock seconds between checkpoints (0: none), agreed by the partitions at a barrier. */
   checkpointSeconds?: number;
   log?: (line: string) => void;
 }
+
+/** Told as each configuration of an experiment finishes: counts, the configuration, its index and result. */
+export type RunDone = (done: number, total: number, run: RunConfig, index: number, result: RunResult) => void;
 
 /** What `--resume` cannot pick up. */
 export class ResumeError extends Error {
@@ -67,15 +74,18 @@ export class Cluster {
 
   static async connect(o: ClusterOptions): Promise<Cluster> {
     const connection = redisConnection(o.redisUrl);
-    connection.on("error", (e) => o.log?.(`coordinator: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`));
+    reportRedisErrors(connection, o.redisUrl, o.log, "coordinator");
+    let transport: Transport;
     try {
+      // Both first connections are bounded: a server that is not there is a one-line error, not a wait.
       await redisAnswers(connection, o.redisUrl);
+      transport = await connectNats(o.natsUrl, { name: `refsim-coordinator-${process.pid}`, log: o.log });
     } catch (e) {
       connection.disconnect();
       throw e;
     }
-    const transport = await connectNats(o.natsUrl, { name: `refsim-coordinator-${process.pid}`, log: o.log });
     const queue = new Queue<PartitionJob>(o.queue ?? DEFAULT_PARTITION_QUEUE, { connection });
+    queue.on("error", () => {}); // the connection's errors are reported above
     await queue.waitUntilReady();
     return new Cluster(transport, queue, connection, o);
   }
@@ -87,7 +97,7 @@ export class Cluster {
    */
   private async coordinate(job: Omit<PartitionJob, "partition">, jobIds: readonly string[], resume: { awaitHellos: number[] } | undefined, enqueue: () => Promise<void>) {
     try {
-      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, log: this.options.log, store: this.store, resume, beforeAbort: () => this.removeQueued(jobIds) }, enqueue);
+      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort: () => this.removeQueued(jobIds) }, enqueue);
     } finally {
       await expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS).catch(() => {});
     }
@@ -186,7 +196,7 @@ export class Cluster {
     spec: ResolvedSpec,
     workers: number,
     out: string,
-    onRun?: (done: number, total: number, run: RunConfig) => void,
+    onRun?: RunDone,
   ): Promise<ExperimentResult> {
     const record: ExperimentRecord = { spec, workers, out };
     await this.redis.set(experimentKey(id), JSON.stringify(record), "EX", RUN_TTL_SECONDS);
@@ -200,11 +210,11 @@ export class Cluster {
     return JSON.parse(text) as ExperimentRecord;
   }
 
-  async resumeExperiment(id: string, onRun?: (done: number, total: number, run: RunConfig) => void): Promise<ExperimentResult> {
+  async resumeExperiment(id: string, onRun?: RunDone): Promise<ExperimentResult> {
     return this.continueExperiment(id, await this.experiment(id), onRun);
   }
 
-  private async continueExperiment(id: string, record: ExperimentRecord, onRun?: (done: number, total: number, run: RunConfig) => void): Promise<ExperimentResult> {
+  private async continueExperiment(id: string, record: ExperimentRecord, onRun?: RunDone): Promise<ExperimentResult> {
     const key = experimentKey(id);
     const plan = planRuns(record.spec);
     const runs: RunResult[] = [];
@@ -227,7 +237,7 @@ export class Cluster {
         await this.redis.multi().hset(`${key}:results`, String(i), JSON.stringify(result)).expire(`${key}:results`, RUN_TTL_SECONDS).exec();
       }
       runs.push(result);
-      onRun?.(i + 1, plan.length, plan[i]);
+      onRun?.(i + 1, plan.length, plan[i], i, result);
     }
     fillScalingEfficiency(runs);
     return { spec: record.spec, runs };

@@ -46,7 +46,15 @@ export interface CoordinateOptions {
   resume?: { awaitHellos: number[] };
   /** Runs when the run is aborted, after it is marked finished and before the abort goes out (the cluster removes its queued jobs). */
   beforeAbort?: () => Promise<void>;
+  /**
+   * How long to wait for workers to take the run's partitions (their hellos) before giving up,
+   * ms (default: timeoutMs). While it waits it says how many are taken, every few seconds.
+   */
+  waitWorkersMs?: number;
 }
+
+/** How often "waiting for workers: k of P partitions taken" is said while partitions are untaken, ms. */
+const WAITING_NOTE_MS = 5000;
 
 /** How often a start is sent again until every partition has answered it, ms. */
 const START_AGAIN_MS = 2000;
@@ -223,7 +231,25 @@ export async function coordinateRun(
     await transport.flush();
     await startWorkers();
     const hellos = options.resume?.awaitHellos ?? Array.from({ length: P }, (_, p) => p);
-    while (hellos.some((p) => incarnations[p] === 0)) await waitForWord(() => `the hello of partition(s) ${missing((p) => !hellos.includes(p) || incarnations[p] > 0)}`);
+    const waitWorkersMs = options.waitWorkersMs ?? timeoutMs;
+    const helloDeadline = Date.now() + waitWorkersMs;
+    // The first note after a second (workers that are there take their jobs sooner), then every few.
+    let noted = Date.now() - WAITING_NOTE_MS + 1000;
+    while (hellos.some((p) => incarnations[p] === 0)) {
+      const taken = hellos.filter((p) => incarnations[p] > 0).length;
+      if (Date.now() >= helloDeadline) {
+        throw new RunAbortedError(
+          `gave up waiting for workers after ${waitWorkersMs / 1000} s: ${taken} of ${hellos.length} partitions taken (start workers with \`refsim worker\` on the same NATS, Redis and queue, ask for fewer --workers, or wait longer with --wait-workers)`,
+        );
+      }
+      if (Date.now() - noted >= WAITING_NOTE_MS) {
+        noted = Date.now();
+        log(`waiting for workers: ${taken} of ${hellos.length} partitions taken (giving up in ${Math.ceil((helloDeadline - Date.now()) / 1000)} s)`);
+      }
+      if (failure !== null) throw failure;
+      lastHeard = Date.now(); // the hello wait has its own bound
+      await wakeup.sleep(500);
+    }
     await beginEpoch();
     for (;;) {
       if (failure !== null) throw failure;

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { KERNEL_PATH_LOCKS } from "../shared/kernel-path/setup.ts";
+import { writeFileAtomic } from "./atomic-write.ts";
 import { join } from "node:path";
 import { machineOf } from "../shared/spec/resolve.ts";
 import { isCountedOp, OP_KINDS } from "../shared/kernel/program.ts";
@@ -22,6 +23,18 @@ export interface ResultsDocument {
   workload: { name: string; description: string };
   verdict: Verdict;
   runs: RunResult[];
+  /**
+   * Present only when the command stopped before every run finished (interrupted, or a failure):
+   * how many of how many are here, and the command that runs the rest.
+   */
+  incomplete?: Incomplete;
+}
+
+export interface Incomplete {
+  reason: string;
+  done: number;
+  total: number;
+  continueWith: string;
 }
 
 export function resultsDocument(result: ExperimentResult, version: string): ResultsDocument {
@@ -124,11 +137,12 @@ export function resultsCsv(runs: readonly RunResult[]): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Writes results.json and results.csv, each whole or not at all (OutputError names the file). */
 export function writeResults(dir: string, doc: ResultsDocument): { json: string; csv: string } {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, "results.json");
   const csv = join(dir, "results.csv");
-  writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
-  writeFileSync(csv, resultsCsv(doc.runs));
+  writeFileAtomic(json, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileAtomic(csv, resultsCsv(doc.runs));
   return { json, csv };
 }

@@ -1,4 +1,5 @@
 import type { RunResult } from "../shared/metrics/result.ts";
+import { factor, sig3 } from "./figures.ts";
 
 export interface SchemeComparison {
   scheme: string;
@@ -8,56 +9,98 @@ export interface SchemeComparison {
   transfersPerOp: number;
 }
 
-/** The answer to the 2006 challenge at the largest CPU count of the experiment. */
+/** The comparison of one machine and workload at its largest CPU count (means over seeds). */
+export interface VerdictGroup {
+  machine: string;
+  workload: string;
+  cpus: number;
+  comparisons: SchemeComparison[];
+}
+
+/**
+ * The answer to the 2006 challenge at the largest CPU count, for each machine and workload of
+ * the experiment (a sweep's are never blended). `cpus` and `comparisons` are the first group's.
+ */
 export interface Verdict {
   cpus: number;
   baseline: "clone-flags";
   comparisons: SchemeComparison[];
+  groups: VerdictGroup[];
   summary: string[];
   /** Runs whose invariants failed: a failure of that scheme, listed so nobody misses it. */
   failedRuns: Array<{ scheme: string; cpus: number; violations: number }>;
 }
 
-function factor(x: number): string {
-  return `${x.toFixed(x >= 10 ? 1 : 2)}x`;
-}
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-export function verdict(runs: readonly RunResult[]): Verdict {
+function compareGroup(runs: readonly RunResult[]): VerdictGroup {
   const cpus = runs.reduce((m, r) => Math.max(m, r.cpus), 0);
   const atMax = runs.filter((r) => r.cpus === cpus);
   const mean = (scheme: string, pick: (r: RunResult) => number) => {
     const rs = atMax.filter((r) => r.scheme === scheme);
     return rs.length === 0 ? NaN : rs.reduce((s, r) => s + pick(r), 0) / rs.length;
   };
-  const failedRuns = runs.filter((r) => !r.invariants.ok).map((r) => ({ scheme: r.scheme, cpus: r.cpus, violations: r.invariants.violationCount }));
   const base = mean("clone-flags", (r) => r.throughputOpsPerSec);
-  const schemes = [...new Set(atMax.map((r) => r.scheme))];
-  const comparisons = schemes.map((scheme) => ({
+  const comparisons = [...new Set(atMax.map((r) => r.scheme))].map((scheme) => ({
     scheme,
-    throughputRatio: Math.round((mean(scheme, (r) => r.throughputOpsPerSec) / base) * 1e4) / 1e4,
-    atomicsPerOp: Math.round(mean(scheme, (r) => r.atomicsPerOp) * 1e4) / 1e4,
-    transfersPerOp: Math.round(mean(scheme, (r) => r.transfersPerOp) * 1e4) / 1e4,
+    throughputRatio: round4(mean(scheme, (r) => r.throughputOpsPerSec) / base),
+    atomicsPerOp: round4(mean(scheme, (r) => r.atomicsPerOp)),
+    transfersPerOp: round4(mean(scheme, (r) => r.transfersPerOp)),
   }));
-  const summary: string[] = [];
-  if (Number.isNaN(base)) {
-    summary.push("clone-flags was not run: no comparison with the 2006 baseline.");
-  } else if (!(base > 0)) {
-    // (A measured window too short for one operation: ratios would be 0/0.)
-    summary.push(`clone-flags completed no operation at ${cpus} CPUs in the measured window: no comparison (simulate longer).`);
+  return { machine: runs[0]?.machine ?? "", workload: runs[0]?.workload ?? "", cpus, comparisons };
+}
+
+function groupSummary(g: VerdictGroup, throughput: (scheme: string) => number): string[] {
+  const { cpus, comparisons } = g;
+  const cf = comparisons.find((x) => x.scheme === "clone-flags");
+  if (cf === undefined) return ["clone-flags was not run: no comparison with the 2006 baseline."];
+  // (A measured window too short for one operation: ratios would be 0/0.)
+  if (!(throughput("clone-flags") > 0)) return [`clone-flags completed no operation at ${cpus} CPUs in the measured window: no comparison (simulate longer).`];
+  const lines: string[] = [];
+  for (const name of ["container", "nsproxy"]) {
+    const c = comparisons.find((x) => x.scheme === name);
+    if (c === undefined || !Number.isFinite(c.throughputRatio)) continue;
+    const r = c.throughputRatio;
+    const traffic = `${sig3(c.atomicsPerOp)} vs ${sig3(cf.atomicsPerOp)} atomics/op, ${sig3(c.transfersPerOp)} vs ${sig3(cf.transfersPerOp)} line transfers/op`;
+    if (r > 1.02) lines.push(`${name} beats clone-flags by ${factor(r)} in throughput at ${cpus} CPUs (${traffic}).`);
+    else if (r < 0.98) lines.push(`${name} is slower than clone-flags at ${cpus} CPUs: ${factor(r)} its throughput (${traffic}).`);
+    else lines.push(`${name} and clone-flags are within 2% in throughput at ${cpus} CPUs (${traffic}); the difference is in coherence traffic, not speed.`);
+  }
+  const ranked = comparisons.filter((c) => Number.isFinite(c.throughputRatio)).sort((a, b) => b.throughputRatio - a.throughputRatio);
+  const best = ranked[0];
+  const none = throughput("none");
+  const vsNone = (scheme: string) => (Number.isFinite(none) && none > 0 ? `, ${factor(throughput(scheme) / none)} none's` : "");
+  if (best.scheme === "none") {
+    const counting = ranked.find((c) => c.scheme !== "none");
+    lines.push(
+      `Highest throughput at ${cpus} CPUs: none (no reference counting), ${factor(best.throughputRatio)} clone-flags` +
+        (counting === undefined ? "." : `; the best scheme that counts is ${counting.scheme}, ${factor(counting.throughputRatio)} clone-flags${vsNone(counting.scheme)}.`),
+    );
   } else {
-    for (const name of ["container", "nsproxy"]) {
-      const c = comparisons.find((x) => x.scheme === name);
-      if (c === undefined || Number.isNaN(c.throughputRatio)) continue;
-      const cf = comparisons.find((x) => x.scheme === "clone-flags") as SchemeComparison;
-      const r = c.throughputRatio;
-      const traffic = `${c.atomicsPerOp} vs ${cf.atomicsPerOp} atomics/op, ${c.transfersPerOp} vs ${cf.transfersPerOp} line transfers/op`;
-      if (r > 1.02) summary.push(`${name} beats clone-flags by ${factor(r)} in throughput at ${cpus} CPUs (${traffic}).`);
-      else if (r < 0.98) summary.push(`${name} is slower than clone-flags at ${cpus} CPUs: ${factor(r)} its throughput (${traffic}).`);
-      else summary.push(`${name} and clone-flags are within 2% in throughput at ${cpus} CPUs (${traffic}); the difference is in coherence traffic, not speed.`);
-    }
-    const best = comparisons.filter((c) => Number.isFinite(c.throughputRatio)).sort((a, b) => b.throughputRatio - a.throughputRatio)[0];
-    if (best !== undefined) summary.push(`Highest throughput at ${cpus} CPUs: ${best.scheme} (${factor(best.throughputRatio)} clone-flags).`);
+    lines.push(`Highest throughput at ${cpus} CPUs: ${best.scheme}, ${factor(best.throughputRatio)} clone-flags${vsNone(best.scheme)}.`);
+  }
+  return lines;
+}
+
+export function verdict(runs: readonly RunResult[]): Verdict {
+  const byGroup = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const k = `${r.machine}\u0000${r.workload}`;
+    byGroup.set(k, [...(byGroup.get(k) ?? []), r]);
+  }
+  const groups = [...byGroup.values()].map((rs) => ({ runs: rs, group: compareGroup(rs) }));
+  const failedRuns = runs.filter((r) => !r.invariants.ok).map((r) => ({ scheme: r.scheme, cpus: r.cpus, violations: r.invariants.violationCount }));
+  const summary: string[] = [];
+  for (const { runs: rs, group } of groups) {
+    const atMax = rs.filter((r) => r.cpus === group.cpus);
+    const throughput = (scheme: string) => {
+      const xs = atMax.filter((r) => r.scheme === scheme).map((r) => r.throughputOpsPerSec);
+      return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    const lines = groupSummary(group, throughput);
+    summary.push(...(groups.length > 1 ? lines.map((l) => `${group.machine}, ${group.workload}: ${l}`) : lines));
   }
   if (failedRuns.length > 0) summary.push(`${failedRuns.length} run(s) broke an invariant: see invariants in results.json.`);
-  return { cpus, baseline: "clone-flags", comparisons, summary, failedRuns };
+  const first = groups[0]?.group ?? { cpus: 0, comparisons: [] };
+  return { cpus: first.cpus, baseline: "clone-flags", comparisons: first.comparisons, groups: groups.map((g) => g.group), summary, failedRuns };
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { readTlsFiles, tlsFilesFromEnv } from "./transport/tls-env.ts";
+import { ConnectError } from "./transport/errors.ts";
 
 /** The BullMQ queue that carries partition jobs (tests use their own names). */
 export const DEFAULT_PARTITION_QUEUE = "refsim-partitions";
@@ -73,4 +74,58 @@ export function redisErrorLog(log: (line: string) => void, who: string, url: str
     lastAt = now;
     repeats = 0;
   };
+}
+
+/** How long a first connection to Redis may take before the command gives up, ms. */
+export const REDIS_FIRST_CONNECT_MS = 5000;
+
+/**
+ * Logs a connection's errors without repeating itself: a line when the error changes, not one
+ * per reconnection attempt, and the error is remembered for the first-connect message.
+ */
+export function reportRedisErrors(connection: Redis, url: string, log: ((line: string) => void) | undefined, who: string): { last(): string } {
+  let last = "";
+  // Before the first connection, redisAnswers says what is wrong, in one line.
+  let connected = false;
+  connection.once("ready", () => (connected = true));
+  connection.on("error", (e: Error) => {
+    if (connected && e.message !== last) log?.(`${who}: Redis ${redactRedisUrl(url)}: ${e.message}`);
+    last = e.message;
+  });
+  return { last: () => last };
+}
+
+/**
+ * Waits for Redis to answer a PING, at most `timeoutMs`; else rejects with a ConnectError
+ * naming the URL (credentials masked) and the connection's last error. The caller closes the
+ * connection.
+ */
+export async function redisAnswers(connection: Redis, url: string, timeoutMs = REDIS_FIRST_CONNECT_MS): Promise<void> {
+  let last = "";
+  let timer: NodeJS.Timeout | undefined;
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  const giveUp = (why: string, cause: Error) => fail(new ConnectError(redactRedisUrl(url), `cannot reach Redis (${why})`, { cause }));
+  // Nobody listening or no such host: said at once. Anything else may pass; the bound decides.
+  const onError = (e: NodeJS.ErrnoException) => {
+    last = e.message;
+    if (e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "EAI_AGAIN") giveUp(e.message, e);
+  };
+  connection.on("error", onError);
+  timer = setTimeout(() => giveUp(`${last === "" ? "no answer" : last}; gave up after ${timeoutMs / 1000} s`, new Error(last === "" ? `no answer within ${timeoutMs / 1000} s` : last)), timeoutMs);
+  try {
+    await Promise.race([connection.ping(), failed]);
+  } catch (e) {
+    if (e instanceof ConnectError) throw e;
+    throw new ConnectError(redactRedisUrl(url), `Redis refused the connection: ${(e as Error).message}`, { cause: e });
+  } finally {
+    clearTimeout(timer);
+    connection.off("error", onError);
+  }
+}
+
+/** Closes a connection: QUIT when it is connected, else at once (QUIT would wait for a server that is not there). */
+export async function closeRedis(connection: Redis): Promise<void> {
+  if (connection.status === "ready") await connection.quit().catch(() => connection.disconnect());
+  else connection.disconnect();
 }

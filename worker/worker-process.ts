@@ -1,9 +1,12 @@
+import { AuthorizationError } from "@nats-io/transport-node";
 import { DelayedError, Worker as QueueWorker, UnrecoverableError, type Job } from "bullmq";
 import { RedisCheckpointStore } from "./checkpoint-store.ts";
 import { connectNats } from "./transport/nats.ts";
 import type { Transport } from "./transport/transport.ts";
 import { CoordinatorAbortError, CountMismatchError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
-import { DEFAULT_PARTITION_QUEUE, redisConnection, redisErrorLog } from "./queue.ts";
+import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisAnswers, redisConnection, redisErrorLog } from "./queue.ts";
+import { connectPatiently } from "./patient-connect.ts";
+import { redactUrl } from "./transport/server-url.ts";
 import { SpecError } from "../shared/engine/errors.ts";
 import { DEFAULT_POINT_QUEUE } from "../coordinator/sweep/keys.ts";
 import { startPointWorker } from "./point-worker.ts";
@@ -44,10 +47,16 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The process's own NATS connection carries no run's messages (each partition job opens its
   // own): it waits for the server at start-up, and stops the worker when NATS is gone for good.
-  const transport: Transport = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}`, firstConnectWaitMs: 30_000, log });
+  const who = `worker ${process.pid}`;
+  const transport: Transport = await connectPatiently("NATS", redactUrl(o.natsUrl), () => connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}`, log }), {
+    log,
+    who,
+    fatal: (e) => (e as Error).cause instanceof AuthorizationError,
+  });
   const connection = redisConnection(o.redisUrl);
-  const redisError = redisErrorLog(log, `worker ${process.pid}`, o.redisUrl);
+  const redisError = redisErrorLog(log, who, o.redisUrl);
   connection.on("error", redisError);
+  await connectPatiently("Redis", redactRedisUrl(o.redisUrl), () => redisAnswers(connection, o.redisUrl), { log, who });
   const storeConnection = redisConnection(o.redisUrl);
   storeConnection.on("error", () => {});
   const store = new RedisCheckpointStore(storeConnection);

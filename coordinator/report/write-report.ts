@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../atomic-write.ts";
 import { join } from "node:path";
 import { RESULTS_SCHEMA_VERSION, type ResultsDocument } from "../output.ts";
 import { renderSvgs } from "./render-charts.ts";
@@ -59,6 +60,6 @@ export async function renderReport(doc: ResultsDocument): Promise<string> {
 /** Writes DIR/report.html beside results.json (read from DIR unless given) and returns its path. */
 export async function writeReport(dir: string, doc: ResultsDocument = readResultsDocument(dir)): Promise<string> {
   const path = join(dir, REPORT_FILE);
-  writeFileSync(path, await renderReport(doc));
+  writeFileAtomic(path, await renderReport(doc));
   return path;
 }

@@ -1,7 +1,7 @@
 import { FlowProducer, Queue, QueueEvents, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RunResult } from "../../shared/metrics/result.ts";
-import { DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisConnection } from "../../worker/queue.ts";
+import { closeRedis, DEFAULT_PARTITION_QUEUE, expireJobKeys, redactRedisUrl, redisAnswers, redisConnection, reportRedisErrors } from "../../worker/queue.ts";
 import { DEFAULT_POINT_QUEUE, SWEEP_TTL_SECONDS, sweepKeys, sweepParentQueue } from "./keys.ts";
 import { SILENT_PROGRESS, type PointOutcome, type SweepProgress } from "./outcome.ts";
 import { POINT_JOB_OPTIONS, type PointJob } from "./point-job.ts";
@@ -26,19 +26,6 @@ export interface StoredSweep {
   codeVersion: string;
 }
 
-/** Resolves once Redis answers a PING; rejects after `timeoutMs` (a wrong URL should not hang a sweep). */
-export async function redisAnswers(connection: Redis, url: string, timeoutMs = 10_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis at ${redactRedisUrl(url)} does not answer (waited ${timeoutMs / 1000} s)`)), timeoutMs);
-  });
-  try {
-    await Promise.race([connection.ping(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function loadStoredSweep(redisUrl: string, queue: string, id: string): Promise<StoredSweep | null> {
   const connection = redisConnection(redisUrl);
   connection.on("error", () => {});
@@ -47,7 +34,7 @@ export async function loadStoredSweep(redisUrl: string, queue: string, id: strin
     const text = await connection.get(sweepKeys(queue, id).spec);
     return text === null ? null : (JSON.parse(text) as StoredSweep);
   } finally {
-    await connection.quit().catch(() => connection.disconnect());
+    await closeRedis(connection);
   }
 }
 
@@ -69,13 +56,10 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
   const partitionQueueName = o.partitionQueue ?? DEFAULT_PARTITION_QUEUE;
   const keys = sweepKeys(queueName, plan.id);
   const connection = redisConnection(o.redisUrl);
-  let lastError = "";
-  connection.on("error", (e) => {
-    // Once per kind of error, not once per reconnection attempt.
-    if (e.message !== lastError) progress.note(`sweep: Redis ${redactRedisUrl(o.redisUrl)}: ${e.message}`);
-    lastError = e.message;
-  });
+  // Once per kind of error, not once per reconnection attempt.
+  reportRedisErrors(connection, o.redisUrl, (line) => progress.note(line), "sweep");
   const queue = new Queue<PointJob, RunResult>(queueName, { connection });
+  queue.on("error", () => {}); // the connection's errors are reported above
   let latestEvent: string;
   try {
     await redisAnswers(connection, o.redisUrl);
@@ -84,14 +68,16 @@ export async function runSweepOnCluster(plan: SweepPlan, o: ClusterSweepOptions)
     const [latest] = await connection.xrevrange(queue.keys.events, "+", "-", "COUNT", 1);
     latestEvent = latest?.[0] ?? "0-0";
   } catch (e) {
-    await queue.close().catch(() => {});
     connection.disconnect();
+    await queue.close().catch(() => {});
     throw e;
   }
   const flow = new FlowProducer({ connection });
+  flow.on("error", () => {});
   const eventsConnection = redisConnection(o.redisUrl);
   eventsConnection.on("error", () => {}); // reported once through `connection`
   const events = new QueueEvents(queueName, { connection: eventsConnection, lastEventId: latestEvent });
+  events.on("error", () => {});
   const outcomes = new Map<string, PointOutcome>();
   const outstanding = new Map<string, SweepPoint>();
   const dirty = new Set<string>();

@@ -4,6 +4,14 @@ import { SpecError } from "../../shared/engine/errors.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { codeVersion } from "../code-version.ts";
 import { prepareOutDir } from "../out-dir.ts";
+import { OutputError } from "../atomic-write.ts";
+import { restoreCursor, watchInterrupts } from "../interrupt.ts";
+import { InterruptedError, KeptError } from "../run-command.ts";
+import { beginPartial, clearPartial, loadPartial, PARTIAL_DIR, readPartialState, savePartial } from "../run-state.ts";
+import { UsageError } from "../usage-error.ts";
+import { gate } from "../assertions.ts";
+import { PointPool } from "./point-pool.ts";
+import type { SweepProgress } from "./outcome.ts";
 import { readSpecFile } from "../load-spec.ts";
 import { writeReport } from "../report/write-report.ts";
 import { formatTable, formatVerdict } from "../table.ts";
@@ -40,16 +48,22 @@ function parseCount(text: string | undefined, fallback: number): number {
   return n;
 }
 
-/** `refsim sweep [SPEC] [--cluster ...] [--workers N] [--out DIR] [--resume SWEEP_ID] [--quiet]` */
+/** `refsim sweep [SPEC] [--cluster ...] [--workers N] [--out DIR] [--resume SWEEP_ID | DIR] [--quiet]` */
 export async function sweepCommand(specFile: string | undefined, o: SweepOptions): Promise<void> {
-  if (specFile === undefined && o.resume === undefined) throw new SpecError("", "give a sweep spec file (refsim sweep SPEC), or --resume SWEEP_ID with --cluster");
-  if (o.resume !== undefined && !o.cluster) throw new SpecError("resume", "--resume needs --cluster: an embedded sweep keeps nothing between runs (run it again instead)");
+  if (specFile === undefined && o.resume === undefined) throw new SpecError("", "give a sweep spec file (refsim sweep SPEC), --resume DIR (an interrupted sweep's folder), or --resume SWEEP_ID with --cluster");
   // As `refsim run`: the option, else the environment, else the local default.
   const redisUrl = o.redis ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const queue = o.queue ?? DEFAULT_POINT_QUEUE;
   const version = codeVersion();
+  // Embedded, --resume names the folder of the sweep; on the cluster, the sweep's id.
+  const resumeDir = o.resume !== undefined && !o.cluster ? o.resume : undefined;
+  if (resumeDir !== undefined && o.out !== undefined) throw new UsageError(`--resume ${resumeDir} writes to ${resumeDir}: --out cannot change it`);
   let plan: SweepPlan;
-  if (specFile !== undefined) {
+  if (resumeDir !== undefined) {
+    const state = readPartialState(resumeDir, "sweep", version);
+    plan = loadSweep(state.spec as Record<string, unknown>, version);
+    if (specFile !== undefined && loadSweep(readSpecFile(specFile), version).id !== plan.id) throw new UsageError(`${specFile} is not the sweep ${resumeDir} holds (${plan.id})`);
+  } else if (specFile !== undefined) {
     plan = loadSweep(readSpecFile(specFile), version);
     if (o.resume !== undefined && o.resume !== plan.id) throw new SpecError("resume", `${specFile} is sweep ${plan.id}, not ${o.resume}`);
   } else {
@@ -63,20 +77,76 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
     if (plan.id !== id) throw new SpecError("resume", `the stored spec of sweep ${id} plans sweep ${plan.id}`);
   }
   const workers = parseCount(o.workers, o.cluster ? 0 : availableParallelism());
-  const out = o.out ?? join("results", plan.id);
+  const out = resumeDir ?? o.out ?? join("results", plan.id);
   prepareOutDir(out, { force: o.force, resume: o.resume !== undefined });
-  const progress = sweepProgress({ quiet: o.quiet === true, tty: process.stderr.isTTY === true });
+  // Every finished point is on disk as soon as it finishes (DIR/partial/<point id>.json).
+  const earlier = new Map<string, PointOutcome>();
+  if (resumeDir !== undefined) {
+    const saved = loadPartial(out);
+    for (const p of plan.points) {
+      const r = saved.get(p.id);
+      if (r !== undefined) earlier.set(p.id, { status: "done", result: r, earlier: true });
+    }
+  } else {
+    clearPartial(out);
+    beginPartial(out, { tool: "refsim", kind: "sweep", codeVersion: version, spec: plan.document, id: plan.id });
+  }
+  const continueWith = o.cluster ? `refsim sweep --cluster --resume ${plan.id}` : `refsim sweep --resume ${out}`;
+  const shown = sweepProgress({ quiet: o.quiet === true, tty: process.stderr.isTTY === true });
+  const outcomes = new Map<string, PointOutcome>(earlier);
+  let writeFailure: KeptError | null = null;
+  const interrupts = watchInterrupts();
+  let stopSweep: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stopSweep = resolve));
+  void interrupts.signalled.then(() => stopSweep());
+  const progress: SweepProgress = {
+    ...shown,
+    point(p, outcome) {
+      if (outcome.status === "done" && writeFailure === null) {
+        try {
+          savePartial(out, p.id, outcome.result);
+        } catch (e) {
+          if (!(e instanceof OutputError)) throw e;
+          const kept = [...outcomes.values()].filter((x) => x.status === "done").length;
+          writeFailure = new KeptError(`${e.message}; kept: ${kept} finished points in ${join(out, PARTIAL_DIR)} (${continueWith} continues once it can write)`);
+          stopSweep();
+        }
+      }
+      outcomes.set(p.id, outcome);
+      shown.point(p, outcome);
+    },
+  };
   const distributed = plan.points.filter((p) => p.distributed).length;
   progress.note(
-    `refsim ${version}: sweep ${plan.id} "${plan.name}": ${plan.points.length} points${distributed > 0 ? ` (${distributed} with more than ${plan.distributeAbove} CPUs distributed)` : ""}, ${o.cluster ? "on the cluster" : `embedded, ${Math.min(workers, plan.points.length)} thread(s)`}`,
+    `refsim ${version}: sweep ${plan.id} "${plan.name}": ${plan.points.length} points${distributed > 0 ? ` (${distributed} with more than ${plan.distributeAbove} CPUs distributed)` : ""}, ${o.cluster ? "on the cluster" : `embedded, ${Math.min(workers, plan.points.length)} thread(s)`}${earlier.size > 0 ? `; ${earlier.size} done before` : ""}`,
   );
   for (const s of plan.skipped) progress.note(`  ${s.machine} has fewer CPUs than ${s.cpus.join(", ")}: those points are left out for it`);
   const started = performance.now();
-  const outcomes = o.cluster
-    ? await runSweepOnCluster(plan, { redisUrl, queue, partitionQueue: o.partitionQueue, partitions: workers === 0 ? undefined : workers, progress })
-    : await runSweepEmbedded(plan, { workers, progress });
+  const pool = o.cluster ? null : new PointPool(Math.max(1, Math.min(workers, plan.points.length - earlier.size)));
+  let halted = false;
+  try {
+    const running = o.cluster
+      ? runSweepOnCluster(plan, { redisUrl, queue, partitionQueue: o.partitionQueue, partitions: workers === 0 ? undefined : workers, progress })
+      : runSweepEmbedded(plan, { workers, progress, pool: pool as PointPool, done: new Set(earlier.keys()), stopped: () => halted });
+    await Promise.race([running, stopped]);
+  } finally {
+    halted = true;
+    shown.stop();
+    interrupts.dispose();
+    await pool?.close();
+  }
   const wallS = (performance.now() - started) / 1000;
-  const files = writeSweepResults(out, plan, outcomes);
+  if (writeFailure !== null) throw writeFailure;
+  const done = [...outcomes.values()].filter((x) => x.status === "done").length;
+  const complete = outcomes.size === plan.points.length;
+  const incomplete = complete ? undefined : { reason: interrupts.signal !== null ? `interrupted by ${interrupts.signal}` : "stopped", done, total: plan.points.length, continueWith };
+  let files: ReturnType<typeof writeSweepResults>;
+  try {
+    files = writeSweepResults(out, plan, outcomes, incomplete);
+  } catch (e) {
+    if (e instanceof OutputError) throw new KeptError(`${e.message}; kept: ${done} finished points in ${join(out, PARTIAL_DIR)} (${continueWith} writes them)`);
+    throw e;
+  }
   // The report of the results written (the one call site); a failure to draw it loses no result.
   let report: string | null = null;
   if (files.doc.runs.length > 0) {
@@ -86,13 +156,22 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
       process.stderr.write(`refsim: the report was not written: ${(e as Error).message}\n`);
     }
   }
+  if (interrupts.signal !== null) {
+    restoreCursor();
+    throw new InterruptedError(
+      `refsim: interrupted by ${interrupts.signal}: kept ${done} of ${plan.points.length} points in ${out}: results.json (marked incomplete), results.csv${report !== null ? ", report.html" : ""}\nrefsim: continue with: ${continueWith}`,
+    );
+  }
   const failed = failedPoints(plan, outcomes);
+  if (failed.length === 0) clearPartial(out);
   if (!o.quiet) printSummary(plan, outcomes, files, report, wallS);
   if (failed.length > 0) {
     process.stderr.write(`refsim: ${failed.length} of ${plan.points.length} points of sweep ${plan.id} failed:\n`);
     for (const f of failed) process.stderr.write(`  ${f.id} ${f.point}: ${f.error}\n`);
-    throw new SweepFailedError(`${failed.length} of ${plan.points.length} points failed${o.cluster ? `; after fixing the cause, refsim sweep --cluster --resume ${plan.id} runs them again` : ""}`);
+    throw new SweepFailedError(`${failed.length} of ${plan.points.length} points failed; the ${done} that finished are kept; after fixing the cause, ${continueWith} runs the rest`);
   }
+  // A broken invariant fails the command, so CI can gate on it.
+  gate(files.doc.runs, [], () => {});
 }
 
 function printSummary(plan: SweepPlan, outcomes: ReadonlyMap<string, PointOutcome>, files: ReturnType<typeof writeSweepResults>, report: string | null, wallS: number): void {

@@ -1,7 +1,7 @@
 import { findMachinePreset } from "../../shared/machine/presets.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { fillScalingEfficiency } from "../experiment.ts";
-import { resultsDocument, writeResults, type ResultsDocument } from "../output.ts";
+import { resultsDocument, writeResults, type Incomplete, type ResultsDocument } from "../output.ts";
 import type { PointOutcome } from "./outcome.ts";
 import { pointLabel, type SweepPlan } from "./points.ts";
 
@@ -72,7 +72,13 @@ export function failedPoints(plan: SweepPlan, outcomes: ReadonlyMap<string, Poin
 }
 
 /** Writes results.json and results.csv of a sweep (through coordinator/output.ts). */
-export function writeSweepResults(dir: string, plan: SweepPlan, outcomes: ReadonlyMap<string, PointOutcome>): { json: string; csv: string; doc: ResultsDocument & { sweep: SweepSection } } {
+export function writeSweepResults(
+  dir: string,
+  plan: SweepPlan,
+  outcomes: ReadonlyMap<string, PointOutcome>,
+  incomplete?: Incomplete,
+): { json: string; csv: string; doc: ResultsDocument & { sweep: SweepSection } } {
   const doc = sweepResultsDocument(plan, outcomes);
+  if (incomplete !== undefined) doc.incomplete = incomplete;
   return { ...writeResults(dir, doc), doc };
 }

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { SpecError } from "../../shared/engine/errors.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
+import type { ResolvedSpec } from "../../shared/spec/resolve.ts";
 import type { PointDocument } from "./point-run.ts";
 import type { PointReply, PointRequest } from "./point-thread.ts";
 
@@ -16,8 +17,10 @@ export class PointRunError extends Error {
   override readonly name = "PointRunError";
 }
 
+type Work = { doc: PointDocument } | { spec: ResolvedSpec; runIndex: number };
+
 interface Task {
-  doc: PointDocument;
+  work: Work;
   resolve(r: RunResult): void;
   reject(e: Error): void;
 }
@@ -44,9 +47,18 @@ export class PointPool {
   }
 
   run(doc: PointDocument): Promise<RunResult> {
+    return this.submit({ doc });
+  }
+
+  /** Runs configuration `runIndex` of a resolved spec (what `refsim run` runs in process). */
+  runConfig(spec: ResolvedSpec, runIndex: number): Promise<RunResult> {
+    return this.submit({ spec, runIndex });
+  }
+
+  private submit(work: Work): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error("the point pool is closed"));
     return new Promise<RunResult>((resolve, reject) => {
-      this.queue.push({ doc, resolve, reject });
+      this.queue.push({ work, resolve, reject });
       this.dispatch();
     });
   }
@@ -62,7 +74,7 @@ export class PointPool {
       const id = this.nextId++;
       thread.task = { ...task, id };
       // A thread takes messages once its module has loaded; posting earlier queues them.
-      thread.worker.postMessage({ id, doc: task.doc } satisfies PointRequest);
+      thread.worker.postMessage({ id, ...task.work } satisfies PointRequest);
     }
   }
 

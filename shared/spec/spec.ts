@@ -132,6 +132,8 @@ export const specSchema = z.strictObject({
       rcuGracePeriod: timerPeriod("a grace period lasts until every CPU has passed a quiescent state, microseconds at the least").optional(),
     })
     .default({}),
+  /** Thresholds the results must meet, as `refsim run --assert` takes them (coordinator/assertions.ts). */
+  assert: z.array(z.string()).optional(),
 });
 
 export type Spec = z.infer<typeof specSchema>;

@@ -163,3 +163,17 @@ describe("refsim CLI: errors up front, inputs that mean what they say", () => {
     expect(r.stdout.trim()).toMatch(/^refsim \d+\.\d+\.\d+\+[0-9a-f]{12}$/);
   });
 });
+
+describe("refsim CLI: gates for CI", () => {
+  it("--assert fails the command (exit 1) after writing the results when a threshold is missed, k6-style; compare reads two folders", () => {
+    const out = tempDir();
+    const r = refsim(["run", "--machine", "small-4", "--cpus", "1,2", "--schemes", "none", "--duration", "100us", "--out", out, "--assert", "none.total-ops@1 >= 1", "--assert", "none.ops@2 > 1e15"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/Thresholds:\n {2}✓ none\.total-ops@1 >= 1 +\S+\n {2}✗ none\.ops@2 > 1e15 +\S+/);
+    expect(r.stderr.trim()).toBe("refsim: 1 of 2 threshold(s) not met: none.ops@2 > 1e15");
+    expect(existsSync(join(out, "results.json"))).toBe(true);
+    const c = refsim(["compare", out, out]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/none\s+2\s+\S+\s+\S+\s+\+0%\s+\(needs 2\+ seeds\)/);
+  });
+});

@@ -66,12 +66,12 @@ describe("refsim sweep (embedded)", () => {
     expect(r2.stderr).toContain("cpus.1: no machine of the sweep has 64 CPUs");
   });
 
-  it("asks for a spec, and refuses --resume without --cluster, with exit code 2", () => {
+  it("asks for a spec, and refuses an embedded --resume of a folder that holds no unfinished sweep, with exit code 2", () => {
     const r = refsim(["sweep"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("give a sweep spec file");
     const r2 = refsim(["sweep", "--resume", "s-0123456789abcdef"]);
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain("--resume needs --cluster");
+    expect(r2.stderr).toContain("--resume s-0123456789abcdef: no unfinished sweep there");
   });
 });

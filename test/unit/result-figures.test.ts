@@ -264,9 +264,9 @@ describe("verdict and table", () => {
     ]);
     expect(v.failedRuns).toEqual([{ scheme: "percpu", cpus: 8, violations: 3 }]);
     expect(v.summary).toEqual([
-      "container beats clone-flags by 1.50x in throughput at 8 CPUs (1 vs 7 atomics/op, 0.5 vs 4 line transfers/op).",
-      "nsproxy and clone-flags are within 2% in throughput at 8 CPUs (1.2346 vs 7 atomics/op, 2 vs 4 line transfers/op); the difference is in coherence traffic, not speed.",
-      "Highest throughput at 8 CPUs: percpu (12.0x clone-flags).",
+      "container beats clone-flags by 1.50x in throughput at 8 CPUs (1.00 vs 7.00 atomics/op, 0.500 vs 4.00 line transfers/op).",
+      "nsproxy and clone-flags are within 2% in throughput at 8 CPUs (1.23 vs 7.00 atomics/op, 2.00 vs 4.00 line transfers/op); the difference is in coherence traffic, not speed.",
+      "Highest throughput at 8 CPUs: percpu, 12.0x clone-flags.",
       "1 run(s) broke an invariant: see invariants in results.json.",
     ]);
     expect(formatVerdict(v).split("\n")[0]).toBe("Verdict:");
@@ -275,7 +275,7 @@ describe("verdict and table", () => {
 
   it("says a scheme is slower below 98% and that there is no comparison without clone-flags", () => {
     const slow = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 1000 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: 970 })]);
-    expect(slow.summary[0]).toBe("container is slower than clone-flags at 2 CPUs: 0.97x its throughput (0 vs 0 atomics/op, 0 vs 0 line transfers/op).");
+    expect(slow.summary[0]).toBe("container is slower than clone-flags at 2 CPUs: 0.970x its throughput (0 vs 0 atomics/op, 0 vs 0 line transfers/op).");
     const within = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 1000 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: 1020 })]);
     expect(within.summary[0]).toContain("within 2%");
     const none = verdict([run({ scheme: "container", cpus: 2, throughputOpsPerSec: 970 })]);
@@ -296,6 +296,7 @@ describe("verdict and table", () => {
         cpus: 4,
         operations: { fork: 10 },
         throughputOpsPerSec: 8750,
+        totalOps: 500,
         scalingEfficiency: 0.756,
         latency: { fork: { p50Ns: 1, p99Ns: 1234.5, maxNs: 2000 } },
         atomicsPerOp: 1.005,
@@ -306,20 +307,25 @@ describe("verdict and table", () => {
         scheme: "none",
         cpus: 16,
         throughputOpsPerSec: 2.5e9,
+        totalOps: 40,
         latency: { fork: { p50Ns: 1, p99Ns: 3.2e6, maxNs: 4e6 } },
         memory: { bytesPerTask: 3 << 20, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
         invariants: { ok: false, violationCount: 2, violations: [] },
       }),
-      run({ scheme: "sloppy", cpus: 2, throughputOpsPerSec: 3.4e6, latency: {} }),
+      run({ scheme: "sloppy", cpus: 2, throughputOpsPerSec: 3.4e6, totalOps: 100, latency: {} }),
+      run({ scheme: "none", cpus: 4, throughputOpsPerSec: 17500, totalOps: 1000, latency: {} }),
     ];
     const lines = formatTable(rows).split("\n");
     const cells = lines.map((l) => l.trim().split(/\s{2,}/));
-    expect(cells[0]).toEqual(["scheme", "cpus", "ops/s", "eff", "p99 fork", "atomics/op", "xfers/op", "B/task", "refB/ctr", "invariants"]);
-    expect(cells[2]).toEqual(["percpu", "4", "8.8k", "76%", "1.2us", "1.00", "2.00", "8B", "1.5KiB", "ok"]);
-    expect(cells[3]).toEqual(["none", "16", "2.50G", "-", "3.20ms", "0.00", "0.00", "3.0MiB", "0B", "FAIL (2)"]);
-    expect(cells[4]).toEqual(["sloppy", "2", "3.40M", "-", "-", "0.00", "0.00", "0B", "0B", "ok"]);
+    // Throughput against none's at the same CPU count (clone-flags was not run: no column for it);
+    // three significant figures; "!" on a run of fewer than 100 operations, explained below.
+    expect(cells[0]).toEqual(["scheme", "cpus", "ops/s", "vs none", "eff", "p99 fork", "atomics/op", "xfers/op", "B/task", "refB/ctr", "invariants"]);
+    expect(cells[2]).toEqual(["percpu", "4", "8.75k", "0.500x", "76%", "1.23us", "1.00", "2.00", "8B", "1.5KiB", "ok"]);
+    expect(cells[3]).toEqual(["none", "16", "2.50G!", "1.00x", "-", "3.20ms", "0", "0", "3.0MiB", "0B", "FAIL (2)"]);
+    expect(cells[4]).toEqual(["sloppy", "2", "3.40M", "-", "-", "-", "0", "0", "0B", "0B", "ok"]);
+    expect(lines.at(-1)).toBe("! 1 run(s) completed fewer than 100 operations after the warm-up: their figures are noise (give a longer --duration)");
     // Scheme and CPUs are left-aligned, the figures right-aligned, under a rule as wide as each column.
-    expect(lines[1].split("  ").map((s) => s.length)).toEqual(cells[0].map((h, i) => Math.max(h.length, ...cells.slice(2).map((c) => c[i].length))));
+    expect(lines[1].split("  ").map((s) => s.length)).toEqual(cells[0].map((h, i) => Math.max(h.length, ...cells.slice(2, -1).map((c) => c[i].length))));
     expect(lines[2].startsWith("percpu  4 ")).toBe(true);
     expect(lines[2].endsWith("        ok")).toBe(true);
   });

@@ -1,0 +1,31 @@
+import type { RunResult } from "../shared/metrics/result.ts";
+
+/**
+ * Three significant figures, with k / M / G above a thousand: 8750 -> "8.75k", 2.5e9 -> "2.50G",
+ * 0.012345 -> "0.0123", 7 -> "7.00", 1234.5 -> "1.23k". Every figure the table and the verdict print goes
+ * through it, so they read alike.
+ */
+export function sig3(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  for (const [scale, unit] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]] as const) {
+    if (a >= scale * 0.9995) return `${(v / scale).toPrecision(3)}${unit}`;
+  }
+  if (a === 0) return "0";
+  return v.toPrecision(3);
+}
+
+/** A ratio with three significant figures: "1.00x", "20.3x", "0.513x". */
+export function factor(x: number): string {
+  return Number.isFinite(x) ? `${x.toPrecision(3)}x` : "-";
+}
+
+/**
+ * Fewer completed operations than this after the warm-up and a run's rates are noise: counts
+ * of n events vary by about 1/sqrt(n), so 100 operations is a 10% spread from counting alone.
+ */
+export const LOW_SAMPLE_OPS = 100;
+
+export function lowSample(r: RunResult): boolean {
+  return r.totalOps < LOW_SAMPLE_OPS;
+}
