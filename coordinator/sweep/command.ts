@@ -128,7 +128,10 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
     const running = o.cluster
       ? runSweepOnCluster(plan, { redisUrl, queue, partitionQueue: o.partitionQueue, partitions: workers === 0 ? undefined : workers, progress })
       : runSweepEmbedded(plan, { workers, progress, pool: pool as PointPool, done: new Set(earlier.keys()), stopped: () => halted });
-    await Promise.race([running, stopped]);
+    // A cluster sweep also returns the points an earlier submission finished (their results are in
+    // Redis and never pass through progress.point): they count as done here too.
+    const returned = await Promise.race([running, stopped.then(() => null)]);
+    if (returned !== null) for (const [id, outcome] of returned) if (!outcomes.has(id)) outcomes.set(id, outcome);
   } finally {
     halted = true;
     shown.stop();
