@@ -48,10 +48,10 @@ describe("an aborted cluster run", () => {
     const lines: string[] = [];
     const worker = await runWorkerProcess({ natsUrl: nats.url, redisUrl: redis.url, queue, pointsQueue: `${queue}-points`, slots: 1, timeoutMs: 60_000, log: (l) => lines.push(l) });
     const logs: string[] = [];
-    const cluster = await Cluster.connect({ natsUrl: nats.url, redisUrl: redis.url, queue, timeoutMs: 8000, checkpointSeconds: 0, log: (l) => logs.push(l) });
+    const cluster = await Cluster.connect({ natsUrl: nats.url, redisUrl: redis.url, queue, timeoutMs: 8000, waitWorkersMs: 8000, checkpointSeconds: 0, log: (l) => logs.push(l) });
     try {
       const aborted = `aborted-${process.pid}-${Date.now()}`;
-      await expect(cluster.run(SPEC, 0, 3, aborted)).rejects.toThrow(/no word from the run for 8000 ms while waiting for the hello of partition\(s\) [12], [12]/);
+      await expect(cluster.run(SPEC, 0, 3, aborted)).rejects.toThrow(/gave up waiting for workers after 8 s: 1 of 3 partitions taken/);
       expect(await cluster.store.finished(aborted)).toBe(true);
       const jobs = await Promise.all([0, 1, 2].map((p) => cluster.queue.getJob(`${aborted}-p${p}`)));
       // The one the worker took failed once, for good; the others are gone.
