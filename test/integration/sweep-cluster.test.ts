@@ -98,18 +98,23 @@ describe("refsim sweep --cluster with refsim worker processes", () => {
         return f;
       }),
     );
-    if (connection !== null) {
-      for (const name of [pointQueue, sweepParentQueue(pointQueue), partitionQueue]) {
-        const q = new Queue(name, { connection });
-        await q.obliterate({ force: true });
-        await q.close();
+    try {
+      if (connection !== null) {
+        for (const name of [pointQueue, sweepParentQueue(pointQueue), partitionQueue]) {
+          const q = new Queue(name, { connection });
+          await q.obliterate({ force: true });
+          await q.close();
+        }
+        const keys = await connection.keys(`refsim:${pointQueue}:*`);
+        if (keys.length > 0) await connection.del(...keys);
+        await connection.quit();
       }
-      const keys = await connection.keys(`refsim:${pointQueue}:*`);
-      if (keys.length > 0) await connection.del(...keys);
-      await connection.quit();
+    } finally {
+      // The servers (containers under REFSIM_TEST_SERVICES=testcontainers) stop even when the
+      // clean-up above fails after a failed test.
+      if (nats !== undefined && "stop" in nats) await nats.stop();
+      if (redis !== undefined && "stop" in redis) await redis.stop();
     }
-    if (nats !== undefined && "stop" in nats) await nats.stop();
-    if (redis !== undefined && "stop" in redis) await redis.stop();
     // Workers stop cleanly on SIGTERM.
     expect(exits.map((e) => e.code)).toEqual(stopped.map(() => 0));
   });
