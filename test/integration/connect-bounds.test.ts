@@ -78,12 +78,18 @@ describe("a cluster run that no worker takes", () => {
     redis = await redisService();
   });
   afterAll(async () => {
-    if ("skip" in redis) return;
-    const connection = redisConnection(redis.url);
-    const q = new Queue(queue, { connection });
-    await q.obliterate({ force: true }).catch(() => {});
-    await q.close();
-    connection.disconnect();
+    try {
+      if ("skip" in redis) return;
+      const connection = redisConnection(redis.url);
+      const q = new Queue(queue, { connection });
+      await q.obliterate({ force: true }).catch(() => {});
+      await q.close();
+      connection.disconnect();
+    } finally {
+      // Under REFSIM_TEST_SERVICES=testcontainers these are containers of this file's own.
+      if (nats !== undefined && "stop" in nats) await nats.stop();
+      if (redis !== undefined && "stop" in redis) await redis.stop();
+    }
   });
 
   it("says how many partitions are taken and gives up after --wait-workers, exit 1", async (ctx) => {
