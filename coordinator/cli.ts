@@ -38,6 +38,7 @@ import { describeMachineFile, readMachineFile, specMachineFiles } from "./machin
 import { isMachineFilePath, MachineFileError } from "../shared/machine/machine-file.ts";
 import { registerCalibrate } from "./calibrate/command.ts";
 import { registerValidate } from "./validate/command.ts";
+import { quietBrokenPipes } from "./quiet-pipe.ts";
 
 /**
  * The default comparison of `npm start`: a machine with many sockets, where the schemes part
@@ -485,4 +486,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+quietBrokenPipes();
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,15 @@ const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 function refsim(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** refsim with its stdout closed before it writes anything, as `refsim ... | head -0` leaves it. */
+function refsimClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.destroy();
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stderr })));
 }
 
 function tempDir(): string {
@@ -155,6 +164,22 @@ describe("refsim CLI: errors up front, inputs that mean what they say", () => {
     const b = tempDir();
     expect(refsim(["run", "--machine", "small-4", "--workload", "container-churn", "--schemes", "none", "--duration", "100us", "--quiet", "--out", b]).code).toBe(0);
     expect(JSON.parse(readFileSync(join(b, "results.json"), "utf8")).spec.cpus).toEqual([1, 2, 4]);
+  });
+
+  it("stays quiet when the reader of its stdout has gone (refsim presets | head): no EPIPE trace, the files written, the exit code kept", async () => {
+    for (const args of [["presets"], ["schema"], ["--help"]]) {
+      const r = await refsimClosedStdout(args);
+      expect(r.stderr, args.join(" ")).toBe("");
+      expect(r.code, args.join(" ")).toBe(0);
+    }
+    const out = tempDir();
+    const tiny = ["run", "--machine", "small-4", "--cpus", "1,2", "--schemes", "none", "--duration", "100us", "--out", out];
+    const ok = await refsimClosedStdout(tiny);
+    expect(ok).toEqual({ code: 0, stderr: "" });
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+    const gated = await refsimClosedStdout([...tiny, "--force", "--assert", "none.ops@2 > 1e15"]);
+    expect(gated.code).toBe(1);
+    expect(gated.stderr.trim()).toBe("refsim: 1 of 1 threshold(s) not met: none.ops@2 > 1e15");
   });
 
   it("prints its version", () => {
