@@ -4,11 +4,13 @@ import type { StepWriter } from "../kernel/program.ts";
 import { spinLock, spinUnlock } from "../locks/qspinlock.ts";
 import { writeLock, writeUnlock } from "../locks/qrwlock.ts";
 import { siglockLine } from "./fork.ts";
+import type { TaskLevels } from "./levels.ts";
 import type { KernelPathState } from "./setup.ts";
 
-function exitParallelPs(k: Kernel, p: KernelPathState): number {
+/** As forkParallelPs: `costs.exit` is an exit in the initial namespaces; deeper levels add theirs. */
+function exitParallelPs(k: Kernel): number {
   const c = k.pathCosts;
-  const held = c.cssSetExitHold + c.tasklistExitNotifyHold + 2 * c.siglockHold + c.tasklistReleaseHold + (p.levels + 1) * c.pidFreePerLevel;
+  const held = c.cssSetExitHold + c.tasklistExitNotifyHold + 2 * c.siglockHold + c.tasklistReleaseHold + c.pidFreePerLevel;
   return Math.max(0, k.costs.exitPs - held);
 }
 
@@ -16,8 +18,8 @@ function exitParallelPs(k: Kernel, p: KernelPathState): number {
  * do_exit() up to exit_task_namespaces() (kernel/exit.c, Linux 6.12): exit_mm, exit_files,
  * exit_fs... in parallel.
  */
-export function exitBeforeNamespaces(k: Kernel, w: StepWriter, p: KernelPathState): void {
-  w.compute(exitParallelPs(k, p));
+export function exitBeforeNamespaces(k: Kernel, w: StepWriter): void {
+  w.compute(exitParallelPs(k));
 }
 
 /**
@@ -30,7 +32,7 @@ export function exitBeforeNamespaces(k: Kernel, w: StepWriter, p: KernelPathStat
  * and free_pid() under pidmap_lock from __change_pid (still inside tasklist_lock in 6.12);
  * then the puts of the css_set, the pid namespace and the cred's references.
  */
-export function exitAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState, task: Task): void {
+export function exitAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState, task: Task, levels: TaskLevels): void {
   const c = k.pathCosts;
   spinLock(k, w, p.cssSet);
   w.compute(c.cssSetExitHold);
@@ -46,14 +48,14 @@ export function exitAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState
   }
   writeUnlock(k, w, p.tasklist);
 
-  for (let level = p.levels; level >= 0; level--) w.access(p.ucountsNproc[level], RMW_ATOMIC_ADD, -1);
+  for (let level = levels.user; level >= 0; level--) w.access(p.ucountsNproc[level], RMW_ATOMIC_ADD, -1);
   writeLock(k, w, p.tasklist);
   spinLock(k, w, p.siglock, siglockLine(task.id));
   w.compute(c.tasklistReleaseHold);
   w.access(p.taskList, RMW_PLAIN_ADD, -1);
   w.access(p.forkCounters, RMW_PLAIN_ADD, -1);
   spinLock(k, w, p.pidmap);
-  for (let level = p.levels; level >= 0; level--) {
+  for (let level = levels.pid; level >= 0; level--) {
     w.compute(c.pidFreePerLevel);
     w.access(p.pidIdr[level], RMW_PLAIN_ADD, -1);
   }
@@ -63,7 +65,7 @@ export function exitAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState
   writeUnlock(k, w, p.tasklist);
 
   w.access(p.cssSetRef, RMW_ATOMIC_ADD, -1);
-  if (p.pidNsCount >= 0) w.access(p.pidNsCount, RMW_ATOMIC_ADD, -1);
+  if (levels.pid > 0) w.access(p.pidNsCount, RMW_ATOMIC_ADD, -1);
   w.access(p.userStruct, RMW_ATOMIC_ADD, -1);
   w.access(p.userNs, RMW_ATOMIC_ADD, -1);
   w.access(p.groupInfo, RMW_ATOMIC_ADD, -1);

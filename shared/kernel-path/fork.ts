@@ -4,6 +4,7 @@ import { objectLine, SLOT_VARS } from "../kernel/objects.ts";
 import type { StepWriter } from "../kernel/program.ts";
 import { spinLock, spinUnlock } from "../locks/qspinlock.ts";
 import { writeLock, writeUnlock } from "../locks/qrwlock.ts";
+import type { TaskLevels } from "./levels.ts";
 import type { KernelPathState } from "./setup.ts";
 
 /** A task's sighand->siglock word: a line of the task's own object. */
@@ -11,11 +12,15 @@ export function siglockLine(task: number): number {
   return objectLine(task, SLOT_VARS);
 }
 
-/** Whole fixed cost of a fork minus what fork.ts spends under locks (never below zero). */
-function forkParallelPs(k: Kernel, p: KernelPathState): number {
+/**
+ * The part of a fork that runs in parallel: the whole fixed cost (`costs.fork`, a fork in the
+ * initial namespaces: one pid level) minus what fork.ts spends under locks there (never below
+ * zero). Each pid-namespace level below the initial one adds its pid allocation on top, as it
+ * adds work to a fork in Linux.
+ */
+function forkParallelPs(k: Kernel): number {
   const c = k.pathCosts;
-  const levels = p.levels + 1;
-  const held = c.tasklistForkHold + c.siglockHold + levels * (c.pidAllocPerLevel + c.pidPublishPerLevel) + c.cssSetForkHold + c.cssSetPostForkHold + c.credCopy;
+  const held = c.tasklistForkHold + c.siglockHold + c.pidAllocPerLevel + c.pidPublishPerLevel + c.cssSetForkHold + c.cssSetPostForkHold + c.credCopy;
   return Math.max(0, k.costs.forkPs - held);
 }
 
@@ -25,14 +30,14 @@ function forkParallelPs(k: Kernel, p: KernelPathState): number {
  * get_group_info, get_ucounts, then inc_rlimit_ucounts(RLIMIT_NPROC) at every user-namespace
  * level (kernel/ucount.c walks ucounts->ns->ucounts up to the initial namespace).
  */
-export function forkBeforeNamespaces(k: Kernel, w: StepWriter, p: KernelPathState): void {
+export function forkBeforeNamespaces(k: Kernel, w: StepWriter, p: KernelPathState, levels: TaskLevels): void {
   w.compute(k.pathCosts.credCopy);
   w.access(p.userStruct, RMW_ATOMIC_ADD, 1);
   w.access(p.userNs, RMW_ATOMIC_ADD, 1);
   w.access(p.groupInfo, RMW_ATOMIC_ADD, 1);
   w.access(p.ucountsCount, RMW_ATOMIC_ADD, 1);
-  for (let level = p.levels; level >= 0; level--) w.access(p.ucountsNproc[level], RMW_ATOMIC_ADD, 1);
-  w.compute(forkParallelPs(k, p));
+  for (let level = levels.user; level >= 0; level--) w.access(p.ucountsNproc[level], RMW_ATOMIC_ADD, 1);
+  w.compute(forkParallelPs(k));
 }
 
 /**
@@ -41,17 +46,17 @@ export function forkBeforeNamespaces(k: Kernel, w: StepWriter, p: KernelPathStat
  * cgroup_can_fork() -> cgroup_css_set_fork() (css_set_lock, get_css_set), the tasklist_lock
  * write section with the parent's siglock inside, and cgroup_post_fork() (css_set_lock again).
  */
-export function forkAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState, parent: Task): void {
+export function forkAfterNamespaces(k: Kernel, w: StepWriter, p: KernelPathState, parent: Task, levels: TaskLevels): void {
   const c = k.pathCosts;
-  for (let level = p.levels; level >= 0; level--) {
+  for (let level = levels.pid; level >= 0; level--) {
     spinLock(k, w, p.pidmap);
     w.compute(c.pidAllocPerLevel);
     w.access(p.pidIdr[level], RMW_PLAIN_ADD, 1);
     spinUnlock(k, w, p.pidmap);
   }
-  if (p.pidNsCount >= 0) w.access(p.pidNsCount, RMW_ATOMIC_ADD, 1);
+  if (levels.pid > 0) w.access(p.pidNsCount, RMW_ATOMIC_ADD, 1);
   spinLock(k, w, p.pidmap);
-  for (let level = p.levels; level >= 0; level--) {
+  for (let level = levels.pid; level >= 0; level--) {
     w.compute(c.pidPublishPerLevel);
     w.access(p.pidIdr[level], RMW_PLAIN_ADD, 1);
   }

@@ -9,7 +9,10 @@ import { LOCK_RW, LOCK_SPIN, type LockClass } from "../locks/lock-host.ts";
  * other fields are lines.
  */
 export interface KernelPathState {
-  /** Namespace levels below the initial ones that tasks live in (pid and user namespaces). */
+  /**
+   * The deepest pid- or user-namespace level a task of the run can reach (levels.ts): the
+   * per-level lines exist for 0..levels. Each task pays for its own levels (TaskLevels).
+   */
   levels: number;
   tasklist: number;
   pidmap: number;
@@ -20,16 +23,20 @@ export interface KernelPathState {
   taskList: number;
   /** nr_threads and total_forks. */
   forkCounters: number;
-  /** Per pid-namespace level 0..levels: the namespace's idr and pid_allocated. */
+  /**
+   * Per pid-namespace level 0..levels: the namespace's idr and pid_allocated. One line per level,
+   * shared by every pid namespace at that level (an assumption: in Linux each namespace has its
+   * own idr, so tasks of different containers at one level would not share it).
+   */
   pidIdr: number[];
-  /** The deepest pid namespace's reference count (get_pid_ns skips init_pid_ns): -1 at level 0. */
+  /** The task's pid namespace's reference count (get_pid_ns skips init_pid_ns), paid by tasks below level 0; -1 when none is. */
   pidNsCount: number;
   /** struct cred's shared references: user_struct, the user namespace, group_info, ucounts. */
   userStruct: number;
   userNs: number;
   groupInfo: number;
   ucountsCount: number;
-  /** Per user-namespace level 0..levels: ucounts->rlimit[UCOUNT_RLIMIT_NPROC]. */
+  /** Per user-namespace level 0..levels: ucounts->rlimit[UCOUNT_RLIMIT_NPROC] (shared per level, as pidIdr). */
   ucountsNproc: number[];
   cssSetRef: number;
   cssSetTasks: number;
@@ -45,8 +52,8 @@ export const KERNEL_PATH_LOCKS: ReadonlyArray<[name: string, column: string]> = 
 
 /**
  * Builds the kernel path's objects on CPU 0 (kernel data and boot-time allocations sit on node
- * 0) and registers its locks. `levels` is how deep the workload's tasks live in nested pid and
- * user namespaces (0 for a scheme without namespaces).
+ * 0) and registers its locks. `levels` is the deepest pid- or user-namespace level a task can
+ * reach (levels.ts deepestLevel; 0 for a scheme without namespaces).
  */
 export function setUpKernelPath(k: Kernel, levels: number): KernelPathState {
   return k.setup(0, (sw) => {

@@ -21,6 +21,7 @@ import type { Scheme } from "../schemes/scheme.ts";
 import type { RunConfig } from "../spec/resolve.ts";
 import { WorkloadDriver } from "../workloads/driver.ts";
 import { setUpWorkload } from "../workloads/setup.ts";
+import { deepestLevel } from "../kernel-path/levels.ts";
 import { setUpKernelPath } from "../kernel-path/setup.ts";
 import { wholeMachine, type Ownership } from "./partitioning.ts";
 import { isolatedByDesign } from "./isolation.ts";
@@ -105,7 +106,7 @@ export class Partition implements EventHandler, Router {
     this.receivedFrom = new Float64Array(own.partitions);
     setUpWorkload(this.kernel, config.workload);
     if (config.kernel === "linux-6") {
-      this.kernel.path = setUpKernelPath(this.kernel, this.kernel.scheme.namespaced ? config.workload.containers.nesting + 1 : 0);
+      this.kernel.path = setUpKernelPath(this.kernel, deepestLevel(this.kernel.kindNames, this.kernel.scheme.namespaced, config.workload));
     }
     this.kernel.initLockState();
     for (const [line, value] of this.kernel.finishSetup()) this.homes[this.kernel.lineHome(line)]?.presetValue(line, value);

@@ -3,6 +3,7 @@ import type { Kernel, Task, TaskProgrammer } from "../kernel/kernel.ts";
 import { ROLE_CHILD, ROLE_WORKER, TAG_MIGRATE, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_SPAWN, TAG_TASK_EXIT } from "../kernel/kernel.ts";
 import { exitAfterNamespaces, exitBeforeNamespaces } from "../kernel-path/exit.ts";
 import { forkAfterNamespaces, forkBeforeNamespaces } from "../kernel-path/fork.ts";
+import { INITIAL_LEVELS, taskLevels } from "../kernel-path/levels.ts";
 import {
   OP_ACCESS,
   OP_CONTAINER_CREATE,
@@ -66,12 +67,13 @@ export class WorkloadDriver implements TaskProgrammer {
       } else {
         op = OP_EXIT;
         const path = k.path;
+        const levels = path === null ? INITIAL_LEVELS : taskLevels(k, k.scheme.namespaces(k, task.attach));
         if (path === null) steps.compute(k.costs.exitPs);
-        else exitBeforeNamespaces(k, steps, path);
+        else exitBeforeNamespaces(k, steps);
         steps.action(TAG_SCHEME_BEGIN, -1, OP_EXIT);
         k.scheme.exit(k, steps, task.attach, task.owned);
         steps.action(TAG_SCHEME_END, -1, OP_EXIT);
-        if (path !== null) exitAfterNamespaces(k, steps, path, task);
+        if (path !== null) exitAfterNamespaces(k, steps, path, task, levels);
         steps.action(TAG_TASK_EXIT, task.id);
       }
     } else if (task.thinkNext && this.w.thinkPs > 0 && task.churnPhase === 0) {
@@ -179,11 +181,13 @@ export class WorkloadDriver implements TaskProgrammer {
     if (newKinds !== 0 && !withinNestingLimits(k, k.scheme.namespaces(k, parentAttach), newKinds)) return;
     const child = k.newTask(w, cpu, ROLE_CHILD, [], false);
     child.parent = parent.id;
-    if (path !== null) forkBeforeNamespaces(k, w, path);
+    // The child's pid and user namespace levels: its parent's, one deeper for a CLONE_NEW* kind.
+    const levels = path === null ? INITIAL_LEVELS : taskLevels(k, k.scheme.namespaces(k, parentAttach), newKinds);
+    if (path !== null) forkBeforeNamespaces(k, w, path, levels);
     w.action(TAG_SCHEME_BEGIN, -1, OP_FORK);
     child.attach = k.scheme.fork(k, w, parentAttach, newKinds);
     w.action(TAG_SCHEME_END, -1, OP_FORK);
-    if (path !== null) forkAfterNamespaces(k, w, path, parent);
+    if (path !== null) forkAfterNamespaces(k, w, path, parent, levels);
     child.owned = newKinds !== 0 && k.config.scheme !== "none";
     w.action(TAG_SPAWN, child.id, this.pickCpu(k, cpu, this.w.placement));
   }
