@@ -10,7 +10,7 @@ import { runsOf } from "./support/spec.ts";
 // those kinds, from each task's own namespaces; an exit frees them (free_pid, dec_rlimit_ucounts).
 
 const NAMESPACED = ["clone-flags", "nsproxy", "container", "percpu", "sloppy", "refcache"] as const;
-const LEVELS = [1, 4, 16] as const;
+const LEVELS: readonly number[] = [1, 4, 16];
 
 function nested(levels: number, schemes: readonly string[], extra: Record<string, unknown> = {}): RunResult[] {
   return runsOf({
