@@ -10,6 +10,7 @@ import { SCHEMES, SCHEME_NAMES } from "../shared/schemes/index.ts";
 import { COST_SOURCES, DEFAULT_COSTS } from "../shared/kernel/costs.ts";
 import { parseSpec } from "../shared/spec/parse.ts";
 import { resolveSpec } from "../shared/spec/resolve.ts";
+import { experimentSeeds } from "../shared/spec/seeds.ts";
 import { specJsonSchema } from "../shared/spec/spec.ts";
 import { codeVersion } from "./code-version.ts";
 import type { ExperimentResult } from "./experiment.ts";
@@ -65,6 +66,7 @@ interface RunOptions {
   cpus?: string;
   schemes?: string;
   seed?: string;
+  seeds?: string;
   duration?: string;
   warmup?: string;
   namespaces?: string;
@@ -106,6 +108,7 @@ function buildSpecDocument(o: RunOptions): Record<string, unknown> {
   }
   if (o.schemes !== undefined) doc.schemes = o.schemes === "all" ? "all" : o.schemes.split(",").map((s) => s.trim());
   if (o.seed !== undefined) doc.seed = /^\d+$/.test(o.seed.trim()) ? Number(o.seed) : o.seed;
+  if (o.seeds !== undefined) doc.seeds = /^\d+$/.test(o.seeds.trim()) ? Number(o.seeds) : o.seeds;
   if (o.duration !== undefined) doc.duration = o.duration;
   if (o.warmup !== undefined) doc.warmup = o.warmup;
   if (o.namespaces !== undefined) doc.namespaces = o.namespaces.includes(",") ? o.namespaces.split(",") : o.namespaces;
@@ -297,7 +300,7 @@ function clusterLog(o: { quiet?: boolean }): ((line: string) => void) | undefine
 
 /** Options that would change a run being resumed. */
 function refuseChanges(what: string, o: RunOptions): void {
-  for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery", "checkpointSeconds"] as const) {
+  for (const name of ["spec", "workload", "machine", "cpus", "schemes", "seed", "seeds", "duration", "warmup", "namespaces", "layout", "workers", "checkpointEvery", "checkpointSeconds"] as const) {
     if (o[name] !== undefined) throw new UsageError(`--resume continues run ${what} as it was started: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change it`);
   }
 }
@@ -334,7 +337,8 @@ function printTable(result: ExperimentResult, files: WrittenResults, started: nu
   const doc = files.doc;
   const wallS = (performance.now() - started) / 1000;
   const events = result.runs.reduce((s, r) => s + r.engineEvents, 0);
-  console.log(`refsim ${doc.codeVersion}: ${spec.name}, seed ${spec.seed}, ${spec.duration} simulated (${spec.warmup} warm-up)`);
+  const seeds = spec.seeds !== undefined && spec.seeds > 1 ? `seeds ${experimentSeeds(spec.seed, spec.seeds).join(", ")}` : `seed ${spec.seed}`;
+  console.log(`refsim ${doc.codeVersion}: ${spec.name}, ${seeds}, ${spec.duration} simulated (${spec.warmup} warm-up)`);
   console.log(`machine ${doc.machine.name}: ${doc.machine.summary}`);
   console.log(`workload ${doc.workload.name}: ${doc.workload.description}\n`);
   console.log(formatTable(result.runs));
@@ -377,6 +381,7 @@ export function buildProgram(): Command {
     .option("--cpus <list>", 'CPU counts: "1,2,4", a range "1-80" (every count), steps "1-80:x2" (1,2,4..64) or "8-80:+8"; default: powers of two and the whole machine')
     .option("--schemes <list>", `"all" or a comma list of ${SCHEME_NAMES.join(", ")}`)
     .option("--seed <n>", "experiment seed")
+    .option("--seeds <n>", "repeat every scheme and CPU count with n seeds (the first is --seed, the others derived from it): the table shows means with 95% intervals")
     .option("--duration <time>", 'simulated duration, e.g. "2ms"')
     .option("--warmup <time>", 'warm-up excluded from the metrics, e.g. "200us"')
     .option("--namespaces <set>", 'namespace kinds: "linux", "linux-2006" or a comma list')

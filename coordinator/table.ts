@@ -1,6 +1,7 @@
 import type { RunResult } from "../shared/metrics/result.ts";
 import type { OpKindName } from "../shared/kernel/program.ts";
 import type { Verdict } from "./verdict.ts";
+import { confidenceInterval95, mean } from "../shared/metrics/stats.ts";
 import { factor, LOW_SAMPLE_OPS, lowSample, sig3 } from "./figures.ts";
 
 export { sig3 } from "./figures.ts";
@@ -29,10 +30,10 @@ function throughputs(runs: readonly RunResult[]): Map<string, number> {
   return new Map([...sums].map(([k, e]) => [k, e.s / e.n]));
 }
 
-/** A run's throughput against another scheme's at the same CPU count ("-" when that one was not run). */
-function against(r: RunResult, scheme: string, means: ReadonlyMap<string, number>): string {
+/** A (mean) throughput against another scheme's mean at the same CPU count ("-" when that one was not run). */
+function against(throughput: number, r: RunResult, scheme: string, means: ReadonlyMap<string, number>): string {
   const base = means.get(`${r.machine}|${r.workload}|${scheme}|${r.cpus}`);
-  return base === undefined || base <= 0 ? "-" : factor(r.throughputOpsPerSec / base);
+  return base === undefined || base <= 0 ? "-" : factor(throughput / base);
 }
 
 /**
@@ -48,35 +49,86 @@ export function dominantOp(runs: readonly RunResult[]): OpKindName | null {
   return best;
 }
 
+/** The runs of one scheme at one CPU count (of a machine and workload), one per seed, in the runs' order. */
+function seedGroups(runs: readonly RunResult[]): RunResult[][] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const k = `${r.machine}|${r.workload}|${r.scheme}|${r.cpus}`;
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [r]);
+    else g.push(r);
+  }
+  return [...groups.values()];
+}
+
+/** The mean of the values that are not null (null when none is). */
+function meanOf(values: ReadonlyArray<number | null | undefined>): number | null {
+  const present = values.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+  return present.length === 0 ? null : mean(present);
+}
+
 /**
  * The terminal table: a row per scheme and CPU count, with throughput against clone-flags and
  * against `none` (no reference counting) at the same CPU count, and `!` on runs with too few
- * operations for their figures to mean much (explained under the table).
+ * operations for their figures to mean much (explained under the table). Runs repeated over
+ * several seeds (`--seeds N`) give one row per scheme and CPU count: the mean of the seeds, and
+ * for the throughput the half-width of its 95% confidence interval (Student t).
  */
 export function formatTable(runs: readonly RunResult[]): string {
   const op = dominantOp(runs);
   const means = throughputs(runs);
   const schemes = new Set(runs.map((r) => r.scheme));
   const relative = [...(schemes.has("clone-flags") ? ["clone-flags"] : []), ...(schemes.has("none") ? ["none"] : [])];
-  const header = ["scheme", "cpus", "ops/s", ...relative.map((s) => `vs ${s}`), "eff", `p99 ${op ?? ""}`.trim(), "atomics/op", "xfers/op", "B/task", "refB/ctr", "invariants"];
-  const rows = runs.map((r) => [
-    r.scheme,
-    String(r.cpus),
-    `${sig3(r.throughputOpsPerSec)}${lowSample(r) ? "!" : ""}`,
-    ...relative.map((s) => against(r, s, means)),
-    r.scalingEfficiency === null ? "-" : `${(r.scalingEfficiency * 100).toFixed(0)}%`,
-    ns(op === null ? undefined : r.latency[op]?.p99Ns),
-    sig3(r.atomicsPerOp),
-    sig3(r.transfersPerOp),
-    bytes(r.memory.bytesPerTask),
-    bytes(r.memory.refBytesPerContainer),
-    r.invariants.ok ? "ok" : `FAIL (${r.invariants.violationCount})`,
-  ]);
+  const groups = seedGroups(runs);
+  const seeded = groups.some((g) => g.length > 1);
+  const header = [
+    "scheme",
+    "cpus",
+    ...(seeded ? ["seeds"] : []),
+    seeded ? "ops/s (mean ±95%)" : "ops/s",
+    ...relative.map((s) => `vs ${s}`),
+    "eff",
+    `p99 ${op ?? ""}`.trim(),
+    "atomics/op",
+    "xfers/op",
+    "B/task",
+    "refB/ctr",
+    "invariants",
+  ];
+  const rows = groups.map((g) => {
+    const r = g[0];
+    const throughput = confidenceInterval95(g.map((x) => x.throughputOpsPerSec));
+    const interval = g.length > 1 && Number.isFinite(throughput.halfWidth) ? ` ±${sig3(throughput.halfWidth)}` : "";
+    const efficiency = meanOf(g.map((x) => x.scalingEfficiency));
+    const p99 = op === null ? null : meanOf(g.map((x) => x.latency[op]?.p99Ns));
+    const failed = g.filter((x) => !x.invariants.ok);
+    const violations = failed.reduce((n, x) => n + x.invariants.violationCount, 0);
+    return [
+      r.scheme,
+      String(r.cpus),
+      ...(seeded ? [String(g.length)] : []),
+      `${sig3(throughput.mean)}${interval}${g.some(lowSample) ? "!" : ""}`,
+      ...relative.map((s) => against(throughput.mean, r, s, means)),
+      efficiency === null ? "-" : `${(efficiency * 100).toFixed(0)}%`,
+      ns(p99 ?? undefined),
+      sig3(meanOf(g.map((x) => x.atomicsPerOp)) ?? NaN),
+      sig3(meanOf(g.map((x) => x.transfersPerOp)) ?? NaN),
+      bytes(Math.round(mean(g.map((x) => x.memory.bytesPerTask)))),
+      bytes(Math.round(mean(g.map((x) => x.memory.refBytesPerContainer)))),
+      failed.length === 0 ? "ok" : g.length > 1 ? `FAIL (${failed.length} seeds, ${violations})` : `FAIL (${violations})`,
+    ];
+  });
+  const fixed = seeded ? 3 : 2;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i < fixed && i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const low = runs.filter(lowSample).length;
-  const note = low === 0 ? [] : [`! ${low} run(s) completed fewer than ${LOW_SAMPLE_OPS} operations after the warm-up: their figures are noise (give a longer --duration)`];
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...note].join("\n");
+  const notes: string[] = [];
+  if (seeded) {
+    const counts = [...new Set(groups.map((g) => g.length))].sort((a, b) => a - b);
+    notes.push(`mean of ${counts.join(" to ")} seeds per row; ±: half-width of the throughput's 95% confidence interval (Student t); the other columns are means`);
+  }
+  if (low > 0) notes.push(`! ${low} run(s) completed fewer than ${LOW_SAMPLE_OPS} operations after the warm-up: their figures are noise (give a longer --duration)`);
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...notes].join("\n");
 }
 
 export function formatVerdict(v: Verdict): string {

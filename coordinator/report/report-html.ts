@@ -104,12 +104,17 @@ ${svg}
 </figure>`;
 }
 
-/** One terminal table per seed, exactly as `refsim run` prints it. */
+/**
+ * The terminal table exactly as `refsim run` prints it (with several seeds: a row per scheme and
+ * CPU count, the means and the throughput's 95% interval), then each seed's own table.
+ */
 function tables(runs: readonly RunResult[], seeds: readonly number[]): string {
-  if (seeds.length <= 1) return `<pre id="results-table">${escapeHtml(formatTable(runs))}</pre>`;
-  return seeds
+  const all = `<pre id="results-table">${escapeHtml(formatTable(runs))}</pre>`;
+  if (seeds.length <= 1) return all;
+  const each = seeds
     .map((seed) => `<h3>Seed ${seed}</h3>\n<pre class="results-table" data-seed="${seed}">${escapeHtml(formatTable(runs.filter((r) => r.seed === seed)))}</pre>`)
     .join("\n");
+  return `${all}\n<details id="seed-tables"><summary>Each seed's runs (${seeds.length} tables)</summary>\n${each}\n</details>`;
 }
 
 function specFacts(doc: ResultsDocument, seeds: readonly number[]): string {

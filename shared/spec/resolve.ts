@@ -8,6 +8,7 @@ import type { KernelCostsPs, SchemeOptions } from "../schemes/scheme.ts";
 import type { ResolvedWorkload } from "../workloads/workload.ts";
 import { formatDurationPs, parseDurationPs } from "./duration.ts";
 import { SpecIssues } from "./issues.ts";
+import { experimentSeeds } from "./seeds.ts";
 import { checkCpusFit, resolveWorkloadBody } from "./parse.ts";
 import { NAMESPACE_SETS, type Spec, type WorkloadBody } from "./spec.ts";
 import type { KernelProfile } from "../kernel-path/profile.ts";
@@ -33,6 +34,8 @@ export interface RunConfig {
 export interface ResolvedSpec {
   name: string;
   seed: number;
+  /** How many seeds every scheme and CPU count runs with (experimentSeeds(seed, seeds)); absent: 1. */
+  seeds?: number;
   /** The machine's name (a preset's, or the one inside a machine file). */
   machine: string;
   /** A machine file's path as the spec wrote it, and the machine it holds (absent for presets). */
@@ -137,6 +140,8 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
   return {
     name: spec.name ?? `${workloadName} on ${machine.name}`,
     seed: spec.seed,
+    // Written only when above 1, so a one-seed experiment resolves (and its sweep points hash) as before.
+    ...(spec.seeds > 1 ? { seeds: spec.seeds } : {}),
     machine: machine.name,
     ...(fromFile ? { machineFile: spec.machine, machineDefinition: machine } : {}),
     cpus: [...new Set(spec.cpus)].sort((a, b) => a - b),
@@ -153,7 +158,7 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
   };
 }
 
-/** The runs of an experiment: every scheme at every CPU count, in a fixed order. */
+/** The runs of an experiment: every scheme at every CPU count for each seed, in a fixed order. */
 export function planRuns(r: ResolvedSpec): RunConfig[] {
   const machine = machineOf(r);
   const kinds = r.namespaces;
@@ -197,22 +202,25 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
     rcuGracePeriodPs: ps(r.options.rcuGracePeriod, "options.rcuGracePeriod"),
   };
   const runs: RunConfig[] = [];
-  for (const scheme of r.schemes) {
-    for (const cpuCount of r.cpus) {
-      runs.push({
-        machine,
-        cpuCount,
-        scheme,
-        seed: r.seed,
-        workload,
-        durationPs: ps(r.duration, "duration"),
-        warmupPs: ps(r.warmup, "warmup"),
-        kinds,
-        layoutShared: r.layout === "shared",
-        kernel: r.kernel,
-        costs,
-        options,
-      });
+  // Seed outermost: the first seed's runs come first, in the order of a one-seed experiment.
+  for (const seed of experimentSeeds(r.seed, r.seeds ?? 1)) {
+    for (const scheme of r.schemes) {
+      for (const cpuCount of r.cpus) {
+        runs.push({
+          machine,
+          cpuCount,
+          scheme,
+          seed,
+          workload,
+          durationPs: ps(r.duration, "duration"),
+          warmupPs: ps(r.warmup, "warmup"),
+          kinds,
+          layoutShared: r.layout === "shared",
+          kernel: r.kernel,
+          costs,
+          options,
+        });
+      }
     }
   }
   return runs;

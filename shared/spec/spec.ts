@@ -92,6 +92,8 @@ export const specSchema = z.strictObject({
     .string({ error: MACHINE_EXPECTED })
     .refine((name) => MACHINE_PRESETS.some((m) => m.name === name) || isMachineFilePath(name), { message: MACHINE_EXPECTED }),
   cpus: z.array(z.int().min(1).max(65536)).min(1),
+  /** Repeat every scheme and CPU count with this many seeds (the first is `seed`; shared/spec/seeds.ts). */
+  seeds: z.int().min(1).max(100).default(1),
   schemes: z
     .union([z.literal("all"), z.array(z.enum(SCHEME_NAMES)).min(1)], {
       error: `expected "all" or a list of schemes: ${SCHEME_NAMES.join(", ")}`,
