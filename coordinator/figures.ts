@@ -20,6 +20,14 @@ export function factor(x: number): string {
   return Number.isFinite(x) ? `${x.toPrecision(3)}x` : "-";
 }
 
+/** A share as a percentage with two significant figures ("0.061%", "4.4%", "91%"). */
+export function percent(share: number): string {
+  if (!Number.isFinite(share)) return "-";
+  if (share === 0) return "0%";
+  const p = share * 100;
+  return `${p >= 10 ? p.toFixed(0) : p.toPrecision(2)}%`;
+}
+
 /**
  * Fewer completed operations than this after the warm-up and a run's rates are noise: counts
  * of n events vary by about 1/sqrt(n), so 100 operations is a 10% spread from counting alone.

@@ -6,6 +6,7 @@ import { machineOf } from "../shared/spec/resolve.ts";
 import { isCountedOp, OP_KINDS } from "../shared/kernel/program.ts";
 import { SOURCE_NAMES } from "../shared/coherence/source.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
+import { BREAKDOWN_PARTS } from "../shared/metrics/attribution.ts";
 import type { ExperimentResult } from "./experiment.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
@@ -53,6 +54,11 @@ export function resultsDocument(result: ExperimentResult, version: string): Resu
 }
 
 const COUNTED_OPS = OP_KINDS.filter((_, i) => isCountedOp(i));
+
+/** parallelCompute -> parallel_compute */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 /** The CSV columns, in order, with how to read each from a run. */
 const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null]> = [
@@ -105,6 +111,10 @@ const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null
   ["namespace_ref_share_exit", (r) => r.kernelPath?.namespaceRefShare.exit ?? null],
   ["lock_wait_share_fork", (r) => r.kernelPath?.lockWaitShare.fork ?? null],
   ["lock_wait_share_exit", (r) => r.kernelPath?.lockWaitShare.exit ?? null],
+  ...(["fork", "exit"] as const).flatMap((op): Array<[string, (r: RunResult) => number | null]> => [
+    [`${op}_mean_ns`, (r) => r.kernelPath?.latencyBreakdown[op].meanNs ?? null],
+    ...BREAKDOWN_PARTS.map(([part]): [string, (r: RunResult) => number | null] => [`${op}_share_${snake(part)}`, (r) => r.kernelPath?.latencyBreakdown[op][part] ?? null]),
+  ]),
   ...KERNEL_PATH_LOCKS.flatMap(([name, column]): Array<[string, (r: RunResult) => number | null]> => {
     const lock = (r: RunResult) => r.kernelPath?.locks.find((l) => l.name === name);
     return [
@@ -113,6 +123,8 @@ const COLUMNS: Array<[string, (r: RunResult) => string | number | boolean | null
       [`lock_${column}_wait_ns`, (r) => lock(r)?.waitNsPerAcquisition ?? null],
       [`lock_${column}_hold_ns`, (r) => lock(r)?.holdNsPerAcquisition ?? null],
       [`lock_${column}_wait_share`, (r) => lock(r)?.waitShareOfLatency ?? null],
+      [`lock_${column}_wait_share_fork`, (r) => r.kernelPath?.latencyBreakdown.fork.lockWaitByLock[name] ?? null],
+      [`lock_${column}_wait_share_exit`, (r) => r.kernelPath?.latencyBreakdown.exit.lockWaitByLock[name] ?? null],
     ];
   }),
 ];

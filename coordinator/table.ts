@@ -2,7 +2,7 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import type { OpKindName } from "../shared/kernel/program.ts";
 import type { Verdict } from "./verdict.ts";
 import { confidenceInterval95, mean } from "../shared/metrics/stats.ts";
-import { factor, LOW_SAMPLE_OPS, lowSample, sig3 } from "./figures.ts";
+import { factor, LOW_SAMPLE_OPS, lowSample, percent, sig3 } from "./figures.ts";
 
 export { sig3 } from "./figures.ts";
 
@@ -81,6 +81,8 @@ export function formatTable(runs: readonly RunResult[]): string {
   const relative = [...(schemes.has("clone-flags") ? ["clone-flags"] : []), ...(schemes.has("none") ? ["none"] : [])];
   const groups = seedGroups(runs);
   const seeded = groups.some((g) => g.length > 1);
+  // Under a kernel path: where a fork's latency goes (the scheme's namespace references, lock waits).
+  const breakdown = runs.some((r) => (r.kernelPath?.latencyBreakdown.fork.operations ?? 0) > 0);
   const header = [
     "scheme",
     "cpus",
@@ -93,6 +95,7 @@ export function formatTable(runs: readonly RunResult[]): string {
     "xfers/op",
     "B/task",
     "refB/ctr",
+    ...(breakdown ? ["fork ns-refs", "fork lock-wait"] : []),
     "invariants",
   ];
   const rows = groups.map((g) => {
@@ -115,6 +118,7 @@ export function formatTable(runs: readonly RunResult[]): string {
       sig3(meanOf(g.map((x) => x.transfersPerOp)) ?? NaN),
       bytes(Math.round(mean(g.map((x) => x.memory.bytesPerTask)))),
       bytes(Math.round(mean(g.map((x) => x.memory.refBytesPerContainer)))),
+      ...(breakdown ? forkShares(g) : []),
       failed.length === 0 ? "ok" : g.length > 1 ? `FAIL (${failed.length} seeds, ${violations})` : `FAIL (${violations})`,
     ];
   });
@@ -129,6 +133,16 @@ export function formatTable(runs: readonly RunResult[]): string {
   }
   if (low > 0) notes.push(`! ${low} run(s) completed fewer than ${LOW_SAMPLE_OPS} operations after the warm-up: their figures are noise (give a longer --duration)`);
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...notes].join("\n");
+}
+
+/**
+ * The share of fork latency in the scheme's namespace references and in lock waits, the mean of
+ * the seeds that measured a fork ("-" when none did).
+ */
+function forkShares(g: readonly RunResult[]): string[] {
+  const forks = g.map((r) => r.kernelPath?.latencyBreakdown.fork).filter((b) => b !== undefined && b.operations > 0);
+  if (forks.length === 0) return ["-", "-"];
+  return [percent(mean(forks.map((b) => b!.namespaceRefs))), percent(mean(forks.map((b) => b!.lockWait)))];
 }
 
 export function formatVerdict(v: Verdict): string {

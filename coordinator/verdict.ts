@@ -1,5 +1,6 @@
 import type { RunResult } from "../shared/metrics/result.ts";
 import { factor, sig3 } from "./figures.ts";
+import { namespaceShareGroup, type NamespaceShareGroup } from "./namespace-share-verdict.ts";
 
 export interface SchemeComparison {
   scheme: string;
@@ -27,6 +28,11 @@ export interface Verdict {
   comparisons: SchemeComparison[];
   groups: VerdictGroup[];
   summary: string[];
+  /**
+   * Under a kernel path, per machine and workload: the share of fork latency in each scheme's own
+   * namespace reference counting at the fewest CPUs, one socket's worth and all CPUs.
+   */
+  namespaceShares: NamespaceShareGroup[];
   /** Runs whose invariants failed: a failure of that scheme, listed so nobody misses it. */
   failedRuns: Array<{ scheme: string; cpus: number; violations: number }>;
 }
@@ -91,6 +97,7 @@ export function verdict(runs: readonly RunResult[]): Verdict {
   const groups = [...byGroup.values()].map((rs) => ({ runs: rs, group: compareGroup(rs) }));
   const failedRuns = runs.filter((r) => !r.invariants.ok).map((r) => ({ scheme: r.scheme, cpus: r.cpus, violations: r.invariants.violationCount }));
   const summary: string[] = [];
+  const namespaceShares: NamespaceShareGroup[] = [];
   for (const { runs: rs, group } of groups) {
     const atMax = rs.filter((r) => r.cpus === group.cpus);
     const throughput = (scheme: string) => {
@@ -98,9 +105,14 @@ export function verdict(runs: readonly RunResult[]): Verdict {
       return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
     };
     const lines = groupSummary(group, throughput);
+    const shares = namespaceShareGroup(rs);
+    if (shares !== null) {
+      namespaceShares.push(shares);
+      lines.push(shares.summary.charAt(0).toUpperCase() + shares.summary.slice(1));
+    }
     summary.push(...(groups.length > 1 ? lines.map((l) => `${group.machine}, ${group.workload}: ${l}`) : lines));
   }
   if (failedRuns.length > 0) summary.push(`${failedRuns.length} run(s) broke an invariant: see invariants in results.json.`);
   const first = groups[0]?.group ?? { cpus: 0, comparisons: [] };
-  return { cpus: first.cpus, baseline: "clone-flags", comparisons: first.comparisons, groups: groups.map((g) => g.group), summary, failedRuns };
+  return { cpus: first.cpus, baseline: "clone-flags", comparisons: first.comparisons, groups: groups.map((g) => g.group), summary, namespaceShares, failedRuns };
 }

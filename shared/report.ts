@@ -4,6 +4,7 @@ import type { Task, Violation } from "./kernel/kernel.ts";
 import { OBJ_GLOBAL, OBJ_NSPROXY, OBJ_TASK, type KObject } from "./kernel/objects.ts";
 import { isCountedOp, OP_EXIT, OP_FORK, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
 import { lockResults, lockViolations } from "./locks/lock-results.ts";
+import { ATTR_LOCK_WAIT, latencyBreakdown } from "./metrics/attribution.ts";
 import { checkReferences } from "./metrics/invariants.ts";
 import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts } from "./metrics/result.ts";
 import { percentile } from "./metrics/stats.ts";
@@ -30,12 +31,13 @@ export interface CpuReport {
   violations: Violation[];
   /** LOCK_STAT_FIELDS numbers per lock class (locks/lock-host.ts). */
   lockStats: number[];
-  /** Time in the scheme's own steps, by operation kind (ps). */
-  schemePsByOp: number[];
   /** The line a spin still waits on at the end, or -1. */
   spinningOn: number;
-  /** Lock wait by operation kind (ps). */
-  lockWaitPsByOp: number[];
+  /**
+   * Where the latency of the operations completed in the measured window went: per operation
+   * kind, picoseconds by time class (metrics/attribution.ts; a lock wait per lock class).
+   */
+  timeByOp: number[];
 }
 
 /** One home node's share. */
@@ -62,8 +64,11 @@ export interface PartitionReport {
   containerHolds: number[];
   /** The first set-up container's top-level references (for memory per container). */
   firstContainerRoots: number[];
-  /** The kernel profile's lock classes (the same in every partition); word -1: one per object. */
-  lockClasses: Array<{ name: string; kind: number; word: number }>;
+  /**
+   * The kernel profile's lock classes (the same in every partition); word -1: one per object;
+   * waitLock: the class of a qrwlock's wait_lock, else -1.
+   */
+  lockClasses: Array<{ name: string; kind: number; word: number; waitLock: number }>;
   engineEvents: number;
   endPs: number;
 }
@@ -254,23 +259,35 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     scalingEfficiency: null,
     engineEvents: reports.reduce((s, r) => s + r.engineEvents, 0),
     invariants: { ok: allViolations.length === 0, violationCount: allViolations.length, violations: allViolations.slice(0, 20) },
-    ...(config.kernel === "linux-6" ? { kernelPath: kernelPathResult(config.kernel, lockClasses, cpus, latencySumPs) } : {}),
+    ...(config.kernel === "linux-6" ? { kernelPath: kernelPathResult(config.kernel, lockClasses, cpus, latencySumPs, operations) } : {}),
   };
 }
 
-function kernelPathResult(profile: string, classes: PartitionReport["lockClasses"], cpus: readonly CpuReport[], latencySumPs: Float64Array): KernelPathResult {
+function kernelPathResult(
+  profile: string,
+  classes: PartitionReport["lockClasses"],
+  cpus: readonly CpuReport[],
+  latencySumPs: Float64Array,
+  operations: Partial<Record<OpKindName, number>>,
+): KernelPathResult {
   let total = 0;
   for (let op = 0; op < OP_KIND_COUNT; op++) if (isCountedOp(op)) total += latencySumPs[op];
-  const share = (field: "schemePsByOp" | "lockWaitPsByOp", op: number) => {
-    let sum = 0;
-    for (const c of cpus) sum += c[field][op];
-    return latencySumPs[op] > 0 ? round6(sum / latencySumPs[op]) : 0;
+  // A wait_lock's wait is inside its rwlock's acquisition, and counted there.
+  const lockNames = classes.map((c, i) => (classes.some((o) => o.waitLock === i) ? null : c.name));
+  const timeClasses = ATTR_LOCK_WAIT + classes.length;
+  const breakdown = (op: number) => {
+    const classPs = new Float64Array(timeClasses);
+    for (const c of cpus) for (let k = 0; k < timeClasses; k++) classPs[k] += c.timeByOp[op * timeClasses + k];
+    return latencyBreakdown(classPs, lockNames, operations[OP_KINDS[op]] ?? 0, latencySumPs[op]);
   };
+  const fork = breakdown(OP_FORK);
+  const exit = breakdown(OP_EXIT);
   return {
     profile,
     locks: lockResults(classes, cpus, total),
-    namespaceRefShare: { fork: share("schemePsByOp", OP_FORK), exit: share("schemePsByOp", OP_EXIT) },
-    lockWaitShare: { fork: share("lockWaitPsByOp", OP_FORK), exit: share("lockWaitPsByOp", OP_EXIT) },
+    namespaceRefShare: { fork: fork.namespaceRefs, exit: exit.namespaceRefs },
+    lockWaitShare: { fork: fork.lockWait, exit: exit.lockWait },
+    latencyBreakdown: { fork, exit },
   };
 }
 

@@ -21,6 +21,7 @@ import { spinSatisfied } from "../locks/lock-word.ts";
 import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
+import { ATTR_CAPACITY, ATTR_INTERRUPTED } from "../metrics/attribution.ts";
 import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
@@ -34,6 +35,12 @@ export interface CpuHooks {
   /** An action step; may write more steps. */
   onAction(cpu: Cpu, program: Program, step: Step, out: StepWriter): void;
   onProgramDone(cpu: Cpu, program: Program): void;
+  /**
+   * Optional: the class (metrics/attribution.ts) of the time a task's step that begins now
+   * takes, `compute` for a compute step, else a memory access or a spin. Without it the CPU
+   * attributes nothing.
+   */
+  timeClass?(cpu: number, compute: boolean): number;
   /** Optional: sees every access (tests use it to count accesses per operation). */
   trace?(cpu: number, line: number, rmw: number, arg: number, source: number, timePs: number): void;
 }
@@ -105,7 +112,16 @@ export class Cpu {
   /** Whether that step's time went into busyPs (it started inside the measured window). */
   private busyCounted = false;
   /** A program set aside by kernel work (an interrupt), with the time its step still needs. */
-  private preempted: { program: Program; remainingPs: number } | null = null;
+  private preempted: { program: Program; remainingPs: number; sincePs: number; timeClass: number } | null = null;
+  /**
+   * Where the running task program's time went so far, by class (metrics/attribution.ts): the
+   * kernel reads it when the program is done (CpuHooks.onProgramDone) and it is cleared then.
+   * The classes sum to the program's latency.
+   */
+  readonly programTimePs = new Float64Array(ATTR_CAPACITY);
+  /** The class of the timed segment in progress (-1: none, or kernel work) and when it began. */
+  private segmentClass = -1;
+  private segmentSincePs = 0;
   private readonly rmwOut = new Float64Array(2);
   private readonly engine: Engine;
   private readonly machine: Machine;
@@ -158,7 +174,9 @@ export class Cpu {
     // The resumed step counts its remaining time again (after() below), so take it back, if it
     // was counted at all: a step begun before the warm-up was not.
     if (this.busyCounted) this.stats.busyPs -= remainingPs;
-    this.preempted = { program: p, remainingPs };
+    const timeClass = this.segmentClass;
+    this.endSegment();
+    this.preempted = { program: p, remainingPs, sincePs: now, timeClass };
     this.program = null;
     this.busyUntilPs = -1;
     this.scheduled = true;
@@ -168,6 +186,7 @@ export class Cpu {
   /** Handles EV_CPU_STEP: runs steps until one takes time. A stale (preempted) step is ignored. */
   step(token: number): void {
     if (token !== this.stepToken) return;
+    this.endSegment();
     this.scheduled = false;
     this.busyUntilPs = -1;
     this.run();
@@ -206,6 +225,11 @@ export class Cpu {
           if (set === null) return;
           this.preempted = null;
           this.program = set.program;
+          if (set.timeClass >= 0) {
+            this.programTimePs[ATTR_INTERRUPTED] += now - set.sincePs;
+            this.segmentClass = set.timeClass;
+            this.segmentSincePs = now;
+          }
           this.after(set.remainingPs);
           return;
         }
@@ -219,6 +243,7 @@ export class Cpu {
       }
       const s = p.steps[p.pc++];
       if (s.kind === STEP_COMPUTE) {
+        this.beginSegment(p, true);
         this.after(s.ps);
         return;
       }
@@ -231,6 +256,7 @@ export class Cpu {
       if (s.kind !== STEP_ACCESS && s.kind !== STEP_SPIN) throw new SimulationError(`unknown step kind ${s.kind}`, now, `cpu ${this.id}`);
       const spin = s.kind === STEP_SPIN;
       const kind = !spin && needsOwnership(s.rmw) ? WRITE : READ;
+      this.beginSegment(p, false);
       if (this.held.has(s.line) && (kind === READ || (this.exclusive.has(s.line) && !this.yielding.has(s.line)))) {
         if (spin && !spinSatisfied(s.rmw, this.held.get(s.line) as number, s.arg)) {
           this.spinningLine = s.line;
@@ -244,6 +270,20 @@ export class Cpu {
       this.request(s.line, kind);
       return;
     }
+  }
+
+  /** A task program's step that takes time begins now: its time goes to the class the kernel gives. */
+  private beginSegment(p: Program, compute: boolean): void {
+    if (p.taskId < 0 || this.hooks.timeClass === undefined) return;
+    this.segmentClass = this.hooks.timeClass(this.id, compute);
+    this.segmentSincePs = this.engine.nowPs;
+  }
+
+  /** The timed segment in progress (if any) ends now. */
+  private endSegment(): void {
+    if (this.segmentClass < 0) return;
+    this.programTimePs[this.segmentClass] += this.engine.nowPs - this.segmentSincePs;
+    this.segmentClass = -1;
   }
 
   private request(line: number, kind: number): void {
@@ -304,6 +344,7 @@ export class Cpu {
       this.stats.latencyPsByKind[p.op].push(now - p.startPs);
     }
     this.hooks.onProgramDone(this, p);
+    if (p.taskId >= 0) this.programTimePs.fill(0);
   }
 
   /**
@@ -315,6 +356,9 @@ export class Cpu {
     if (line !== this.waitingLine || this.program === null) {
       throw new SimulationError(`line ${line} arrived but the CPU waits for ${this.waitingLine}`, now, `cpu ${this.id}`);
     }
+    // The wait ends here, before the access's result can change what the kernel is doing.
+    const timeClass = this.segmentClass;
+    this.endSegment();
     if (isUpgrade(code)) {
       if (!this.held.has(line)) throw new SimulationError(`upgrade granted for line ${line} not held`, now, `cpu ${this.id}`);
     } else {
@@ -339,7 +383,14 @@ export class Cpu {
       this.drop(line);
     }
     if (kind === WRITE && isContended(code) && this.exclusive.has(line)) this.yielding.add(line);
-    if (this.spinningLine !== -1 || this.waitingLine !== -1) return;
+    if (this.spinningLine !== -1 || this.waitingLine !== -1) {
+      // Still spinning (the condition does not hold yet, so no result was handed on): the same wait goes on.
+      if (timeClass >= 0) {
+        this.segmentClass = timeClass;
+        this.segmentSincePs = now;
+      }
+      return;
+    }
     this.run();
   }
 

@@ -40,6 +40,7 @@ import { newLockCpuState, TAG_OWNER_RW, TAG_OWNER_SPIN, type LockCpuState, type 
 import { spinLockAction, spinLockResult } from "../locks/qspinlock.ts";
 import { rwLockAction, rwLockResult } from "../locks/qrwlock.ts";
 import { kernelPathCostsPs, type KernelPathCostsPs } from "../kernel-path/costs.ts";
+import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../metrics/attribution.ts";
 import type { KernelPathState } from "../kernel-path/setup.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
@@ -94,13 +95,13 @@ export interface KernelCpu extends PerCpuCounterState {
   switched: number[];
   violations: Violation[];
   locks: LockCpuState;
+  /** Whether the CPU runs the scheme's own steps of an operation (between TAG_SCHEME_BEGIN and _END). */
+  inScheme: boolean;
   /**
-   * Time in the scheme's own steps (its namespace reference counting), by operation kind, for
-   * operations completed in the measured window; `programSchemePs` collects the running program's.
+   * Where the latency of the operations completed in the measured window went: for each
+   * operation kind, `timeClasses` picoseconds by class (metrics/attribution.ts).
    */
-  schemePsByOp: Float64Array;
-  schemeSincePs: number;
-  programSchemePs: number;
+  timeByOp: Float64Array;
 }
 
 /** Kernel-level step tags (counters use tags 16 and above, see Counter). */
@@ -194,9 +195,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         refcacheReviews: [],
         refcacheEpoch: 0,
         locks: newLockCpuState(0),
-        schemePsByOp: new Float64Array(OP_KIND_COUNT),
-        schemeSincePs: 0,
-        programSchemePs: 0,
+        inScheme: false,
+        timeByOp: new Float64Array(OP_KIND_COUNT * ATTR_LOCK_WAIT),
       });
     }
     this.socketCpus = [];
@@ -380,7 +380,25 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   }
   /** Gives every CPU its lock statistics once the profile's lock classes are known. */
   initLockState(): void {
-    for (const st of this.perCpu) st.locks = newLockCpuState(this.locks.classes.length);
+    if (ATTR_LOCK_WAIT + this.locks.classes.length > ATTR_CAPACITY) throw new RangeError(`${this.locks.classes.length} lock classes: a CPU tells at most ${ATTR_CAPACITY - ATTR_LOCK_WAIT} apart`);
+    for (const st of this.perCpu) {
+      st.locks = newLockCpuState(this.locks.classes.length);
+      st.timeByOp = new Float64Array(OP_KIND_COUNT * this.timeClasses);
+    }
+  }
+
+  /** Classes of time (metrics/attribution.ts): the fixed ones and a lock wait per lock class. */
+  get timeClasses(): number {
+    return ATTR_LOCK_WAIT + this.locks.classes.length;
+  }
+
+  timeClass(cpu: number, compute: boolean): number {
+    const st = this.perCpu[cpu];
+    const l = st.locks;
+    if (l.waiting > 0) return ATTR_LOCK_WAIT + l.waitingFor;
+    if (st.inScheme) return ATTR_NAMESPACE_REFS;
+    if (l.holding > 0) return ATTR_LOCKED;
+    return compute ? ATTR_COMPUTE : ATTR_KERNEL_MEMORY;
   }
 
   // ---- CpuHooks ----
@@ -419,12 +437,10 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     if (program.taskId < 0) return;
     const st = this.perCpu[cpu.id];
     if (this.measured(this.engine.nowPs)) {
-      st.schemePsByOp[program.op] += st.programSchemePs;
-      st.locks.waitPsByOp[program.op] += st.locks.programWaitPs;
+      const n = this.timeClasses;
+      const at = program.op * n;
+      for (let c = 0; c < n; c++) st.timeByOp[at + c] += cpu.programTimePs[c];
     }
-    st.programSchemePs = 0;
-    st.locks.programWaitPs = 0;
-    if (program.taskId < 0) return;
     const task = this.tasks.get(program.taskId);
     if (task !== undefined && task.cpu === cpu.id) this.perCpu[cpu.id].runQueue.push(task.id);
   }
@@ -466,13 +482,11 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         this.tasks.delete(step.obj);
         return;
       case TAG_SCHEME_BEGIN:
-        this.perCpu[this.currentCpu].schemeSincePs = this.engine.nowPs;
+        this.perCpu[this.currentCpu].inScheme = true;
         return;
-      case TAG_SCHEME_END: {
-        const st = this.perCpu[this.currentCpu];
-        st.programSchemePs += this.engine.nowPs - st.schemeSincePs;
+      case TAG_SCHEME_END:
+        this.perCpu[this.currentCpu].inScheme = false;
         return;
-      }
       default:
         throw new SimulationError(`unknown action tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
     }

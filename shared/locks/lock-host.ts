@@ -1,4 +1,4 @@
-import { OP_KIND_COUNT, type StepWriter } from "../kernel/program.ts";
+import type { StepWriter } from "../kernel/program.ts";
 import type { ViolationKind } from "../schemes/scheme.ts";
 
 /** How a lock's waiters behave. */
@@ -50,12 +50,13 @@ export interface LockCpuState {
   /** 1 if the hold being recorded started inside the measured window. */
   countedHold: Float64Array;
   /**
-   * Wait for locks by the kind of operation that waited, for operations completed in the measured
-   * window (a rwlock's wait_lock counts in its rwlock's wait); `programWaitPs` collects the
-   * running program's until it completes (Kernel.onProgramDone).
+   * What the CPU is doing with locks, for the attribution of its time (metrics/attribution.ts):
+   * acquisitions begun and not yet held, the lock class the outermost of them is for (a
+   * rwlock's wait_lock is taken inside its rwlock's acquisition, so the rwlock's), and holds.
    */
-  waitPsByOp: Float64Array;
-  programWaitPs: number;
+  waiting: number;
+  waitingFor: number;
+  holding: number;
 }
 
 export function newLockCpuState(classCount: number): LockCpuState {
@@ -67,8 +68,9 @@ export function newLockCpuState(classCount: number): LockCpuState {
     wordLine: new Float64Array(classCount),
     successor: new Float64Array(classCount).fill(-1),
     countedHold: new Float64Array(classCount),
-    waitPsByOp: new Float64Array(OP_KIND_COUNT),
-    programWaitPs: 0,
+    waiting: 0,
+    waitingFor: -1,
+    holding: 0,
   };
 }
 
@@ -101,6 +103,7 @@ export function beginWait(h: LockHost, lock: number): void {
   const st = h.lockState(h.currentCpu);
   st.waitSincePs[lock] = h.nowPs;
   st.contended[lock] = 0;
+  if (st.waiting++ === 0) st.waitingFor = lock;
 }
 
 /** Records an acquisition that just happened on the current CPU. */
@@ -115,7 +118,8 @@ export function acquired(h: LockHost, lock: number, word: number, shared = false
     st.stats[at + STAT_CONTENDED] += st.contended[lock];
     st.stats[at + STAT_WAIT_PS] += now - st.waitSincePs[lock];
   }
-  if (!h.locks.classes.some((c) => c.waitLock === lock)) st.programWaitPs += now - st.waitSincePs[lock];
+  st.waiting--;
+  st.holding++;
   h.lockLog?.push(word, h.currentCpu, now, shared ? 2 : 1);
 }
 
@@ -123,6 +127,7 @@ export function released(h: LockHost, lock: number, word: number, shared = false
   const st = h.lockState(h.currentCpu);
   if (st.countedHold[lock] === 1) st.stats[lock * LOCK_STAT_FIELDS + STAT_HOLD_PS] += h.nowPs - st.heldSincePs[lock];
   st.countedHold[lock] = 0;
+  st.holding--;
   h.lockLog?.push(word, h.currentCpu, h.nowPs, shared ? -2 : -1);
 }
 

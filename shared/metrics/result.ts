@@ -1,5 +1,6 @@
 import type { OpKindName } from "../kernel/program.ts";
 import type { SchemeName } from "../schemes/scheme.ts";
+import type { LatencyBreakdown } from "./attribution.ts";
 
 export interface LatencySummary {
   p50Ns: number;
@@ -61,6 +62,8 @@ export interface KernelPathResult {
   namespaceRefShare: { fork: number; exit: number };
   /** Share of fork and of exit latency spent waiting for any lock. */
   lockWaitShare: { fork: number; exit: number };
+  /** Where fork's and exit's latency went, every class of time (metrics/attribution.ts); the shares sum to 1. */
+  latencyBreakdown: { fork: LatencyBreakdown; exit: LatencyBreakdown };
 }
 
 /** One run: one scheme, on one machine with one CPU count, under one workload and seed. */

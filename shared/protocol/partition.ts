@@ -275,9 +275,8 @@ export class Partition implements EventHandler, Router {
         refcacheDirty: [...st.refcacheDirty],
         violations: st.violations.slice(),
         lockStats: Array.from(st.locks.stats),
-        schemePsByOp: Array.from(st.schemePsByOp),
         spinningOn: cpu.spinningOn,
-        lockWaitPsByOp: Array.from(st.locks.waitPsByOp),
+        timeByOp: Array.from(st.timeByOp),
       });
     }
     const homes = [];
@@ -312,7 +311,7 @@ export class Partition implements EventHandler, Router {
       }),
       containerHolds: this.index === 0 ? k.containers.flatMap((c) => c.chain.flatMap((level) => level.creatorHolds)) : [],
       firstContainerRoots: this.index === 0 && k.containers.length > 0 ? k.containers[0].chain[0].creatorHolds.slice() : [],
-      lockClasses: k.locks.classes.map((c) => ({ name: c.name, kind: c.kind, word: c.word })),
+      lockClasses: k.locks.classes.map((c) => ({ name: c.name, kind: c.kind, word: c.word, waitLock: c.waitLock })),
       engineEvents: this.engine.eventsProcessed,
       endPs: this.engine.nowPs,
     };

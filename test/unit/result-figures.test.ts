@@ -7,6 +7,7 @@ import { COUNTER_ATOMIC, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_
 import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KIND_COUNT, OP_KWORK, OP_WORK } from "../../shared/kernel/program.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { mergeReports, type CpuReport, type HomeReport, type PartitionReport } from "../../shared/report.ts";
+import { ATTR_LOCK_WAIT } from "../../shared/metrics/attribution.ts";
 import { runOf } from "./support/spec.ts";
 
 // The figures of a result, computed by hand from made-up partition reports and runs: each
@@ -39,9 +40,8 @@ function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, 
     refcacheDirty: [],
     violations: [],
     lockStats: [],
-    schemePsByOp: new Array<number>(OP_KIND_COUNT).fill(0),
     spinningOn: -1,
-    lockWaitPsByOp: new Array<number>(OP_KIND_COUNT).fill(0),
+    timeByOp: new Array<number>(OP_KIND_COUNT * ATTR_LOCK_WAIT).fill(0),
     ...rest,
   };
 }
