@@ -356,7 +356,7 @@ function presetsCommand(): void {
   console.log("\nWorkloads:");
   for (const [name, w] of Object.entries(WORKLOAD_PRESETS)) console.log(`  ${name.padEnd(16)} ${w.description}`);
   console.log("\nSchemes:");
-  for (const name of SCHEME_NAMES) console.log(`  ${name.padEnd(12)} ${SCHEMES[name].summary}`);
+  for (const name of SCHEME_NAMES) console.log(`  ${name.padEnd(12)} ${SCHEMES[name].summary}\n  ${"".padEnd(12)} source: ${SCHEMES[name].source}`);
   console.log("\nOperation costs (defaults; override under `costs:` in a spec):");
   for (const [name, value] of Object.entries(DEFAULT_COSTS)) {
     console.log(`  ${name.padEnd(17)} ${value.padStart(6)}  ${COST_SOURCES[name as keyof typeof COST_SOURCES]}`);

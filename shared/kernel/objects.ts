@@ -12,7 +12,8 @@ export const COUNTER_ATOMIC = 1;
 export const COUNTER_PERCPU = 2;
 export const COUNTER_SLOPPY = 3;
 export const COUNTER_REFCACHE = 4;
-export const COUNTER_NAMES = ["none", "atomic", "percpu", "sloppy", "refcache"] as const;
+export const COUNTER_VE = 5;
+export const COUNTER_NAMES = ["none", "atomic", "percpu", "sloppy", "refcache", "ve"] as const;
 
 /**
  * A kernel object. Everything here is written once, when the object is created; the count

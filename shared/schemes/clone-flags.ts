@@ -12,6 +12,7 @@ import { allKinds, createNamespace, hasKind, namespaceSet } from "./namespaces.t
 export const cloneFlagsScheme: Scheme = {
   name: "clone-flags",
   summary: "a pointer per namespace kind in the task: K atomic increments per fork, K decrements per exit",
+  source: "the 2006 clone model: each namespace a separate pointer in task_struct with its own count (as Linux kept task->namespace for the mount namespace before nsproxy, 2.6.19), one get per kind on fork",
   namespaced: true,
   bytesPerTask(kindCount) {
     return 8 * kindCount;

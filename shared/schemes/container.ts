@@ -6,7 +6,7 @@ import { atomicCounter } from "./atomic-counter.ts";
 import { allKinds, namespaceSet } from "./namespaces.ts";
 
 /**
- * OpenVZ's container model (econtainer): a task carries one container pointer beside
+ * The 2006 container proposal (econtainer, after OpenVZ's VE), idealised: a task carries one container pointer beside
  * `current`; a fork takes one reference on the container. A container holds its namespaces and,
  * when nested, its parent container.
  * - A nested container (created inside another, or by fork with CLONE_NEW*) holds its parent.
@@ -18,7 +18,7 @@ import { allKinds, namespaceSet } from "./namespaces.ts";
  * call's own cost is the caller's. The count is kept by `counter`: a plain atomic here, per-CPU
  * schemes elsewhere.
  */
-export function containerScheme(name: SchemeName, summary: string, counter: Counter): Scheme {
+export function containerScheme(name: SchemeName, summary: string, counter: Counter, source: string): Scheme {
   const namespacesOf = (k: KernelApi, container: number) => k.object(container).holds.slice(0, k.kindCount);
   const parentOf = (k: KernelApi, container: number): number | null => k.object(container).holds[k.kindCount] ?? null;
 
@@ -32,6 +32,7 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
   return {
     name,
     summary,
+    source,
     namespaced: true,
     bytesPerTask() {
       return 8;
@@ -79,6 +80,7 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
 
 export const econtainerScheme = containerScheme(
   "container",
-  "one container pointer per task (OpenVZ econtainer): 1 atomic increment per fork; unshare makes a sibling container, setns enters the target",
+  "one container pointer per task (the 2006 econtainer proposal, idealised): 1 atomic increment per fork; unshare makes a sibling container, setns enters the target",
   atomicCounter,
+  "the 2006 container proposal (econtainer kept beside current, one reference per task; containers created by a clone-like call and nestable), idealised: one count, no process count (see openvz for OpenVZ's own rule)",
 );

@@ -4,7 +4,8 @@ import type { Scheme } from "./scheme.ts";
 /** No virtualization: tasks hold nothing, per-container variables are plain globals. */
 export const noneScheme: Scheme = {
   name: "none",
-  summary: "no virtualization (baseline): no reference counting, variables are globals",
+  summary: "no namespaces (baseline): every task in the initial namespaces, no reference counting, variables are globals",
+  source: "a floor, not a kernel: no namespace reference at all on fork and exit (Linux since 2.6.19 still takes get_nsproxy on init_nsproxy for a task in the initial namespaces); what the schemes' counting is measured against",
   namespaced: false,
   bytesPerTask() {
     return 0;

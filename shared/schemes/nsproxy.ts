@@ -24,6 +24,7 @@ function newNsproxy(k: KernelApi, w: StepWriter, namespaces: number[]): number {
 export const nsproxyScheme: Scheme = {
   name: "nsproxy",
   summary: "one shared nsproxy bundle per task: 1 atomic increment per plain fork; a new bundle on unshare/setns",
+  source: "Linux 2.6.19 onwards, kernel/nsproxy.c: copy_namespaces (get_nsproxy on a plain fork), create_new_namespaces, prepare_nsset for setns",
   namespaced: true,
   bytesPerTask() {
     return 8;

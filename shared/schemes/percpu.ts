@@ -94,4 +94,5 @@ export const percpuScheme = containerScheme(
   "percpu",
   "percpu_ref on the container: a plain per-CPU add per get/put; kill, RCU grace period and a sum over all CPUs to free",
   percpuCounter,
+  "lib/percpu-refcount.c (Linux 3.11 onwards): percpu_ref_get/put, percpu_ref_kill, percpu_ref_switch_to_atomic_rcu; on the container",
 );

@@ -100,4 +100,5 @@ export const refcacheScheme = containerScheme(
   "refcache",
   "refcache on the container: per-CPU deltas flushed every epoch; a zero is confirmed after two epochs",
   refcacheCounter,
+  "Clements, Kaashoek, Zeldovich, RadixVM, EuroSys 2013 (Refcache; sv6 include/refcache.hh, kernel/refcache.cc); on the container",
 );

@@ -143,6 +143,8 @@ export interface Attachment {
 export interface Scheme {
   readonly name: SchemeName;
   readonly summary: string;
+  /** Where its reference rule comes from (kernel source, paper or proposal), for `refsim presets` and the README. */
+  readonly source: string;
   /**
    * Whether a task lives in namespaces of its container (nested pid and user namespaces, whose
    * levels the kernel's own fork path pays for), or in the initial ones (no virtualization).
@@ -173,5 +175,5 @@ export interface Scheme {
   access(k: KernelApi, w: StepWriter, attach: readonly number[], taskLine: number): void;
 }
 
-export const SCHEME_NAMES = ["none", "clone-flags", "container", "nsproxy", "percpu", "sloppy", "refcache"] as const;
+export const SCHEME_NAMES = ["none", "clone-flags", "container", "openvz", "nsproxy", "percpu", "sloppy", "refcache"] as const;
 export type SchemeName = (typeof SCHEME_NAMES)[number];

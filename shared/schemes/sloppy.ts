@@ -111,4 +111,5 @@ export const sloppyScheme = containerScheme(
   "sloppy",
   "sloppy counter on the container: per-CPU spare references, the central count touched only when spares run out or pile up",
   sloppyCounter,
+  "Boyd-Wickizer et al., An Analysis of Linux Scalability to Many Cores, OSDI 2010, section 4.3 (sloppy counters); on the container",
 );

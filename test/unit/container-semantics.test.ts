@@ -193,7 +193,7 @@ describe("no scheme's live objects grow without bound", () => {
   // The same workload over a run 10 times longer: the objects alive at the end stay what the
   // set-up made plus what is in flight (children, a container cycle, objects awaiting a grace
   // period or an epoch), not a number that grows with the count of unshares and setns calls.
-  const schemes = ["clone-flags", "nsproxy", "container", "percpu", "sloppy", "refcache"] as const;
+  const schemes = ["clone-flags", "nsproxy", "container", "openvz", "percpu", "sloppy", "refcache"] as const;
   const live = (workload: unknown, duration: string, extra: Record<string, unknown>) =>
     runsOf({ machine: "small-4", cpus: [4], schemes: [...schemes], workload, duration, warmup: "0ns", options: { refcacheEpoch: "20us", rcuGracePeriod: "20us" }, ...extra }).map((c) => {
       const r = simulate(c);

@@ -9,7 +9,7 @@ import { runsOf } from "./support/spec.ts";
 // RLIMIT_NPROC count per user-namespace level (inc_rlimit_ucounts), in every scheme that models
 // those kinds, from each task's own namespaces; an exit frees them (free_pid, dec_rlimit_ucounts).
 
-const NAMESPACED = ["clone-flags", "nsproxy", "container", "percpu", "sloppy", "refcache"] as const;
+const NAMESPACED = ["clone-flags", "nsproxy", "container", "openvz", "percpu", "sloppy", "refcache"] as const;
 const LEVELS: readonly number[] = [1, 4, 16];
 
 function nested(levels: number, schemes: readonly string[], extra: Record<string, unknown> = {}): RunResult[] {

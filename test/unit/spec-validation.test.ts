@@ -21,7 +21,7 @@ describe("spec validation", () => {
   it("accepts a minimal spec and fills in the defaults", () => {
     const r = resolveSpec(parseSpec(base));
     expect(r).toMatchObject({ seed: 1, machine: "small-4", cpus: [1], layout: "separate", workloadName: "fork-storm" });
-    expect(r.schemes).toEqual(["none", "clone-flags", "container", "nsproxy", "percpu", "sloppy", "refcache"]);
+    expect(r.schemes).toEqual(["none", "clone-flags", "container", "openvz", "nsproxy", "percpu", "sloppy", "refcache"]);
     expect(r.namespaces).toHaveLength(8);
   });
 
@@ -41,7 +41,7 @@ describe("spec validation", () => {
     expect(rejection({ ...base, workload: { preset: "fork-storm", fork: { placement: "everywhere" } } }).message).toMatch(
       /^workload\.fork\.placement: expected one of same-cpu, same-socket, least-loaded, random/,
     );
-    expect(rejection({ ...base, schemes: ["nsproxy", "plan9"] }).message).toBe('schemes.1: "plan9" is not one of none, clone-flags, container, nsproxy, percpu, sloppy, refcache');
+    expect(rejection({ ...base, schemes: ["nsproxy", "plan9"] }).message).toBe('schemes.1: "plan9" is not one of none, clone-flags, container, openvz, nsproxy, percpu, sloppy, refcache');
   });
 
   it("lists every bad field of a spec, one per line", () => {
@@ -83,7 +83,7 @@ describe("spec errors, all at once", () => {
       workload: { preset: "fork-storm", fork: { placment: "x" } },
     }).message.split("\n");
     expect(lines.map((l) => l.split(":")[0]).sort()).toEqual(["cpus.1", "schemes.1", "seed", "workload.fork.placment"]);
-    expect(lines).toContain('schemes.1: "nsproxi" is not one of none, clone-flags, container, nsproxy, percpu, sloppy, refcache');
+    expect(lines).toContain('schemes.1: "nsproxi" is not one of none, clone-flags, container, openvz, nsproxy, percpu, sloppy, refcache');
   });
 
   it("says a required field is missing, and lists the valid names of an unknown one", () => {

@@ -44,7 +44,7 @@ describe("refsim validate, fast subset", () => {
     const atomics = Object.fromEntries(runs.map((r) => [r.scheme, r.atomicsPerOp]));
     // refcount_inc + refcount_dec_and_test on the shared count; percpu_ref and refcache change
     // per-CPU words with plain adds; sloppy takes a spare and returns it.
-    expect(atomics).toEqual({ none: 0, "clone-flags": 2, container: 2, nsproxy: 2, percpu: 0, sloppy: 0, refcache: 0 });
+    expect(atomics).toEqual({ none: 0, "clone-flags": 2, container: 2, openvz: 2, nsproxy: 2, percpu: 0, sloppy: 0, refcache: 0 });
     for (const r of runs) {
       expect(r.operations["get-put"], r.scheme).toBeGreaterThan(100);
       expect(r.invariants.ok, r.scheme).toBe(true);
