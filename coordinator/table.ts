@@ -83,6 +83,8 @@ export function formatTable(runs: readonly RunResult[]): string {
   const seeded = groups.some((g) => g.length > 1);
   // Under a kernel path: where a fork's latency goes (the scheme's namespace references, lock waits).
   const breakdown = runs.some((r) => (r.kernelPath?.latencyBreakdown.fork.operations ?? 0) > 0);
+  // Per-container variable accesses: lines touched and lines from another cache, per access.
+  const accesses = runs.some((r) => r.access.operations > 0);
   const header = [
     "scheme",
     "cpus",
@@ -93,6 +95,7 @@ export function formatTable(runs: readonly RunResult[]): string {
     `p99 ${op ?? ""}`.trim(),
     "atomics/op",
     "xfers/op",
+    ...(accesses ? ["lines/acc", "xfers/acc"] : []),
     "B/task",
     "refB/ctr",
     ...(breakdown ? ["fork ns-refs", "fork lock-wait"] : []),
@@ -116,6 +119,7 @@ export function formatTable(runs: readonly RunResult[]): string {
       ns(p99 ?? undefined),
       sig3(meanOf(g.map((x) => x.atomicsPerOp)) ?? NaN),
       sig3(meanOf(g.map((x) => x.transfersPerOp)) ?? NaN),
+      ...(accesses ? [sig3(mean(g.map((x) => x.access.linesPerAccess))), sig3(mean(g.map((x) => x.access.transfersPerAccess)))] : []),
       bytes(Math.round(mean(g.map((x) => x.memory.bytesPerTask)))),
       bytes(Math.round(mean(g.map((x) => x.memory.refBytesPerContainer)))),
       ...(breakdown ? forkShares(g) : []),

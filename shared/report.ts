@@ -6,7 +6,7 @@ import { isCountedOp, OP_EXIT, OP_FORK, OP_KINDS, OP_KIND_COUNT, type OpKindName
 import { lockResults, lockViolations } from "./locks/lock-results.ts";
 import { ATTR_LOCK_WAIT, latencyBreakdown } from "./metrics/attribution.ts";
 import { checkReferences } from "./metrics/invariants.ts";
-import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts } from "./metrics/result.ts";
+import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts, VarAccessResult } from "./metrics/result.ts";
 import { percentile } from "./metrics/stats.ts";
 import { COUNTERS, SCHEMES } from "./schemes/index.ts";
 import type { RunConfig } from "./spec/resolve.ts";
@@ -17,6 +17,9 @@ export interface CpuReport {
   opsByKind: number[];
   latencyPsByKind: number[][];
   accessesBySource: number[];
+  /** The accesses of `access` operations (per-container variables), by source. */
+  varAccessesBySource: number[];
+  varLinesTouched: number;
   atomicsBySource: number[];
   sharedAtomics: number;
   stallPs: number;
@@ -126,6 +129,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
 
   const atomicsBySource = sumSources(cpus.map((c) => c.atomicsBySource));
   const accessesBySource = sumSources(cpus.map((c) => c.accessesBySource));
+  const varAccessesBySource = sumSources(cpus.map((c) => c.varAccessesBySource));
   let atomicsTotal = 0;
   for (const v of Object.values(atomicsBySource)) atomicsTotal += v;
   let shared = 0;
@@ -240,6 +244,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     atomicsPerOp: perOp(atomicsTotal, totalOps),
     sharedAtomicsPerOp: perOp(shared, totalOps),
     accessesBySource,
+    access: varAccessResult(operations.access ?? 0, cpus.reduce((s, c) => s + c.varLinesTouched, 0), varAccessesBySource),
     lineTransfers: transfers,
     lineTransferShare: transferShare(transfers),
     transfersPerOp: perOp(transfers.total, totalOps),
@@ -308,6 +313,27 @@ function refBytesPerContainer(objects: Map<number, KObject>, roots: readonly num
     for (const h of o.holds) stack.push(h);
   }
   return bytes;
+}
+
+/**
+ * Per `access` operation: distinct lines touched (counted when the operation completes), line
+ * accesses, the accesses whose line came from another CPU's cache (a transfer) and those
+ * fetched from memory. The accesses are counted as they happen in the window, the operations as
+ * they complete in it: an operation straddling an edge of the window is a small edge effect.
+ */
+function varAccessResult(operations: number, lines: number, bySource: SourceCounts): VarAccessResult {
+  let accesses = 0;
+  for (const v of Object.values(bySource)) accesses += v;
+  const transfers = bySource.smt + bySource.die + bySource.package + bySource.hop1 + bySource.hop2;
+  const dram = bySource["dram-local"] + bySource["dram-remote"];
+  return {
+    operations,
+    linesPerAccess: perOp(lines, operations),
+    lineAccessesPerAccess: perOp(accesses, operations),
+    transfersPerAccess: perOp(transfers, operations),
+    dramPerAccess: perOp(dram, operations),
+    bySource,
+  };
 }
 
 function sumSources(arrays: ReadonlyArray<ArrayLike<number>>): SourceCounts {

@@ -22,7 +22,7 @@ import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
 import { ATTR_CAPACITY, ATTR_INTERRUPTED } from "../metrics/attribution.ts";
-import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
@@ -61,11 +61,22 @@ export interface CpuStats {
   accessesBySource: Float64Array;
   /** Atomic RMWs by where their line came from. */
   atomicsBySource: Float64Array;
+  /** The accesses of `access` operations (per-container variables) by where their line came from. */
+  varAccessesBySource: Float64Array;
+  /** Distinct lines the `access` operations completed in the measured window touched, summed. */
+  varLinesTouched: number;
   /** Atomic RMWs on shared lines (not per-CPU data). */
   sharedAtomics: number;
   /** Time spent waiting for lines, in picoseconds. */
   stallPs: number;
   busyPs: number;
+}
+
+/** The distinct lines a program's access steps touch. */
+function distinctLines(steps: readonly Step[]): number {
+  const seen: number[] = [];
+  for (const s of steps) if (s.kind === STEP_ACCESS && !seen.includes(s.line)) seen.push(s.line);
+  return seen.length;
 }
 
 interface PendingForward {
@@ -140,6 +151,8 @@ export class Cpu {
       latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new SampleBuffer()),
       accessesBySource: new Float64Array(SOURCE_COUNT),
       atomicsBySource: new Float64Array(SOURCE_COUNT),
+      varAccessesBySource: new Float64Array(SOURCE_COUNT),
+      varLinesTouched: 0,
       sharedAtomics: 0,
       stallPs: 0,
       busyPs: 0,
@@ -319,6 +332,7 @@ export class Cpu {
     this.held.set(s.line, out[0]);
     if (this.counted(this.engine.nowPs)) {
       this.stats.accessesBySource[source]++;
+      if (p.op === OP_ACCESS) this.stats.varAccessesBySource[source]++;
       if (isAtomic(rmw)) {
         this.stats.atomicsBySource[source]++;
         if (s.line >= 0) this.stats.sharedAtomics++;
@@ -342,6 +356,7 @@ export class Cpu {
     if (this.counted(now)) {
       this.stats.opsByKind[p.op]++;
       this.stats.latencyPsByKind[p.op].push(now - p.startPs);
+      if (p.op === OP_ACCESS) this.stats.varLinesTouched += distinctLines(p.steps);
     }
     this.hooks.onProgramDone(this, p);
     if (p.taskId >= 0) this.programTimePs.fill(0);

@@ -42,6 +42,7 @@ import { rwLockAction, rwLockResult } from "../locks/qrwlock.ts";
 import { kernelPathCostsPs, type KernelPathCostsPs } from "../kernel-path/costs.ts";
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../metrics/attribution.ts";
 import type { KernelPathState } from "../kernel-path/setup.ts";
+import { ContainerVars, isVarLine } from "../container-vars/vars.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -138,6 +139,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   readonly costs: KernelCostsPs;
   readonly options: SchemeOptions;
   readonly layoutShared: boolean;
+  /** The per-container variables' layout (shared/container-vars). */
+  readonly vars: ContainerVars;
   globalObject = -1;
   currentCpu = 0;
   readonly perCpu: KernelCpu[];
@@ -179,6 +182,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     this.costs = config.costs;
     this.options = config.options;
     this.layoutShared = config.layoutShared;
+    this.vars = new ContainerVars(config.vars, config.kinds, this.varKind, scheme.varHome, this.cpuCount);
     this.perCpu = [];
     for (let cpu = 0; cpu < this.cpuCount; cpu++) {
       this.perCpu.push({
@@ -291,6 +295,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     else w.access(this.countLine(id), RMW_SET, 0);
     if (!this.layoutShared) w.access(this.readLine(id), RMW_SET, 0);
     w.access(this.varsLine(id), RMW_SET, 0);
+    this.vars.init(w, record);
     return id;
   }
 
@@ -346,7 +351,10 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   perCpuLine(obj: number, cpu: number): number {
     return perCpuLine(obj, cpu, this.cpuCount);
   }
-  taskLine(task: number): number {
+  threadInfoLine(task: number): number {
+    return objectLine(task, SLOT_COUNT);
+  }
+  taskStructLine(task: number): number {
     return objectLine(task, SLOT_COUNT);
   }
 
@@ -404,6 +412,13 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   // ---- CpuHooks ----
 
   lineHome(line: number): number {
+    if (isVarLine(line)) {
+      return this.vars.lineHome(
+        line,
+        (obj) => this.objects.get(obj).home,
+        (cpu) => this.machine.topology.nodeOf(cpu),
+      );
+    }
     if (line < 0) return this.machine.topology.nodeOf((-1 - line) % this.cpuCount);
     return this.objects.get(Math.floor(line / 4)).home;
   }

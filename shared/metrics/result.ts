@@ -66,6 +66,22 @@ export interface KernelPathResult {
   latencyBreakdown: { fork: LatencyBreakdown; exit: LatencyBreakdown };
 }
 
+/**
+ * The `access` operations (reads and increments of per-container variables) of a run's measured
+ * window: lines touched per access, the lines that came from another CPU's cache (transfers) and
+ * from memory, per access, and every line access by source (shared/container-vars).
+ */
+export interface VarAccessResult {
+  operations: number;
+  /** Distinct lines an access touches. */
+  linesPerAccess: number;
+  /** Line accesses (loads, increments) an access makes. */
+  lineAccessesPerAccess: number;
+  transfersPerAccess: number;
+  dramPerAccess: number;
+  bySource: SourceCounts;
+}
+
 /** One run: one scheme, on one machine with one CPU count, under one workload and seed. */
 export interface RunResult {
   scheme: SchemeName;
@@ -83,6 +99,7 @@ export interface RunResult {
   atomicsPerOp: number;
   sharedAtomicsPerOp: number;
   accessesBySource: SourceCounts;
+  access: VarAccessResult;
   lineTransfers: TransferCounts;
   /** Each class's share of the line transfers (0 with no transfer): where contended lines went. */
   lineTransferShare: Omit<TransferCounts, "total">;

@@ -66,6 +66,7 @@ function sharedValues(p: Partition): Array<[string, unknown]> {
     ["ownership", p.ownership],
     ["ownsCpu", p.kernel.ownsCpu],
     ["scheme", p.kernel.scheme],
+    ["vars", p.kernel.vars],
   ];
 }
 

@@ -264,6 +264,8 @@ export class Partition implements EventHandler, Router {
         opsByKind: Array.from(s.opsByKind),
         latencyPsByKind: s.latencyPsByKind.map((b) => Array.from(b.values())),
         accessesBySource: Array.from(s.accessesBySource),
+        varAccessesBySource: Array.from(s.varAccessesBySource),
+        varLinesTouched: s.varLinesTouched,
         atomicsBySource: Array.from(s.atomicsBySource),
         sharedAtomics: s.sharedAtomics,
         stallPs: s.stallPs,

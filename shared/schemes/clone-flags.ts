@@ -14,6 +14,7 @@ export const cloneFlagsScheme: Scheme = {
   summary: "a pointer per namespace kind in the task: K atomic increments per fork, K decrements per exit",
   source: "the 2006 clone model: each namespace a separate pointer in task_struct with its own count (as Linux kept task->namespace for the mount namespace before nsproxy, 2.6.19), one get per kind on fork",
   namespaced: true,
+  varHome: "namespaces",
   bytesPerTask(kindCount) {
     return 8 * kindCount;
   },
@@ -49,10 +50,9 @@ export const cloneFlagsScheme: Scheme = {
   namespaces(_k, attach) {
     return attach;
   },
-  access(k, w, attach, taskLine) {
-    const ns = attach[k.varKind];
-    w.access(taskLine, RMW_NONE);
-    w.access(k.readLine(ns), RMW_NONE);
-    w.access(k.varsLine(ns), RMW_NONE);
+  access(k, w, attach, task) {
+    // The per-namespace pointers are task_struct fields (one line for all K of them).
+    w.access(k.taskStructLine(task), RMW_NONE);
+    return { container: -1, namespaces: attach };
   },
 };

@@ -34,6 +34,7 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
     summary,
     source,
     namespaced: true,
+    varHome: "container",
     bytesPerTask() {
       return 8;
     },
@@ -69,11 +70,12 @@ export function containerScheme(name: SchemeName, summary: string, counter: Coun
     namespaces(k, attach) {
       return namespacesOf(k, attach[0]);
     },
-    access(k, w, attach, taskLine) {
+    access(k, w, attach, task) {
+      // econtainer sits beside `current`, on the task's hot thread_info line.
       const c = attach[0];
-      w.access(taskLine, RMW_NONE);
+      w.access(k.threadInfoLine(task), RMW_NONE);
       w.access(k.readLine(c), RMW_NONE);
-      w.access(k.varsLine(c), RMW_NONE);
+      return { container: c, namespaces: namespacesOf(k, c) };
     },
   };
 }

@@ -7,6 +7,7 @@ export const noneScheme: Scheme = {
   summary: "no namespaces (baseline): every task in the initial namespaces, no reference counting, variables are globals",
   source: "a floor, not a kernel: no namespace reference at all on fork and exit (Linux since 2.6.19 still takes get_nsproxy on init_nsproxy for a task in the initial namespaces); what the schemes' counting is measured against",
   namespaced: false,
+  varHome: "global",
   bytesPerTask() {
     return 0;
   },
@@ -27,8 +28,8 @@ export const noneScheme: Scheme = {
   namespaces() {
     return [];
   },
-  access(k, w, _attach, taskLine) {
-    w.access(taskLine, RMW_NONE);
-    w.access(k.varsLine(k.globalObject), RMW_NONE);
+  access(k, w, _attach, task) {
+    w.access(k.threadInfoLine(task), RMW_NONE);
+    return { container: -1, namespaces: [] };
   },
 };

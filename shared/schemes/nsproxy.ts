@@ -26,6 +26,7 @@ export const nsproxyScheme: Scheme = {
   summary: "one shared nsproxy bundle per task: 1 atomic increment per plain fork; a new bundle on unshare/setns",
   source: "Linux 2.6.19 onwards, kernel/nsproxy.c: copy_namespaces (get_nsproxy on a plain fork), create_new_namespaces, prepare_nsset for setns",
   namespaced: true,
+  varHome: "namespaces",
   bytesPerTask() {
     return 8;
   },
@@ -64,12 +65,11 @@ export const nsproxyScheme: Scheme = {
   namespaces(k, attach) {
     return namespacesOf(k, attach[0]);
   },
-  access(k, w, attach, taskLine) {
+  access(k, w, attach, task) {
+    // tsk->nsproxy is a task_struct field, then the bundle's namespace pointers.
     const np = attach[0];
-    const ns = namespacesOf(k, np)[k.varKind];
-    w.access(taskLine, RMW_NONE);
+    w.access(k.taskStructLine(task), RMW_NONE);
     w.access(k.readLine(np), RMW_NONE);
-    w.access(k.readLine(ns), RMW_NONE);
-    w.access(k.varsLine(ns), RMW_NONE);
+    return { container: -1, namespaces: namespacesOf(k, np) };
   },
 };

@@ -1,5 +1,6 @@
 import type { KObject } from "../kernel/objects.ts";
 import type { Program, Step, StepWriter } from "../kernel/program.ts";
+import type { VarHome, VarRoots } from "../container-vars/vars.ts";
 
 /** Fixed CPU costs of kernel operations, in picoseconds (see shared/kernel/costs.ts). */
 export interface KernelCostsPs {
@@ -78,6 +79,10 @@ export interface KernelApi {
   countLine(obj: number): number;
   varsLine(obj: number): number;
   perCpuLine(obj: number, cpu: number): number;
+  /** A task's thread_info line: `current` and what sits beside it, always cached on the CPU running the task. */
+  threadInfoLine(task: number): number;
+  /** A task's task_struct line holding its namespace pointers (nsproxy, per-namespace pointers). */
+  taskStructLine(task: number): number;
   violation(kind: ViolationKind, obj: number, detail: string): void;
   /** Object lifecycle, for the objects-awaiting-free metric. */
   noteAwaitingFree(obj: number, delta: 1 | -1): void;
@@ -150,6 +155,8 @@ export interface Scheme {
    * levels the kernel's own fork path pays for), or in the initial ones (no virtualization).
    */
   readonly namespaced: boolean;
+  /** Where the scheme's per-container variables can live (see shared/container-vars/vars.ts). */
+  readonly varHome: VarHome;
   /** Pointer bytes a task carries. */
   bytesPerTask(kindCount: number): number;
   createContainer(k: KernelApi, w: StepWriter, parent: readonly number[] | null): ContainerObjects;
@@ -171,8 +178,13 @@ export interface Scheme {
   setns(k: KernelApi, w: StepWriter, attach: readonly number[], kind: number, target: readonly number[], owned: boolean): Attachment;
   /** The namespaces, by kind, that a task with this attachment is in ([] for `none`). */
   namespaces(k: KernelApi, attach: readonly number[]): readonly number[];
-  /** Reads a per-container variable (e.g. the network namespace's loopback device). */
-  access(k: KernelApi, w: StepWriter, attach: readonly number[], taskLine: number): void;
+  /**
+   * The pointer chase of an access to the per-container variables: the task's pointer line (its
+   * thread_info or task_struct line, wherever the scheme keeps its pointer) and the bundle or
+   * container line it leads to. Returns what it reached; the variables' own lines are the
+   * layout's (shared/container-vars).
+   */
+  access(k: KernelApi, w: StepWriter, attach: readonly number[], task: number): VarRoots;
 }
 
 export const SCHEME_NAMES = ["none", "clone-flags", "container", "openvz", "nsproxy", "percpu", "sloppy", "refcache"] as const;

@@ -12,6 +12,7 @@ import { experimentSeeds } from "./seeds.ts";
 import { checkCpusFit, resolveWorkloadBody } from "./parse.ts";
 import { NAMESPACE_SETS, type Spec, type WorkloadBody } from "./spec.ts";
 import type { KernelProfile } from "../kernel-path/profile.ts";
+import { DEFAULT_VARIABLES, type VarsConfig } from "../container-vars/vars.ts";
 
 /** Everything one run needs: a scheme on a machine with a CPU count, under a workload. */
 export interface RunConfig {
@@ -24,6 +25,8 @@ export interface RunConfig {
   warmupPs: number;
   kinds: string[];
   layoutShared: boolean;
+  /** Per-container variables and their layout (shared/container-vars). */
+  vars: VarsConfig;
   /** How much of the kernel's own fork and exit path runs (kernel-path/profile.ts). */
   kernel: KernelProfile;
   costs: KernelCostsPs;
@@ -45,6 +48,7 @@ export interface ResolvedSpec {
   schemes: SchemeName[];
   namespaces: string[];
   layout: "separate" | "shared";
+  vars: VarsConfig;
   kernel: KernelProfile;
   duration: string;
   warmup: string;
@@ -133,6 +137,7 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
   issues.catch(() => kindMask(namespaces, body.fork.newNamespaces, "workload.fork.newNamespaces"));
   issues.catch(() => kindMask(namespaces, body.unshare.namespaces, "workload.unshare.namespaces"));
   issues.catch(() => kindMask(namespaces, [body.setns.namespace], "workload.setns.namespace"));
+  const vars = resolveVars(spec, namespaces, body, issues);
   issues.throwIfAny();
   const costs: Record<string, string> = { ...DEFAULT_COSTS };
   for (const [k, v] of Object.entries(spec.costs)) if (v !== undefined) costs[k] = v;
@@ -148,6 +153,7 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
     schemes,
     namespaces,
     layout: spec.layout,
+    vars,
     kernel: spec.kernel,
     duration,
     warmup,
@@ -158,11 +164,49 @@ export function resolveSpec(spec: Spec, machineFiles: ReadonlyMap<string, Machin
   };
 }
 
+/**
+ * The spec's variables with each one's namespace kind filled in (the kind holding per-container
+ * variables, net if configured, when none is given), checked against the configured kinds and
+ * against what the workload's accesses name.
+ */
+function resolveVars(spec: Spec, kinds: readonly string[], body: WorkloadBody, issues: SpecIssues): VarsConfig {
+  const given = spec.vars.variables;
+  const fallback = kinds.includes("net") ? "net" : kinds[0];
+  const variables = (given ?? DEFAULT_VARIABLES).map((v) => ({ ...v, namespace: v.namespace ?? fallback }));
+  const where = given === undefined ? "vars (the default variables)" : "vars.variables";
+  variables.forEach((v, i) => {
+    if (variables.findIndex((u) => u.name === v.name) !== i) issues.add(`vars.variables.${i}.name`, `variable "${v.name}" is declared twice`);
+    if (!kinds.includes(v.namespace)) issues.add(given === undefined ? where : `vars.variables.${i}.namespace`, `namespace kind "${v.namespace}" is not among the configured kinds (${kinds.join(", ")})`);
+  });
+  const access = body.access;
+  if (access !== undefined) {
+    const check = (names: readonly string[], field: "read" | "write") =>
+      names.forEach((name, i) => {
+        const v = variables.find((u) => u.name === name);
+        const at = `workload.access.${field}.${i}`;
+        if (v === undefined) issues.add(at, `unknown variable "${name}" (${where} declares: ${variables.map((u) => u.name).join(", ")})`);
+        else if (field === "read" && v.class !== "read") issues.add(at, `variable "${name}" is a ${v.class} counter; an access reads only read-mostly variables`);
+        else if (field === "write" && v.class === "read") issues.add(at, `variable "${name}" is read-mostly; an access increments only written or percpu variables`);
+      });
+    check(access.read, "read");
+    check(access.write, "write");
+  }
+  return { layout: spec.vars.layout, padded: spec.vars.padded, variables };
+}
+
+/** The variable indices an access reads and writes (every read-mostly one when the workload names none). */
+function accessVars(vars: VarsConfig, body: WorkloadBody): { reads: number[]; writes: number[] } {
+  const index = (name: string) => vars.variables.findIndex((v) => v.name === name);
+  if (body.access === undefined) return { reads: vars.variables.flatMap((v, i) => (v.class === "read" ? [i] : [])), writes: [] };
+  return { reads: body.access.read.map(index), writes: body.access.write.map(index) };
+}
+
 /** The runs of an experiment: every scheme at every CPU count for each seed, in a fixed order. */
 export function planRuns(r: ResolvedSpec): RunConfig[] {
   const machine = machineOf(r);
   const kinds = r.namespaces;
   const b = r.workload;
+  const access = accessVars(r.vars, b);
   const workload: ResolvedWorkload = {
     name: r.workloadName,
     description: b.description,
@@ -177,6 +221,8 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
     setnsKind: kinds.indexOf(b.setns.namespace),
     migrateScope: b.migrate.scope,
     churnTasks: b.churn.tasks,
+    accessReads: access.reads,
+    accessWrites: access.writes,
   };
   const c = r.costs;
   const nsCreate = ps(c.nsCreate, "costs.nsCreate");
@@ -216,6 +262,7 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
           warmupPs: ps(r.warmup, "warmup"),
           kinds,
           layoutShared: r.layout === "shared",
+          vars: r.vars,
           kernel: r.kernel,
           costs,
           options,

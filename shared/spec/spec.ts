@@ -6,6 +6,7 @@ import { PLACEMENTS } from "../workloads/workload.ts";
 import { WORKLOAD_PRESETS } from "../workloads/presets.ts";
 import { parseDurationPs } from "./duration.ts";
 import { DEFAULT_KERNEL_PROFILE, KERNEL_PROFILES } from "../kernel-path/profile.ts";
+import { VAR_CLASSES, VAR_LAYOUTS } from "../container-vars/vars.ts";
 
 /** Every namespace kind of today's Linux, in clone-flag order. */
 export const ALL_NAMESPACE_KINDS = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] as const;
@@ -36,6 +37,7 @@ const timerPeriod = (why: string) =>
   );
 const kindName = z.enum(ALL_NAMESPACE_KINDS, { error: `expected a namespace kind: ${ALL_NAMESPACE_KINDS.join(", ")}` });
 const weight = z.number().min(0).max(1e6);
+const varName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: "expected a variable name (letters, digits and _, at most 64)" });
 
 export const workloadSchema = z.strictObject({
   description: z.string(),
@@ -72,6 +74,11 @@ export const workloadSchema = z.strictObject({
   setns: z.strictObject({ namespace: kindName }),
   migrate: z.strictObject({ scope: z.enum(["socket", "machine"]) }),
   churn: z.strictObject({ tasks: z.int().min(1).max(64) }),
+  /**
+   * The per-container variables (the spec's `vars.variables`) an access reads and increments;
+   * absent: it reads every read-mostly variable and writes none.
+   */
+  access: z.strictObject({ read: z.array(varName), write: z.array(varName) }).optional(),
 });
 
 /** A workload in a spec: a preset's name, or an object (optionally `preset:` plus overrides). */
@@ -105,6 +112,25 @@ export const specSchema = z.strictObject({
     })
     .default("linux"),
   layout: z.enum(["separate", "shared"]).default("separate"),
+  /** Per-container variables and their layout (shared/container-vars). */
+  vars: z
+    .strictObject({
+      layout: z.enum(VAR_LAYOUTS, { error: `expected a variable layout: ${VAR_LAYOUTS.join(", ")}` }).default("native"),
+      padded: z.boolean().default(true),
+      variables: z
+        .array(
+          z.strictObject({
+            name: varName,
+            class: z.enum(VAR_CLASSES, { error: `expected a variable class: ${VAR_CLASSES.join(", ")}` }),
+            bytes: z.int().min(1).max(4096),
+            namespace: kindName.optional(),
+          }),
+        )
+        .min(1)
+        .max(64)
+        .optional(),
+    })
+    .prefault({}),
   kernel: z.enum(KERNEL_PROFILES, { error: `expected a kernel profile: ${KERNEL_PROFILES.join(", ")}` }).default(DEFAULT_KERNEL_PROFILE),
   duration: duration.optional(),
   warmup: duration.optional(),

@@ -58,7 +58,7 @@ export class WorkloadDriver implements TaskProgrammer {
     if (task.pull) {
       // The first run after a cross-CPU fork or a migration pulls the task_struct line over.
       task.pull = false;
-      steps.access(k.taskLine(task.id), RMW_SET, 0);
+      steps.access(k.threadInfoLine(task.id), RMW_SET, 0);
     }
     if (task.role === ROLE_CHILD) {
       if (!task.thinkNext) {
@@ -96,7 +96,7 @@ export class WorkloadDriver implements TaskProgrammer {
         return OP_FORK;
       case MIX_ACCESS:
         w.compute(k.costs.accessPs);
-        k.scheme.access(k, w, task.attach, k.taskLine(task.id));
+        k.vars.access(k, w, k.scheme.access(k, w, task.attach, task.id), this.w.accessReads, this.w.accessWrites);
         return OP_ACCESS;
       case MIX_UNSHARE: {
         w.compute(k.costs.unsharePs);
@@ -135,7 +135,7 @@ export class WorkloadDriver implements TaskProgrammer {
         // RadixVM's reference-counting benchmark (Clements et al., EuroSys 2013): get and put on
         // one shared object. Under `none` there is no count: a load of the task's own line.
         const obj = task.attach[0];
-        if (obj === undefined) w.access(k.taskLine(task.id), RMW_NONE, 0);
+        if (obj === undefined) w.access(k.threadInfoLine(task.id), RMW_NONE, 0);
         else {
           k.get(w, obj);
           k.put(w, obj);

@@ -34,11 +34,13 @@ export const WORKLOAD_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
   },
   "net-heavy": {
     ...base,
-    description: "network-heavy service: tasks in 16 containers mostly read per-container variables (the netns loopback device), with occasional forks",
+    description:
+      "network-heavy service: tasks in 16 containers mostly send packets: each access reads the container's loopback device and increments its rx and tx packet counters; occasional forks",
     tasksPerCpu: 2,
     containers: { count: 16, nesting: 0, pinToSockets: false },
     think: "200ns",
     mix: { ...noOps, access: 50, fork: 1 },
+    access: { read: ["loopback_dev"], write: ["rx_packets", "tx_packets"] },
   },
   migration: {
     ...base,

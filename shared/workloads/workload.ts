@@ -47,6 +47,8 @@ export interface WorkloadSpec {
   setns: { namespace: string };
   migrate: { scope: "socket" | "machine" };
   churn: { tasks: number };
+  /** The per-container variables an access reads and increments (names from the spec's `vars`). */
+  access?: { read: string[]; write: string[] };
 }
 
 /** A workload with durations in picoseconds and namespace kinds as bit masks. */
@@ -64,4 +66,7 @@ export interface ResolvedWorkload {
   setnsKind: number;
   migrateScope: "socket" | "machine";
   churnTasks: number;
+  /** Variable indices (into the run's vars.variables) an access reads, and increments. */
+  accessReads: number[];
+  accessWrites: number[];
 }

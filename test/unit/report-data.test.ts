@@ -34,6 +34,7 @@ function run(fields: Partial<RunResult> & { scheme: SchemeName; cpus: number }):
     atomicsPerOp: 0,
     sharedAtomicsPerOp: 0,
     accessesBySource: { ...SOURCES },
+    access: { operations: 0, linesPerAccess: 0, lineAccessesPerAccess: 0, transfersPerAccess: 0, dramPerAccess: 0, bySource: { ...SOURCES } },
     lineTransfers: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0, total: 0 },
     lineTransferShare: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0 },
     transfersPerOp: 0,

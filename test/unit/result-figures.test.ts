@@ -29,6 +29,8 @@ function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, 
     opsByKind,
     latencyPsByKind,
     accessesBySource: [0, 0, 0, 0, 0, 0, 0, 0],
+    varAccessesBySource: [0, 0, 0, 0, 0, 0, 0, 0],
+    varLinesTouched: 0,
     atomicsBySource: [0, 0, 0, 0, 0, 0, 0, 0],
     sharedAtomics: 0,
     stallPs: 0,
@@ -214,6 +216,7 @@ function run(fill: Partial<RunResult>): RunResult {
     latency: {},
     atomicsPerOp: 0,
     transfersPerOp: 0,
+    access: { operations: 0, linesPerAccess: 0, lineAccessesPerAccess: 0, transfersPerAccess: 0, dramPerAccess: 0, bySource: {} },
     memory: { bytesPerTask: 0, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
     scalingEfficiency: null,
     invariants: { ok: true, violationCount: 0, violations: [] },
@@ -287,6 +290,15 @@ describe("verdict and table", () => {
     expect(dominantOp([run({ operations: { fork: 89, exit: 100 } })])).toBe("exit");
     expect(dominantOp([run({ operations: { access: 5 } }), run({ operations: { access: 5, migrate: 9 } })])).toBe("access");
     expect(dominantOp([])).toBeNull();
+  });
+
+  it("adds lines and transfers per access when a run made accesses to per-container variables", () => {
+    const access = { operations: 50, linesPerAccess: 4, lineAccessesPerAccess: 5, transfersPerAccess: 1.5, dramPerAccess: 0, bySource: {} } as RunResult["access"];
+    const cells = formatTable([run({ scheme: "container", cpus: 4, operations: { access: 50 }, totalOps: 200, access })])
+      .split("\n")
+      .map((l) => l.trim().split(/\s{2,}/));
+    expect(cells[0]).toEqual(["scheme", "cpus", "ops/s", "eff", "p99 access", "atomics/op", "xfers/op", "lines/acc", "xfers/acc", "B/task", "refB/ctr", "invariants"]);
+    expect(cells[2].slice(7, 9)).toEqual(["4.00", "1.50"]);
   });
 
   it("formats each row's figures with their units", () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { RMW_ATOMIC_ADD, RMW_NONE, RMW_PLAIN_ADD, RMW_TAKE_SPARE } from "../../shared/coherence/protocol.ts";
 import { isPerCpuLine, OBJ_CONTAINER, OBJ_NAMESPACE, OBJ_NSPROXY } from "../../shared/kernel/objects.ts";
 import type { SchemeName } from "../../shared/schemes/scheme.ts";
+import type { Kernel, Task } from "../../shared/kernel/kernel.ts";
+import type { StepWriter } from "../../shared/kernel/program.ts";
 import { atomics, distinctLines, OperationBench, reads, sharedAtomics, type ExecutedAccess } from "./support/operation-bench.ts";
 
 // DESIGN.md's table of schemes, operation by operation: exactly which accesses each one writes.
@@ -256,6 +258,11 @@ describe("unshare, setns and fork with new namespaces", () => {
   });
 });
 
+/** An access reading the first variable (loopback_dev): the scheme's pointer chase, then the layout's lines. */
+function readVar(k: Kernel, w: StepWriter, t: Task): void {
+  k.vars.access(k, w, k.scheme.access(k, w, t.attach, t.id), [0], []);
+}
+
 describe("access(var): reads on the way to a per-container variable", () => {
   it.each([
     ["none", 2],
@@ -268,11 +275,11 @@ describe("access(var): reads on the way to a per-container variable", () => {
   ] as const)("under %s an access reads %i lines and writes none", (scheme, n) => {
     const b = bench(scheme);
     const task = b.worker(0);
-    const r = b.run(0, (k, w) => b.scheme.access(k, w, task.attach, k.taskLine(task.id)));
+    const r = b.run(0, (k, w) => readVar(k, w, task));
     expect(r.accesses).toHaveLength(n);
     expect(reads(r.accesses)).toHaveLength(n);
     expect(distinctLines(r.accesses)).toBe(n);
-    expect(r.accesses[0].line).toBe(b.kernel.taskLine(task.id));
+    expect(r.accesses[0].line).toBe(b.kernel.threadInfoLine(task.id));
   });
 
   it("under nsproxy the chain is task -> nsproxy -> net namespace -> variable", () => {
@@ -280,9 +287,9 @@ describe("access(var): reads on the way to a per-container variable", () => {
     const task = b.worker(0);
     const np = task.attach[0];
     const net = b.kernel.object(np).holds[KINDS.indexOf("net")];
-    const r = b.run(0, (k, w) => b.scheme.access(k, w, task.attach, k.taskLine(task.id)));
+    const r = b.run(0, (k, w) => readVar(k, w, task));
     const k = b.kernel;
-    expect(r.accesses.map((a) => a.line)).toEqual([k.taskLine(task.id), k.readLine(np), k.readLine(net), k.varsLine(net)]);
+    expect(r.accesses.map((a) => a.line)).toEqual([k.threadInfoLine(task.id), k.readLine(np), k.readLine(net), k.varsLine(net)]);
   });
 
   it("under clone-flags the chain is task -> net namespace -> variable; under none, task -> global variable", () => {
@@ -290,15 +297,15 @@ describe("access(var): reads on the way to a per-container variable", () => {
     const t = cf.worker(0);
     const net = t.attach[KINDS.indexOf("net")];
     const k = cf.kernel;
-    expect(cf.run(0, (kk, w) => cf.scheme.access(kk, w, t.attach, kk.taskLine(t.id))).accesses.map((a) => a.line)).toEqual([
-      k.taskLine(t.id),
+    expect(cf.run(0, (kk, w) => readVar(kk, w, t)).accesses.map((a) => a.line)).toEqual([
+      k.threadInfoLine(t.id),
       k.readLine(net),
       k.varsLine(net),
     ]);
     const none = bench("none");
     const u = none.worker(0);
-    expect(none.run(0, (kk, w) => none.scheme.access(kk, w, u.attach, kk.taskLine(u.id))).accesses.map((a) => a.line)).toEqual([
-      none.kernel.taskLine(u.id),
+    expect(none.run(0, (kk, w) => readVar(kk, w, u)).accesses.map((a) => a.line)).toEqual([
+      none.kernel.threadInfoLine(u.id),
       none.kernel.varsLine(none.kernel.globalObject),
     ]);
   });
@@ -306,12 +313,12 @@ describe("access(var): reads on the way to a per-container variable", () => {
   it("with the shared layout the read-mostly fields sit on the count line: the container read touches the line a fork increments", () => {
     const b = bench("container", "linux", "shared");
     const task = b.worker(0);
-    const read = b.run(0, (k, w) => b.scheme.access(k, w, task.attach, k.taskLine(task.id)));
+    const read = b.run(0, (k, w) => readVar(k, w, task));
     const fork = b.run(0, (k, w) => b.scheme.fork(k, w, task.attach, 0));
     expect(read.accesses.map((a) => a.line)).toContain(fork.accesses[0].line);
     const separate = bench("container");
     const t2 = separate.worker(0);
-    const read2 = separate.run(0, (k, w) => separate.scheme.access(k, w, t2.attach, k.taskLine(t2.id)));
+    const read2 = separate.run(0, (k, w) => readVar(k, w, t2));
     const fork2 = separate.run(0, (k, w) => separate.scheme.fork(k, w, t2.attach, 0));
     expect(read2.accesses.map((a) => a.line)).not.toContain(fork2.accesses[0].line);
   });
