@@ -1,4 +1,14 @@
 import type { RunResult } from "../shared/metrics/result.ts";
+import type { LatencyBreakdown } from "../shared/metrics/attribution.ts";
+
+/**
+ * The breakdown of a run's fork latency, if it has one with forks measured (a run under
+ * refcounts-only has none; a results.json written before the breakdown existed neither).
+ */
+export function forkBreakdownOf(r: RunResult): LatencyBreakdown | undefined {
+  const b = r.kernelPath?.latencyBreakdown?.fork;
+  return b !== undefined && b.operations > 0 ? b : undefined;
+}
 
 /**
  * Three significant figures, with k / M / G above a thousand: 8750 -> "8.75k", 2.5e9 -> "2.50G",

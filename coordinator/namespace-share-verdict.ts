@@ -1,6 +1,7 @@
 import { findMachinePreset } from "../shared/machine/presets.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
-import { percent } from "./figures.ts";
+import type { LatencyBreakdown } from "../shared/metrics/attribution.ts";
+import { forkBreakdownOf, percent } from "./figures.ts";
 
 /**
  * A scheme's namespace reference counting "matters" to fork when it is at least this share of a
@@ -61,10 +62,9 @@ function point(runs: readonly RunResult[], cpus: number, role: string): SharePoi
   const bySchemes = new Map<string, RunResult[]>();
   for (const r of runs) if (r.cpus === cpus && r.kernelPath !== undefined) bySchemes.set(r.scheme, [...(bySchemes.get(r.scheme) ?? []), r]);
   for (const [scheme, rs] of bySchemes) {
-    const measured = rs.filter((r) => (r.kernelPath?.latencyBreakdown.fork.operations ?? 0) > 0);
-    p.forks[scheme] = measured.reduce((s, r) => s + (r.kernelPath?.latencyBreakdown.fork.operations ?? 0), 0);
-    if (measured.length === 0) continue;
-    const forks = measured.map((r) => r.kernelPath!.latencyBreakdown.fork);
+    const forks = rs.map(forkBreakdownOf).filter((b) => b !== undefined);
+    p.forks[scheme] = forks.reduce((s, b) => s + b.operations, 0);
+    if (forks.length === 0) continue;
     p.namespaceRefs[scheme] = mean(forks.map((b) => b.namespaceRefs));
     p.lockWait[scheme] = mean(forks.map((b) => b.lockWait));
     const waits = new Map<string, number>();
@@ -92,12 +92,12 @@ function listShares(points: readonly SharePoint[], pick: (p: SharePoint) => numb
  * of the group has the kernel path or forks.
  */
 export function namespaceShareGroup(runs: readonly RunResult[]): NamespaceShareGroup | null {
-  const withPath = runs.filter((r) => r.kernelPath !== undefined && (r.operations.fork ?? 0) > 0);
+  const withPath = runs.filter((r) => forkBreakdownOf(r) !== undefined);
   if (withPath.length === 0) return null;
   const machine = runs[0].machine;
   const workload = runs[0].workload;
   const points = namedCounts(machine, withPath.map((r) => r.cpus)).map(([cpus, role]) => point(runs, cpus, role));
-  const all = withPath.filter((r) => r.scheme === "nsproxy").map((r) => r.kernelPath!.latencyBreakdown.fork.namespaceRefs);
+  const all = withPath.filter((r) => r.scheme === "nsproxy").map((r) => (forkBreakdownOf(r) as LatencyBreakdown).namespaceRefs);
   const nsproxyMaxShare = all.length > 0 ? Math.max(...all) : null;
   const schemes = [...new Set(withPath.map((r) => r.scheme))];
   const last = points[points.length - 1];

@@ -2,7 +2,7 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import type { OpKindName } from "../shared/kernel/program.ts";
 import type { Verdict } from "./verdict.ts";
 import { confidenceInterval95, mean } from "../shared/metrics/stats.ts";
-import { factor, LOW_SAMPLE_OPS, lowSample, percent, sig3 } from "./figures.ts";
+import { factor, forkBreakdownOf, LOW_SAMPLE_OPS, lowSample, percent, sig3 } from "./figures.ts";
 
 export { sig3 } from "./figures.ts";
 
@@ -82,7 +82,7 @@ export function formatTable(runs: readonly RunResult[]): string {
   const groups = seedGroups(runs);
   const seeded = groups.some((g) => g.length > 1);
   // Under a kernel path: where a fork's latency goes (the scheme's namespace references, lock waits).
-  const breakdown = runs.some((r) => (r.kernelPath?.latencyBreakdown.fork.operations ?? 0) > 0);
+  const breakdown = runs.some((r) => forkBreakdownOf(r) !== undefined);
   // Per-container variable accesses: lines touched and lines from another cache, per access.
   const accesses = runs.some((r) => r.access.operations > 0);
   const header = [
@@ -144,9 +144,9 @@ export function formatTable(runs: readonly RunResult[]): string {
  * the seeds that measured a fork ("-" when none did).
  */
 function forkShares(g: readonly RunResult[]): string[] {
-  const forks = g.map((r) => r.kernelPath?.latencyBreakdown.fork).filter((b) => b !== undefined && b.operations > 0);
+  const forks = g.map(forkBreakdownOf).filter((b) => b !== undefined);
   if (forks.length === 0) return ["-", "-"];
-  return [percent(mean(forks.map((b) => b!.namespaceRefs))), percent(mean(forks.map((b) => b!.lockWait)))];
+  return [percent(mean(forks.map((b) => b.namespaceRefs))), percent(mean(forks.map((b) => b.lockWait)))];
 }
 
 export function formatVerdict(v: Verdict): string {

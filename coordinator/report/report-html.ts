@@ -24,6 +24,8 @@ export interface ReportPage {
   /** Relative links to the data files beside the page. */
   csvHref: string;
   jsonHref: string;
+  /** The "where a fork's time goes" section (fork-breakdown-chart.ts), or empty. */
+  forkBreakdown?: string;
 }
 
 export function escapeHtml(text: string): string {
@@ -172,6 +174,7 @@ ${verdictNote}
 ${page.charts.map(chartFigure).join("\n")}
 </div>
 </section>
+${page.forkBreakdown ?? ""}
 <section id="table">
 <h2>Table</h2>
 <p class="note">As <code>refsim run</code> prints it: ops/s after the warm-up, eff = scaling efficiency, p99 of the most frequent operation, atomics and cache-line transfers per operation, pointer bytes per task, refcount bytes per container, invariants.</p>

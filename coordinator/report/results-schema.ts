@@ -13,6 +13,20 @@ const finite = z.number();
 const ratio = z.number().nullable();
 const sources = z.looseObject({ hit: count, smt: count, die: count, package: count, hop1: count, hop2: count, "dram-local": count, "dram-remote": count });
 
+/** A breakdown of fork or exit latency (shared/metrics/attribution.ts): shares between 0 and 1. */
+const share = z.number().min(0).max(1.001);
+const breakdownSchema = z.looseObject({
+  operations: count,
+  meanNs: count,
+  namespaceRefs: share,
+  lockWait: share,
+  lockWaitByLock: z.record(z.string(), share),
+  lockedSections: share,
+  kernelMemory: share,
+  parallelCompute: share,
+  interrupted: share,
+});
+
 const runSchema = z.looseObject({
   scheme: z.string(),
   machine: z.string(),
@@ -38,6 +52,8 @@ const runSchema = z.looseObject({
   memory: z.looseObject({ bytesPerTask: count, refBytesPerContainer: count, fixedBytes: count, liveObjectsAtEnd: count, awaitingFreePeak: count, awaitingFreeAtEnd: count }),
   scalingEfficiency: ratio,
   engineEvents: count,
+  // Files written before the breakdown existed have a kernelPath without it.
+  kernelPath: z.looseObject({ profile: z.string(), latencyBreakdown: z.looseObject({ fork: breakdownSchema, exit: breakdownSchema }).optional() }).optional(),
   invariants: z.looseObject({
     ok: z.boolean(),
     violationCount: count,

@@ -5,6 +5,7 @@ import { RESULTS_SCHEMA_VERSION, type ResultsDocument } from "../output.ts";
 import { renderSvgs } from "./render-charts.ts";
 import { reportCharts, reportVerdict, seedsOf } from "./report-data.ts";
 import { reportHtml } from "./report-html.ts";
+import { forkBreakdownFigure, forkBreakdownRows, forkBreakdownSpec } from "./fork-breakdown-chart.ts";
 import { resultsDocumentProblem } from "./results-schema.ts";
 
 export const REPORT_FILE = "report.html";
@@ -44,7 +45,8 @@ export function readResultsDocument(dir: string): ResultsDocument {
 /** The report page of a results document, as HTML text. */
 export async function renderReport(doc: ResultsDocument): Promise<string> {
   const charts = reportCharts(doc.runs);
-  const svgs = await renderSvgs(charts.map((c) => c.spec));
+  const breakdown = forkBreakdownRows(doc.runs);
+  const svgs = await renderSvgs([...charts.map((c) => c.spec), ...(breakdown.length > 0 ? [forkBreakdownSpec(breakdown)] : [])]);
   const { verdict, overSeeds } = reportVerdict(doc);
   return reportHtml({
     doc,
@@ -54,6 +56,7 @@ export async function renderReport(doc: ResultsDocument): Promise<string> {
     seeds: seedsOf(doc.runs),
     csvHref: "results.csv",
     jsonHref: "results.json",
+    forkBreakdown: forkBreakdownFigure(breakdown, svgs[charts.length] ?? null),
   });
 }
 
