@@ -7,9 +7,11 @@ import { defineConfig } from "vitest/config";
 // decoders rather than the model's answers and would run for nearly every mutant of the model
 // (they cover it all): checkpoint (14 s), fuzz (7 s) and partitioned (3 s). A mutant only they
 // would catch counts as a survivor here. The timeout is generous: mutation runs share the machine.
+// REFSIM_MUTATION_TESTS (set by `npm run mutation -- --tests=...`): those files only.
+const only = process.env.REFSIM_MUTATION_TESTS?.split(",").filter((f) => f !== "");
 export default defineConfig({
   test: {
-    include: ["test/unit/**/*.test.ts"],
+    include: only ?? ["test/unit/**/*.test.ts"],
     exclude: ["test/unit/sweep-embedded.test.ts", "test/unit/checkpoint.test.ts", "test/unit/fuzz.test.ts", "test/unit/partitioned.test.ts"],
     environment: "node",
     testTimeout: 120_000,

@@ -9,6 +9,11 @@
 // gitignored: the incremental file is a cache of this machine's last run (it embeds the source
 // of every mutated file and test), it changes with every model change, and checked in it would
 // conflict between every branch that touches the model; a missing one means a full run.
+// --tests=FILE,FILE,... runs each mutant against those unit test files only (their covering
+// tests among them), for groups whose code every simulating test covers (the engine): with the
+// whole suite a surviving mutant costs the whole suite's time, minutes on a loaded machine. Such a
+// score is a lower bound of the whole suite's (a mutant a subset kills, the suite kills too); it
+// keeps an incremental file of its own and the table says which files it used.
 // Equivalent mutants (no observable effect) are listed with their reasons in
 // test/mutation-equivalents.md; the score counts them as survivors.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -36,13 +41,16 @@ const GROUPS = {
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 // --concurrency=N overrides stryker.config.mjs (2): the test processes running mutants at once.
 const concurrency = process.argv.find((a) => a.startsWith("--concurrency="))?.split("=")[1];
+// --tests=...: read by vitest.mutation.config.ts in Stryker's test processes (they inherit it).
+const tests = process.argv.find((a) => a.startsWith("--tests="))?.slice("--tests=".length);
+if (tests !== undefined) process.env.REFSIM_MUTATION_TESTS = tests;
 const chosen = args.length === 0 ? Object.keys(GROUPS) : args;
 const rows = [];
 mkdirSync("reports/mutation", { recursive: true });
 for (const name of chosen) {
   // A group's name, or paths separated by commas (one group): a file, or a folder's every .ts.
   const mutate = GROUPS[name] ?? name.split(",").map((p) => (/\.ts$/.test(p) ? p : `${p.replace(/\/$/, "")}/**/*.ts`));
-  const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
+  const slug = name.replace(/[^A-Za-z0-9]+/g, "-") + (tests === undefined ? "" : "-subset");
   const t0 = Date.now();
   const results = await new Stryker({
     configFile: "stryker.config.mjs",
@@ -71,4 +79,5 @@ const line = (vals) => vals.map((v, i) => (i === 0 ? String(v).padEnd(width[i]) 
 console.log("\nMutation score per group (killed includes timeouts; ignored: static mutants, see stryker.config.mjs; score = killed / (killed + survived + no coverage)):");
 console.log(line(cols));
 for (const r of rows) console.log(line(cols.map((c) => r[c])));
+if (tests !== undefined) console.log(`Tests: ${tests} only (a lower bound of the whole unit suite's score)`);
 console.log("Survivors of each group: reports/mutation/<group>.survivors.tsv; equivalent mutants: test/mutation-equivalents.md");
