@@ -41,6 +41,8 @@ export interface CpuReport {
    * kind, picoseconds by time class (metrics/attribution.ts; a lock wait per lock class).
    */
   timeByOp: number[];
+  /** Tasks whose programs still sleep (or were woken but never ran again) at the end. */
+  asleep?: number[];
 }
 
 /** One home node's share. */
@@ -71,7 +73,7 @@ export interface PartitionReport {
    * The kernel profile's lock classes (the same in every partition); word -1: one per object;
    * waitLock: the class of a qrwlock's wait_lock, else -1.
    */
-  lockClasses: Array<{ name: string; kind: number; word: number; waitLock: number }>;
+  lockClasses: Array<{ name: string; kind: number; word: number; waitLock: number; head?: number }>;
   engineEvents: number;
   endPs: number;
 }

@@ -13,6 +13,8 @@ export const EV_LINE_DATA = 5; // target requester: a0 line, a1 value, a2 access
 export const EV_TASK_ARRIVE = 6; // target cpu: a0 task id, a1 1 = new child, 0 = migrated
 export const EV_TIMER = 7; // target cpu: a0 timer kind, a1 object id, a2 argument
 export const EV_CPU_WAKE = 8; // target cpu: look at the run queue
+export const EV_TASK_WAKE = 10; // target cpu: a0 the task whose sleeping program may run again (try_to_wake_up)
+export const EV_KWORK_QUEUED = 11; // target cpu: a0 work kind, a1 object: work for a kernel worker on that CPU (queue_work)
 export const EV_LINE_FREE = 9; // target home (sent to itself): a0 line; the line's occupancy ended, serve a waiting request
 
 /** Event priorities at equal time: coherence traffic first, then arrivals, then programs. */

@@ -1,6 +1,7 @@
 import type { Kernel } from "../kernel/kernel.ts";
 import { COUNTER_NONE, OBJ_GLOBAL } from "../kernel/objects.ts";
-import { LOCK_RW, LOCK_SPIN, type LockClass } from "../locks/lock-host.ts";
+import { OBJ_TASK } from "../kernel/objects.ts";
+import { LOCK_MUTEX, LOCK_RW, LOCK_RWSEM, LOCK_SPIN, LOCK_WORKQUEUE, type LockClass } from "../locks/lock-host.ts";
 
 /**
  * The kernel's own shared state that the linux-6 fork and exit path touches: its locks and the
@@ -40,6 +41,17 @@ export interface KernelPathState {
   ucountsNproc: number[];
   cssSetRef: number;
   cssSetTasks: number;
+  /** Network namespaces (netns.ts, netns-cleanup.ts): their locks (class indices)... */
+  pernetOps: number;
+  netRwsem: number;
+  rtnl: number;
+  /** ...the netns workqueue's statistics class (not a lock: its wait is the backlog)... */
+  netnsWq: number;
+  /** ...net_namespace_list, cleanup_list (an llist head), and the netns worker: its task object and CPU. */
+  netList: number;
+  cleanupList: number;
+  netnsWorker: number;
+  netnsWorkerCpu: number;
 }
 
 /** The kernel path's lock classes, with a short name for table columns. */
@@ -48,6 +60,9 @@ export const KERNEL_PATH_LOCKS: ReadonlyArray<[name: string, column: string]> = 
   ["pidmap_lock", "pidmap"],
   ["css_set_lock", "css_set"],
   ["sighand->siglock", "siglock"],
+  ["pernet_ops_rwsem", "pernet"],
+  ["rtnl_mutex", "rtnl"],
+  ["netns_wq (cleanup_net)", "netns_wq"],
 ];
 
 /**
@@ -61,6 +76,12 @@ export function setUpKernelPath(k: Kernel, levels: number): KernelPathState {
     const classes: LockClass[] = [];
     const lock = (name: string, kind: number, word: number, waitLock = -1) => {
       classes.push({ name, kind, word, waitLock });
+      return classes.length - 1;
+    };
+    const sleeping = (name: string, kind: number) => {
+      const waitLock = lock(`${name}.wait_lock`, LOCK_SPIN, line());
+      const osq = kind === LOCK_MUTEX ? lock(`${name}.osq`, LOCK_SPIN, line()) : -1;
+      classes.push({ name, kind, word: line(), waitLock, head: line(), tail: line(), osq });
       return classes.length - 1;
     };
     const tasklistWait = lock("tasklist_lock.wait_lock", LOCK_SPIN, line());
@@ -81,6 +102,14 @@ export function setUpKernelPath(k: Kernel, levels: number): KernelPathState {
       ucountsNproc: Array.from({ length: levels + 1 }, line),
       cssSetRef: line(),
       cssSetTasks: line(),
+      pernetOps: sleeping("pernet_ops_rwsem", LOCK_RWSEM),
+      netRwsem: sleeping("net_rwsem", LOCK_RWSEM),
+      rtnl: sleeping("rtnl_mutex", LOCK_MUTEX),
+      netnsWq: lock("netns_wq (cleanup_net)", LOCK_WORKQUEUE, -1),
+      netList: line(),
+      cleanupList: line(),
+      netnsWorker: k.create(sw, OBJ_TASK, -1, [], COUNTER_NONE),
+      netnsWorkerCpu: 0,
     };
     k.locks.classes = classes;
     k.locks.nodesObject = k.create(sw, OBJ_GLOBAL, -1, [], COUNTER_NONE);

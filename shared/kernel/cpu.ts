@@ -22,7 +22,7 @@ import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
 import { ATTR_CAPACITY, ATTR_INTERRUPTED } from "../metrics/attribution.ts";
-import { insertSteps, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SLEEP, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
@@ -35,6 +35,11 @@ export interface CpuHooks {
   /** An action step; may write more steps. */
   onAction(cpu: Cpu, program: Program, step: Step, out: StepWriter): void;
   onProgramDone(cpu: Cpu, program: Program): void;
+  /**
+   * A sleep step: true if the kernel took the program away (it comes back through nextProgram
+   * once woken, with what programTimePs held), false if a wake-up already came and it goes on.
+   */
+  onSleep?(cpu: Cpu, program: Program): boolean;
   /**
    * Optional: the class (metrics/attribution.ts) of the time a task's step that begins now
    * takes, `compute` for a compute step, else a memory access or a spin. Without it the CPU
@@ -246,7 +251,8 @@ export class Cpu {
           this.after(set.remainingPs);
           return;
         }
-        p.startPs = now;
+        // A program coming back from a sleep keeps its start.
+        if (p.pc === 0) p.startPs = now;
         this.program = p;
       }
       if (p.pc >= p.steps.length) {
@@ -259,6 +265,11 @@ export class Cpu {
         this.beginSegment(p, true);
         this.after(s.ps);
         return;
+      }
+      if (s.kind === STEP_SLEEP) {
+        if (this.hooks.onSleep === undefined) throw new SimulationError("a sleep step, but the kernel cannot sleep", now, `cpu ${this.id}`);
+        if (this.hooks.onSleep(this, p)) this.program = null;
+        continue;
       }
       if (s.kind === STEP_ACTION) {
         const out = new StepWriter([]);

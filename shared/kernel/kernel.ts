@@ -2,7 +2,7 @@ import type { Engine } from "../engine/engine.ts";
 import { SimulationError } from "../engine/errors.ts";
 import { Prng } from "../engine/prng.ts";
 import type { Machine } from "../machine/machine.ts";
-import { EV_TASK_ARRIVE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_SET } from "../coherence/protocol.ts";
+import { EV_TASK_ARRIVE, EV_TASK_WAKE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_SET } from "../coherence/protocol.ts";
 import { applyRmw } from "../coherence/rmw.ts";
 import { COUNTERS } from "../schemes/index.ts";
 import { TAG_PERCPU_SWITCHED } from "../schemes/percpu.ts";
@@ -28,6 +28,7 @@ import {
   objectLine,
   ObjectTable,
   OBJ_GLOBAL,
+  OBJ_NAMESPACE,
   OBJ_TASK,
   perCpuLine,
   SLOT_COUNT,
@@ -36,13 +37,30 @@ import {
   type KObject,
 } from "./objects.ts";
 import { insertSteps, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, StepWriter, type Program, type Step } from "./program.ts";
-import { newLockCpuState, TAG_OWNER_RW, TAG_OWNER_SPIN, type LockCpuState, type LockHost, type LockTable } from "../locks/lock-host.ts";
+import {
+  newLockCpuState,
+  TAG_OWNER_MUTEX,
+  TAG_OWNER_RW,
+  TAG_OWNER_RWSEM,
+  TAG_OWNER_SLEEP,
+  TAG_OWNER_SPIN,
+  type LockCpuState,
+  type LockHost,
+  type LockTable,
+} from "../locks/lock-host.ts";
+import { mutexResult } from "../locks/mutex.ts";
+import { rwsemResult } from "../locks/rwsem.ts";
+import { sleepCostsPs, type SleepCostsPs } from "../locks/sleep-costs.ts";
+import { sleepQueueAction, sleepQueueResult } from "../locks/sleep-queue.ts";
 import { spinLockAction, spinLockResult } from "../locks/qspinlock.ts";
 import { rwLockAction, rwLockResult } from "../locks/qrwlock.ts";
 import { kernelPathCostsPs, type KernelPathCostsPs } from "../kernel-path/costs.ts";
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../metrics/attribution.ts";
 import type { KernelPathState } from "../kernel-path/setup.ts";
 import { ContainerVars, isVarLine } from "../container-vars/vars.ts";
+import { createNetns, putNetns, TAG_NETNS_PUT } from "../kernel-path/netns.ts";
+import { netnsBatch, netnsBatchDone, netnsQueued, newNetnsWorkerState, queueNetnsCleanup, TAG_NETNS_BATCH, TAG_NETNS_DONE, KWORK_NETNS, type NetnsWorkerState } from "../kernel-path/netns-cleanup.ts";
+import { netnsCostsPs, type NetnsCostsPs } from "../kernel-path/netns-costs.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -83,6 +101,22 @@ export interface Violation {
   detail: string;
 }
 
+/**
+ * A program that left its CPU (STEP_SLEEP), with what the CPU knew of it: where its time went
+ * so far (Cpu.programTimePs), the class its sleep counts in, and its lock and scheme state
+ * (the CPU runs other programs meanwhile).
+ */
+export interface SleepingProgram {
+  program: Program;
+  timePs: Float64Array;
+  sleepClass: number;
+  sleptAtPs: number;
+  waiting: number;
+  waitingFor: number;
+  holding: number;
+  inScheme: boolean;
+}
+
 /** Kernel state of one CPU. */
 export interface KernelCpu extends PerCpuCounterState {
   runQueue: number[];
@@ -103,6 +137,14 @@ export interface KernelCpu extends PerCpuCounterState {
    * operation kind, `timeClasses` picoseconds by class (metrics/attribution.ts).
    */
   timeByOp: Float64Array;
+  /** Programs asleep on this CPU, by task. */
+  sleeping: Map<number, SleepingProgram>;
+  /** Tasks woken before their program reached its sleep step (it goes on instead of sleeping). */
+  wakePending: Set<number>;
+  /** Woken programs, in the order of their wake-ups: they run before new work. */
+  ready: SleepingProgram[];
+  /** The netns workqueue, on the worker's CPU (netns-cleanup.ts). */
+  netnsWorker: NetnsWorkerState;
 }
 
 /** Kernel-level step tags (counters use tags 16 and above, see Counter). */
@@ -135,6 +177,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   readonly kindCount: number;
   readonly hierarchical: readonly boolean[];
   readonly varKind: number;
+  /** The net kind's index, or -1 when the run has no network namespaces. */
+  readonly netKind: number;
   readonly cpuCount: number;
   readonly costs: KernelCostsPs;
   readonly options: SchemeOptions;
@@ -152,6 +196,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   path: KernelPathState | null = null;
   readonly pathCosts: KernelPathCostsPs = kernelPathCostsPs();
   lockLog: number[] | null = null;
+  readonly sleepCosts: SleepCostsPs = sleepCostsPs();
+  readonly netnsCosts: NetnsCostsPs = netnsCostsPs();
   /** CPUs held by this process (all of them in an embedded run). */
   readonly ownsCpu: (cpu: number) => boolean;
   private createdSinceBarrier: KObject[] = [];
@@ -178,6 +224,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     this.hierarchical = config.kinds.map((k) => k === "pid" || k === "user");
     const net = config.kinds.indexOf("net");
     this.varKind = net >= 0 ? net : 0;
+    this.netKind = net;
     this.cpuCount = machine.cpuCount;
     this.costs = config.costs;
     this.options = config.options;
@@ -201,6 +248,10 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         locks: newLockCpuState(0),
         inScheme: false,
         timeByOp: new Float64Array(OP_KIND_COUNT * ATTR_LOCK_WAIT),
+        sleeping: new Map(),
+        wakePending: new Set(),
+        ready: [],
+        netnsWorker: newNetnsWorkerState(),
       });
     }
     this.socketCpus = [];
@@ -332,7 +383,18 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     else this.put(w, obj);
   }
 
+  namespaceCreation(w: StepWriter, kind: number): void {
+    const path = this.path;
+    if (path === null) w.compute(this.costs.nsCreatePs[kind]);
+    else if (kind === this.netKind) createNetns(this, w, path, this.costs.nsCreatePs[kind]);
+    else w.compute(this.costs.nsCreateLinuxPs[kind]);
+  }
+
   free(w: StepWriter, obj: number, countAlreadyPoisoned: boolean): void {
+    if (this.path !== null && this.netKind >= 0) {
+      const o = this.objects.get(obj);
+      if (o.type === OBJ_NAMESPACE && o.nsKind === this.netKind) return putNetns(this, w, this.path, obj, countAlreadyPoisoned);
+    }
     w.compute(this.costs.freePs);
     if (!countAlreadyPoisoned) w.access(this.countLine(obj), RMW_SET, FREED);
     w.action(TAG_FREED, obj);
@@ -386,6 +448,24 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   measured(timePs: number): boolean {
     return timePs >= this.config.warmupPs && timePs < this.config.durationPs;
   }
+  needResched(cpu: number): boolean {
+    const st = this.perCpu[cpu];
+    return st.ready.length > 0 || st.kwork.length > 0 || (st.runQueue.length > 0 && this.engine.nowPs < this.config.durationPs);
+  }
+  wakeTask(task: number, cpu: number, delayPs: number): void {
+    this.engine.send(delayPs, PRIO_ARRIVAL, this.currentCpu, cpu, EV_TASK_WAKE, task);
+  }
+  /** EV_TASK_WAKE on `cpu`: the task's sleeping program is ready to run again. */
+  taskWoken(cpu: number, task: number): void {
+    const st = this.perCpu[cpu];
+    const asleep = st.sleeping.get(task);
+    if (asleep === undefined) {
+      st.wakePending.add(task);
+      return;
+    }
+    st.sleeping.delete(task);
+    st.ready.push(asleep);
+  }
   /** Gives every CPU its lock statistics once the profile's lock classes are known. */
   initLockState(): void {
     if (ATTR_LOCK_WAIT + this.locks.classes.length > ATTR_CAPACITY) throw new RangeError(`${this.locks.classes.length} lock classes: a CPU tells at most ${ATTR_CAPACITY - ATTR_LOCK_WAIT} apart`);
@@ -428,6 +508,17 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     const st = this.perCpu[cpu.id];
     if (st.kwork.length > 0) return st.kwork.shift() as Program;
     if (kernelWorkOnly) return null;
+    const woken = st.ready.shift();
+    if (woken !== undefined) {
+      // Mid-operation: it runs to its end even after the duration, with what it had collected.
+      cpu.programTimePs.set(woken.timePs);
+      if (woken.sleepClass >= 0) cpu.programTimePs[woken.sleepClass] += this.engine.nowPs - woken.sleptAtPs;
+      st.locks.waiting = woken.waiting;
+      st.locks.waitingFor = woken.waitingFor;
+      st.locks.holding = woken.holding;
+      st.inScheme = woken.inScheme;
+      return woken.program;
+    }
     if (this.engine.nowPs >= this.config.durationPs) return null;
     const taskId = st.runQueue.shift();
     if (taskId === undefined) return null;
@@ -460,8 +551,36 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     if (task !== undefined && task.cpu === cpu.id) this.perCpu[cpu.id].runQueue.push(task.id);
   }
 
+  onSleep(cpu: Cpu, program: Program): boolean {
+    this.currentCpu = cpu.id;
+    const st = this.perCpu[cpu.id];
+    if (st.wakePending.delete(program.taskId)) return false;
+    if (st.sleeping.has(program.taskId)) throw new SimulationError(`task ${program.taskId} sleeps twice`, this.engine.nowPs, `cpu ${cpu.id}`);
+    const l = st.locks;
+    st.sleeping.set(program.taskId, {
+      program,
+      timePs: Float64Array.from(cpu.programTimePs),
+      // Asleep waiting for a lock counts as that lock's wait; a timed sleep (RCU) as what it sleeps in.
+      sleepClass: this.timeClass(cpu.id, true),
+      sleptAtPs: this.engine.nowPs,
+      waiting: l.waiting,
+      waitingFor: l.waitingFor,
+      holding: l.holding,
+      inScheme: st.inScheme,
+    });
+    cpu.programTimePs.fill(0);
+    l.waiting = 0;
+    l.waitingFor = -1;
+    l.holding = 0;
+    st.inScheme = false;
+    return true;
+  }
+
   private dispatchResult(program: Program, step: Step, result: number, out: StepWriter): void {
     const owner = step.tag >> 4;
+    if (owner === TAG_OWNER_SLEEP) return sleepQueueResult(this, program, step, result, out);
+    if (owner === TAG_OWNER_MUTEX) return mutexResult(this, program, step, result, out);
+    if (owner === TAG_OWNER_RWSEM) return rwsemResult(this, program, step, result, out);
     if (owner === TAG_OWNER_SPIN) return spinLockResult(this, program, step, result, out);
     if (owner === TAG_OWNER_RW) return rwLockResult(this, program, step, result, out);
     const counter = COUNTERS[step.tag >> 4];
@@ -475,6 +594,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     const owner = step.tag >> 4;
     if (owner === TAG_OWNER_SPIN) return spinLockAction(this, step);
     if (owner === TAG_OWNER_RW) return rwLockAction(this, step);
+    if (owner === TAG_OWNER_SLEEP) return sleepQueueAction(this, program, step);
     if (owner !== 0) {
       if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) this.perCpu[this.currentCpu].switched.push(step.obj);
       (COUNTERS[owner] as Counter).onAction(this, program, step, out);
@@ -502,6 +622,15 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
       case TAG_SCHEME_END:
         this.perCpu[this.currentCpu].inScheme = false;
         return;
+      case TAG_NETNS_PUT:
+        queueNetnsCleanup(this, this.path as KernelPathState, step.obj);
+        return;
+      case TAG_NETNS_BATCH:
+        netnsBatch(this, out);
+        return;
+      case TAG_NETNS_DONE:
+        netnsBatchDone(this);
+        return;
       default:
         throw new SimulationError(`unknown action tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
     }
@@ -527,6 +656,13 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   /** EV_TASK_ARRIVE on `cpu`. */
   taskArrived(cpu: number, taskId: number): void {
     this.perCpu[cpu].runQueue.push(taskId);
+  }
+
+  /** EV_KWORK_QUEUED on `cpu`: work for a kernel worker there. */
+  kworkQueued(cpu: number, kind: number, obj: number): void {
+    this.currentCpu = cpu;
+    if (kind !== KWORK_NETNS) throw new SimulationError(`unknown kernel work ${kind}`, this.engine.nowPs, `cpu ${cpu}`);
+    netnsQueued(this, cpu, obj);
   }
 
   /** EV_TIMER on `cpu`: queues the kernel work, re-arming the refcache epoch until the run ends. */

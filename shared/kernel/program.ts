@@ -8,6 +8,11 @@ export const STEP_ACCESS = 1;
 export const STEP_ACTION = 2;
 /** A load repeated until the value meets a condition (a spinning lock waiter, see locks/). */
 export const STEP_SPIN = 3;
+/**
+ * The program leaves its CPU (schedule() in a sleeping lock or a wait for RCU): the kernel keeps
+ * it until a wake-up for its task arrives, and the CPU runs other work or idles meanwhile.
+ */
+export const STEP_SLEEP = 4;
 
 export interface Step {
   kind: number;
@@ -91,6 +96,11 @@ export class StepWriter {
   /** Loads `line` until `condition` holds for its value; the result is that value. */
   spin(line: number, condition: number, arg = 0, tag = 0, obj = -1): this {
     this.steps.push({ kind: STEP_SPIN, ps: 0, line, rmw: condition, arg, tag, obj });
+    return this;
+  }
+  /** Leaves the CPU until the program's task is woken (see STEP_SLEEP). */
+  sleep(): this {
+    this.steps.push({ kind: STEP_SLEEP, ps: 0, line: 0, rmw: 0, arg: 0, tag: 0, obj: -1 });
     return this;
   }
   action(tag: number, obj = -1, arg = 0): this {

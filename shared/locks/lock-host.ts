@@ -1,10 +1,15 @@
 import type { StepWriter } from "../kernel/program.ts";
 import type { ViolationKind } from "../schemes/scheme.ts";
+import type { SleepCostsPs } from "./sleep-costs.ts";
 
 /** How a lock's waiters behave. */
 export const LOCK_SPIN = 0; // qspinlock (kernel/locking/qspinlock.c)
 export const LOCK_RW = 1; // qrwlock (kernel/locking/qrwlock.c)
-export const LOCK_KIND_NAMES = ["spinlock", "rwlock"] as const;
+export const LOCK_MUTEX = 2; // sleeping mutex (kernel/locking/mutex.c)
+export const LOCK_RWSEM = 3; // sleeping rw_semaphore (kernel/locking/rwsem.c)
+/** Not a lock: a single-threaded work queue's backlog (wait: queued to started; hold: the work item's run). */
+export const LOCK_WORKQUEUE = 4;
+export const LOCK_KIND_NAMES = ["spinlock", "rwlock", "mutex", "rwsem", "workqueue"] as const;
 
 /** A class of lock (one name in the statistics); one word, or one per object (a task's siglock). */
 export interface LockClass {
@@ -12,8 +17,13 @@ export interface LockClass {
   kind: number;
   /** The lock word's line for a single lock; -1 when each object has its own (passed per call). */
   word: number;
-  /** A queued rwlock's wait_lock: the index of its spinlock class, else -1. */
+  /** A queued rwlock's or a sleeping lock's wait_lock: the index of its spinlock class, else -1. */
   waitLock: number;
+  /** A sleeping lock's wait list: the lines of its head and tail (see sleep-queue.ts); -1 otherwise. */
+  head?: number;
+  tail?: number;
+  /** A mutex's optimistic-spin queue (osq): the index of a spinlock class standing for it, else -1. */
+  osq?: number;
 }
 
 /**
@@ -57,6 +67,13 @@ export interface LockCpuState {
   waiting: number;
   waitingFor: number;
   holding: number;
+  /**
+   * Sleeping locks, by task (lock class + classes * task): when its wait and its hold began
+   * (-1: a hold begun outside the measured window). Several tasks of one CPU may wait for, or
+   * hold for reading, one sleeping lock at a time.
+   */
+  taskWaitSincePs: Map<number, number>;
+  taskHeldSincePs: Map<number, number>;
 }
 
 export function newLockCpuState(classCount: number): LockCpuState {
@@ -71,6 +88,8 @@ export function newLockCpuState(classCount: number): LockCpuState {
     waiting: 0,
     waitingFor: -1,
     holding: 0,
+    taskWaitSincePs: new Map(),
+    taskHeldSincePs: new Map(),
   };
 }
 
@@ -90,12 +109,20 @@ export interface LockHost {
    * for an exclusive hold, +2 / -2 for a shared (read) hold.
    */
   lockLog: number[] | null;
+  readonly sleepCosts: SleepCostsPs;
+  /** need_resched() as a lock spinner sees it: other work is ready on the CPU. */
+  needResched(cpu: number): boolean;
+  /** try_to_wake_up(task) on `cpu`, the wake-up arriving after `delayPs`. */
+  wakeTask(task: number, cpu: number, delayPs: number): void;
 }
 
 /**
- * Lock steps carry tags of two owners (kernel.ts routes them here): 14 for spinlocks, 15 for
+ * Lock steps carry tags of their algorithm's owner (sleep-queue 11, mutex 12, rwsem 13 as well) (kernel.ts routes them here): 14 for spinlocks, 15 for
  * rwlocks; the step's `obj` is the lock class.
  */
+export const TAG_OWNER_SLEEP = 11;
+export const TAG_OWNER_MUTEX = 12;
+export const TAG_OWNER_RWSEM = 13;
 export const TAG_OWNER_SPIN = 14;
 export const TAG_OWNER_RW = 15;
 

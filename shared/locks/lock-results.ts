@@ -5,6 +5,8 @@ interface CpuLockReport {
   id: number;
   lockStats: number[];
   spinningOn: number;
+  /** Tasks whose programs still sleep (or were woken but never ran again) at the end. */
+  asleep?: number[];
 }
 
 /**
@@ -42,7 +44,7 @@ export function lockResults(classes: ReadonlyArray<{ name: string; kind: number 
  * no queue) and no CPU still spins (a waiter nobody woke). `value` reads a line's final value.
  */
 export function lockViolations(
-  classes: ReadonlyArray<{ name: string; word: number }>,
+  classes: ReadonlyArray<{ name: string; word: number; head?: number }>,
   cpus: readonly CpuLockReport[],
   value: (line: number) => number,
   endPs: number,
@@ -52,8 +54,12 @@ export function lockViolations(
     if (c.word >= 0 && value(c.word) !== 0) {
       out.push({ kind: "lock-held-at-end", obj: i, cpu: -1, timePs: endPs, detail: `${c.name}: its word is ${value(c.word)} at the end, not free` });
     }
+    if (c.head !== undefined && c.head >= 0 && value(c.head) !== 0) {
+      out.push({ kind: "lock-held-at-end", obj: i, cpu: -1, timePs: endPs, detail: `${c.name}: task ${value(c.head) - 1} is still in its wait list at the end` });
+    }
   });
   for (const cpu of cpus) {
+    for (const task of cpu.asleep ?? []) out.push({ kind: "lock-held-at-end", obj: -1, cpu: cpu.id, timePs: endPs, detail: `task ${task} on cpu ${cpu.id} still sleeps at the end (a waiter nobody woke)` });
     if (cpu.spinningOn !== -1) out.push({ kind: "lock-held-at-end", obj: -1, cpu: cpu.id, timePs: endPs, detail: `cpu ${cpu.id} still spins on line ${cpu.spinningOn}` });
   }
   return out;

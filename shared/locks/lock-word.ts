@@ -77,9 +77,51 @@ export const RMW_QRW_SET_WAITING = 42;
 /** queued_write_unlock: a store-release of the writer byte; result -1 if it was not write-locked. */
 export const RMW_QRW_WRITE_UNLOCK = 43;
 
+/**
+ * Sleeping locks (mutex.ts, rwsem.ts; see sleep-queue.ts for their wait lists). A mutex word:
+ * M_LOCKED (the owner), M_WAITERS (the wait list is not empty: the unlock hands the lock to its
+ * head, never frees it) and M_OWNER_ASLEEP (the owner sleeps inside its section, so spinning on
+ * it is pointless: mutex_spin_on_owner's owner->on_cpu check). An rwsem word (kernel/locking/
+ * rwsem.c): RW_WRITER (RWSEM_WRITER_LOCKED), RW_WAITERS (RWSEM_FLAG_WAITERS), readers counted
+ * in units of RW_READER (RWSEM_READER_BIAS).
+ */
+export const M_LOCKED = 1;
+export const M_WAITERS = 2;
+export const M_OWNER_ASLEEP = 4;
+export const RW_WRITER = 1;
+export const RW_WAITERS = 2;
+export const RW_READER = 256;
+
+/** __mutex_trylock: takes the lock if nobody owns it and nobody waits; result the old value. */
+export const RMW_MUTEX_TRYLOCK = 44;
+/** Under wait_lock: takes the lock if free (result the old value, free), else sets M_WAITERS. */
+export const RMW_MUTEX_LOCK_OR_WAIT = 45;
+/** mutex_unlock: frees the word if nobody waits, else keeps it locked (the head gets it); result the old value, -1 if not locked. */
+export const RMW_MUTEX_UNLOCK = 46;
+/** Sets bits `arg` (atomic_long_or); result the old value. */
+export const RMW_LOCK_OR = 47;
+/** Clears bits `arg` (atomic_long_andnot); result the old value. */
+export const RMW_LOCK_ANDNOT = 48;
+/** rwsem read trylock: one more reader unless a writer holds or anyone waits; result the old value. */
+export const RMW_RWSEM_READ_TRY = 49;
+/** Under wait_lock: a reader gets in as RMW_RWSEM_READ_TRY does, else sets RW_WAITERS; result the old value. */
+export const RMW_RWSEM_READ_OR_WAIT = 50;
+/** Under wait_lock: a writer gets in if the word is 0, else sets RW_WAITERS; result the old value. */
+export const RMW_RWSEM_WRITE_OR_WAIT = 51;
+/** up_read: one reader less; result the new value, -1 if there was no reader. */
+export const RMW_RWSEM_READ_UNLOCK = 52;
+/** up_write: clears RW_WRITER; result the new value, -1 if it was not write-locked. */
+export const RMW_RWSEM_WRITE_UNLOCK = 53;
+
+/** A wait list's tail (plain, under wait_lock): stores `arg`, result the old value. */
+export const RMW_LIST_SWAP = 54;
+/** A wait-list node (plain, under wait_lock): sets its next waiter to `arg` (task + 1), keeps the rest. */
+export const RMW_NODE_SET_NEXT = 55;
+
 /** Whether a lock RMW is a LOCK-prefixed instruction (the rest are plain stores). */
 export function isLockAtomic(rmw: number): boolean {
   return (
+    (rmw >= RMW_MUTEX_TRYLOCK && rmw <= RMW_RWSEM_WRITE_UNLOCK) ||
     rmw === RMW_LOCK_CAS_ZERO ||
     rmw === RMW_LOCK_SET_PENDING ||
     rmw === RMW_LOCK_XCHG_TAIL ||
@@ -148,6 +190,54 @@ export function applyLockRmw(rmw: number, value: number, arg: number, out: Float
       out[0] = (value & QW_LOCKED) === QW_LOCKED ? value - QW_LOCKED : value;
       out[1] = (value & QW_LOCKED) === QW_LOCKED ? value : -1;
       return;
+    case RMW_MUTEX_TRYLOCK:
+      out[0] = value === 0 ? M_LOCKED : value;
+      out[1] = value;
+      return;
+    case RMW_MUTEX_LOCK_OR_WAIT:
+      out[0] = (value & M_LOCKED) === 0 ? value | M_LOCKED : value | M_WAITERS;
+      out[1] = value;
+      return;
+    case RMW_MUTEX_UNLOCK:
+      out[0] = (value & M_LOCKED) === 0 ? value : (value & M_WAITERS) !== 0 ? value & ~M_OWNER_ASLEEP : 0;
+      out[1] = (value & M_LOCKED) === 0 ? -1 : value;
+      return;
+    case RMW_LOCK_OR:
+      out[0] = value | arg;
+      out[1] = value;
+      return;
+    case RMW_LOCK_ANDNOT:
+      out[0] = value & ~arg;
+      out[1] = value;
+      return;
+    case RMW_RWSEM_READ_TRY:
+      out[0] = (value & (RW_WRITER | RW_WAITERS)) === 0 ? value + RW_READER : value;
+      out[1] = value;
+      return;
+    case RMW_RWSEM_READ_OR_WAIT:
+      out[0] = (value & (RW_WRITER | RW_WAITERS)) === 0 ? value + RW_READER : value | RW_WAITERS;
+      out[1] = value;
+      return;
+    case RMW_RWSEM_WRITE_OR_WAIT:
+      out[0] = value === 0 ? RW_WRITER : value | RW_WAITERS;
+      out[1] = value;
+      return;
+    case RMW_RWSEM_READ_UNLOCK:
+      out[0] = value >= RW_READER ? value - RW_READER : value;
+      out[1] = value >= RW_READER ? out[0] : -1;
+      return;
+    case RMW_RWSEM_WRITE_UNLOCK:
+      out[0] = (value & RW_WRITER) !== 0 ? value - RW_WRITER : value;
+      out[1] = (value & RW_WRITER) !== 0 ? out[0] : -1;
+      return;
+    case RMW_LIST_SWAP:
+      out[0] = arg;
+      out[1] = value;
+      return;
+    case RMW_NODE_SET_NEXT:
+      out[0] = (value % 2 ** 17) + arg * 2 ** 17;
+      out[1] = out[0];
+      return;
     default:
       throw new RangeError(`unknown lock rmw code ${rmw}`);
   }
@@ -163,6 +253,8 @@ export const UNTIL_NODE_LOCKED = 3; // MCS node: our predecessor passed the queu
 export const UNTIL_NODE_NEXT = 4; // MCS node: a successor linked itself
 export const UNTIL_EQUAL = 5; // the word equals arg
 export const UNTIL_NO_WRITER = 6; // qrwlock: the writer byte is clear
+/** mutex optimistic spin: the owner left, went to sleep, or sleepers queued (spinning is over). */
+export const UNTIL_MUTEX_SPIN_OVER = 7;
 
 export function spinSatisfied(condition: number, value: number, arg: number): boolean {
   switch (condition) {
@@ -178,6 +270,8 @@ export function spinSatisfied(condition: number, value: number, arg: number): bo
       return value === arg;
     case UNTIL_NO_WRITER:
       return (value & QW_LOCKED) === 0;
+    case UNTIL_MUTEX_SPIN_OVER:
+      return value !== M_LOCKED;
     default:
       throw new RangeError(`unknown spin condition ${condition}`);
   }

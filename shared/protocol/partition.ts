@@ -11,6 +11,8 @@ import {
   EV_LINE_RECALL,
   EV_LINE_REQUEST,
   EV_TASK_ARRIVE,
+  EV_KWORK_QUEUED,
+  EV_TASK_WAKE,
   EV_TIMER,
 } from "../coherence/protocol.ts";
 import { Cpu, type CpuHooks } from "../kernel/cpu.ts";
@@ -242,6 +244,14 @@ export class Partition implements EventHandler, Router {
         this.kernel.taskArrived(target, a0);
         (this.cpus[target] as Cpu).wake();
         return;
+      case EV_KWORK_QUEUED:
+        this.kernel.kworkQueued(target, a0, a1);
+        (this.cpus[target] as Cpu).wake();
+        return;
+      case EV_TASK_WAKE:
+        this.kernel.taskWoken(target, a0);
+        (this.cpus[target] as Cpu).wake();
+        return;
       case EV_TIMER:
         this.kernel.timerFired(target, a0, a1);
         (this.cpus[target] as Cpu).interrupt();
@@ -279,6 +289,7 @@ export class Partition implements EventHandler, Router {
         lockStats: Array.from(st.locks.stats),
         spinningOn: cpu.spinningOn,
         timeByOp: Array.from(st.timeByOp),
+        asleep: [...st.sleeping.keys(), ...st.ready.map((r) => r.program.taskId)],
       });
     }
     const homes = [];
@@ -313,7 +324,7 @@ export class Partition implements EventHandler, Router {
       }),
       containerHolds: this.index === 0 ? k.containers.flatMap((c) => c.chain.flatMap((level) => level.creatorHolds)) : [],
       firstContainerRoots: this.index === 0 && k.containers.length > 0 ? k.containers[0].chain[0].creatorHolds.slice() : [],
-      lockClasses: k.locks.classes.map((c) => ({ name: c.name, kind: c.kind, word: c.word, waitLock: c.waitLock })),
+      lockClasses: k.locks.classes.map((c) => (c.head === undefined ? { name: c.name, kind: c.kind, word: c.word, waitLock: c.waitLock } : { name: c.name, kind: c.kind, word: c.word, waitLock: c.waitLock, head: c.head })),
       engineEvents: this.engine.eventsProcessed,
       endPs: this.engine.nowPs,
     };

@@ -21,7 +21,7 @@ export function createNamespace(k: KernelApi, w: StepWriter, kind: number, from:
     k.get(w, from);
     holds.push(from);
   }
-  w.compute(k.costs.nsCreatePs[kind]);
+  k.namespaceCreation(w, kind);
   return k.create(w, OBJ_NAMESPACE, kind, holds, COUNTER_ATOMIC);
 }
 

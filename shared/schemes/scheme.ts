@@ -17,6 +17,8 @@ export interface KernelCostsPs {
   containerAllocPs: number;
   /** Creating one namespace, by kind index. */
   nsCreatePs: number[];
+  /** Each kind's creation cost under the linux-6 kernel profile (its own figure per kind). */
+  nsCreateLinuxPs: number[];
   nsproxyCreatePs: number;
   freePs: number;
 }
@@ -72,6 +74,8 @@ export interface KernelApi {
   release(w: StepWriter, obj: number): void;
   /** put, or release when `owned` (see Scheme.exit). */
   leave(w: StepWriter, obj: number, owned: boolean): void;
+  /** Writes what creating a namespace of `kind` costs beside its object (the kernel profile decides). */
+  namespaceCreation(w: StepWriter, kind: number): void;
   /** Writes the free path of an object whose count reached zero. */
   free(w: StepWriter, obj: number, countAlreadyPoisoned: boolean): void;
   /** The line holding an object's read-mostly fields. */

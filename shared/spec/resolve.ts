@@ -2,7 +2,7 @@ import { SpecError } from "../engine/errors.ts";
 import { findMachinePreset, type MachinePreset } from "../machine/presets.ts";
 import { isMachineFilePath } from "../machine/machine-file.ts";
 import { totalCpus } from "../machine/machine.ts";
-import { DEFAULT_COSTS } from "../kernel/costs.ts";
+import { DEFAULT_COSTS, NS_CREATE_COST } from "../kernel/costs.ts";
 import { SCHEME_NAMES, type SchemeName } from "../schemes/scheme.ts";
 import type { KernelCostsPs, SchemeOptions } from "../schemes/scheme.ts";
 import type { ResolvedWorkload } from "../workloads/workload.ts";
@@ -238,6 +238,7 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
     containerDestroyPs: ps(c.containerDestroy, "costs.containerDestroy"),
     containerAllocPs: ps(c.containerAlloc, "costs.containerAlloc"),
     nsCreatePs: kinds.map((k) => (k === "net" ? netns : nsCreate)),
+    nsCreateLinuxPs: kinds.map((k) => ps(c[NS_CREATE_COST[k]], `costs.${NS_CREATE_COST[k]}`)),
     nsproxyCreatePs: ps(c.nsproxyCreate, "costs.nsproxyCreate"),
     freePs: ps(c.free, "costs.free"),
   };

@@ -150,6 +150,13 @@ export const specSchema = z.strictObject({
       free: costField,
       nsCreate: costField,
       netnsCreate: costField,
+      mntnsCreate: costField,
+      utsnsCreate: costField,
+      ipcnsCreate: costField,
+      pidnsCreate: costField,
+      usernsCreate: costField,
+      cgroupnsCreate: costField,
+      timensCreate: costField,
     })
     .default({}),
   options: z
