@@ -1,6 +1,7 @@
 import type { RunResult } from "../shared/metrics/result.ts";
 import { factor, sig3 } from "./figures.ts";
 import { namespaceShareGroup, type NamespaceShareGroup } from "./namespace-share-verdict.ts";
+import { challengeGroups, type ChallengeEvidence, type ChallengeGroup } from "./challenge.ts";
 
 export interface SchemeComparison {
   scheme: string;
@@ -35,6 +36,13 @@ export interface Verdict {
   namespaceShares: NamespaceShareGroup[];
   /** Runs whose invariants failed: a failure of that scheme, listed so nobody misses it. */
   failedRuns: Array<{ scheme: string; cpus: number; violations: number }>;
+  /**
+   * The 2006 challenge (challenge.ts): container against clone-flags and nsproxy per machine and
+   * workload, the ratio split into its parts; empty when container and either were not both run.
+   */
+  challenge: ChallengeGroup[];
+  /** The counterfactual runs the split came from (kept so the report can recompute it). */
+  challengeEvidence: ChallengeEvidence[];
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -75,11 +83,11 @@ function groupSummary(g: VerdictGroup, throughput: (scheme: string) => number): 
   const ranked = comparisons.filter((c) => Number.isFinite(c.throughputRatio)).sort((a, b) => b.throughputRatio - a.throughputRatio);
   const best = ranked[0];
   const none = throughput("none");
-  const vsNone = (scheme: string) => (Number.isFinite(none) && none > 0 ? `, ${factor(throughput(scheme) / none)} none's` : "");
+  const vsNone = (scheme: string) => (Number.isFinite(none) && none > 0 ? `, ${factor(throughput(scheme) / none)} the no-namespace baseline's` : "");
   if (best.scheme === "none") {
     const counting = ranked.find((c) => c.scheme !== "none");
     lines.push(
-      `Highest throughput at ${cpus} CPUs: none (no reference counting), ${factor(best.throughputRatio)} clone-flags` +
+      `Highest throughput at ${cpus} CPUs: the baseline without namespaces (none: no reference counting), ${factor(best.throughputRatio)} clone-flags` +
         (counting === undefined ? "." : `; the best scheme that counts is ${counting.scheme}, ${factor(counting.throughputRatio)} clone-flags${vsNone(counting.scheme)}.`),
     );
   } else {
@@ -88,7 +96,7 @@ function groupSummary(g: VerdictGroup, throughput: (scheme: string) => number): 
   return lines;
 }
 
-export function verdict(runs: readonly RunResult[]): Verdict {
+export function verdict(runs: readonly RunResult[], evidence: readonly ChallengeEvidence[] = []): Verdict {
   const byGroup = new Map<string, RunResult[]>();
   for (const r of runs) {
     const k = `${r.machine}\u0000${r.workload}`;
@@ -112,7 +120,21 @@ export function verdict(runs: readonly RunResult[]): Verdict {
     }
     summary.push(...(groups.length > 1 ? lines.map((l) => `${group.machine}, ${group.workload}: ${l}`) : lines));
   }
+  const challenge = challengeGroups(runs, evidence);
+  for (const c of challenge) summary.push(`The 2006 challenge: ${c.summary}`);
+  const brokenCounterfactuals = evidence.filter((e) => !e.invariantsOk).length;
+  if (brokenCounterfactuals > 0) summary.push(`${brokenCounterfactuals} counterfactual run(s) of the 2006 split broke an invariant: their parts are suspect.`);
   if (failedRuns.length > 0) summary.push(`${failedRuns.length} run(s) broke an invariant: see invariants in results.json.`);
   const first = groups[0]?.group ?? { cpus: 0, comparisons: [] };
-  return { cpus: first.cpus, baseline: "clone-flags", comparisons: first.comparisons, groups: groups.map((g) => g.group), summary, namespaceShares, failedRuns };
+  return {
+    cpus: first.cpus,
+    baseline: "clone-flags",
+    comparisons: first.comparisons,
+    groups: groups.map((g) => g.group),
+    summary,
+    namespaceShares,
+    failedRuns,
+    challenge,
+    challengeEvidence: [...evidence],
+  };
 }

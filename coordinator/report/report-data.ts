@@ -339,5 +339,5 @@ export function seedsOf(runs: readonly RunResult[]): number[] {
 export function reportVerdict(doc: Pick<ResultsDocument, "seed" | "verdict" | "runs">): { verdict: Verdict; overSeeds: number[] } {
   const seeds = seedsOf(doc.runs);
   if (seeds.length <= 1 && (seeds[0] ?? doc.seed) === doc.seed) return { verdict: doc.verdict, overSeeds: seeds };
-  return { verdict: verdict(doc.runs), overSeeds: seeds };
+  return { verdict: verdict(doc.runs, doc.verdict.challengeEvidence ?? []), overSeeds: seeds };
 }

@@ -6,6 +6,7 @@ import { formatTable, formatVerdict } from "../table.ts";
 import type { Verdict } from "../verdict.ts";
 import { MODEL_ASSUMPTIONS } from "./model-assumptions.ts";
 import type { ChartDefinition, AggregatePoint } from "./report-data.ts";
+import { CHALLENGE_CHART_CAPTION } from "./challenge-chart.ts";
 
 /** A chart as the page shows it: its definition, the points drawn and the rendered SVG. */
 export interface RenderedChart {
@@ -26,6 +27,31 @@ export interface ReportPage {
   jsonHref: string;
   /** The "where a fork's time goes" section (fork-breakdown-chart.ts), or empty. */
   forkBreakdown?: string;
+  /** The 2006 challenge's chart (challenge-chart.ts), when the verdict has a split to draw. */
+  challengeSvg?: string;
+}
+
+/** The 2006 challenge: container against the clone model and nsproxy, split into its parts. */
+function challengeSection(page: ReportPage): string {
+  const groups = page.verdict.challenge ?? [];
+  if (groups.length === 0 || page.challengeSvg === undefined) {
+    return `<section id="challenge">
+<h2>The 2006 challenge</h2>
+<p class="note">Not answered by this experiment: it needs runs of container and of clone-flags or nsproxy at the same CPU count.</p>
+</section>`;
+  }
+  const svg = page.challengeSvg.replace(/^<svg /, `<svg role="img" aria-label="container against the clone model and nsproxy, split into the variables' layout, the pointer chase and the reference count" `);
+  return `<section id="challenge">
+<h2>The 2006 challenge</h2>
+<p>Does the container model do better than the clone model (clone-flags) and than nsproxy, by what factor, and because of which part?</p>
+<ul>
+${groups.map((g) => `<li>${escapeHtml(g.summary)}</li>`).join("\n")}
+</ul>
+<figure class="chart" id="chart-challenge" data-chart="challenge">
+<figcaption><strong>Where container's difference comes from</strong>${escapeHtml(CHALLENGE_CHART_CAPTION)}</figcaption>
+${svg}
+</figure>
+</section>`;
 }
 
 export function escapeHtml(text: string): string {
@@ -167,6 +193,7 @@ ${invariantSection(doc.runs)}
 ${verdictNote}
 <pre>${escapeHtml(formatVerdict(page.verdict))}</pre>
 </section>
+${challengeSection(page)}
 <section id="charts">
 <h2>Charts</h2>
 <p class="note">X axis: CPUs on a log2 scale, a tick at each CPU count run. One colour per scheme; schemes with equal values draw over each other (the table below has every number).</p>

@@ -6,6 +6,7 @@ import { renderSvgs } from "./render-charts.ts";
 import { reportCharts, reportVerdict, seedsOf } from "./report-data.ts";
 import { reportHtml } from "./report-html.ts";
 import { forkBreakdownFigure, forkBreakdownRows, forkBreakdownSpec } from "./fork-breakdown-chart.ts";
+import { challengeChartSpec } from "./challenge-chart.ts";
 import { resultsDocumentProblem } from "./results-schema.ts";
 
 export const REPORT_FILE = "report.html";
@@ -48,7 +49,10 @@ export async function renderReport(doc: ResultsDocument): Promise<string> {
   const breakdown = forkBreakdownRows(doc.runs);
   const svgs = await renderSvgs([...charts.map((c) => c.spec), ...(breakdown.length > 0 ? [forkBreakdownSpec(breakdown)] : [])]);
   const { verdict, overSeeds } = reportVerdict(doc);
+  const challenge = verdict.challenge ?? [];
+  const challengeSvg = challenge.length > 0 ? (await renderSvgs([challengeChartSpec(challenge)]))[0] : undefined;
   return reportHtml({
+    challengeSvg,
     doc,
     charts: charts.map((c, i) => ({ definition: c.definition, points: c.points, svg: svgs[i] })),
     verdict,

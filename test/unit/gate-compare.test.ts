@@ -103,7 +103,7 @@ describe("the verdict per machine and workload", () => {
     const v = verdict(runs);
     expect(v.groups.map((g) => g.workload)).toEqual(["fork-storm", "migration"]);
     expect(v.summary).toEqual([
-      "m, fork-storm: Highest throughput at 4 CPUs: none (no reference counting), 20.5x clone-flags; the best scheme that counts is percpu, 20.0x clone-flags, 0.976x none's.",
+      "m, fork-storm: Highest throughput at 4 CPUs: the baseline without namespaces (none: no reference counting), 20.5x clone-flags; the best scheme that counts is percpu, 20.0x clone-flags, 0.976x the no-namespace baseline's.",
       "m, migration: Highest throughput at 4 CPUs: percpu, 1.10x clone-flags.",
     ]);
   });
