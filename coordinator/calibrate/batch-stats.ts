@@ -29,6 +29,37 @@ export interface CounterPoint {
   coRunShare: number;
   /** Line transfers per increment in the batches that counted: the line's arrivals at each thread over its increments. */
   transfersPerOp: number;
+  /** Each trial's opsPerSec, in the order run (one entry: a single trial). */
+  trials: number[];
+  /** (largest - smallest) / median of the trials that measured anything; 0 for one trial; null when none did. */
+  spread: number | null;
+}
+
+/** A point whose trials spread more than this, or whose threads ran together in under half the batches, is unsteady. */
+export const UNSTEADY_SPREAD = 0.25;
+export const UNSTEADY_TOGETHER = 0.5;
+
+/** Whether a point's figure is to be trusted: its trials agree and its threads mostly ran together. */
+export function isSteady(p: CounterPoint): boolean {
+  return p.opsPerSec > 0 && p.spread !== null && p.spread <= UNSTEADY_SPREAD && p.coRunShare >= UNSTEADY_TOGETHER;
+}
+
+/**
+ * Repeated trials of one point: the median trial (of those that measured anything; the lower
+ * middle one for an even count) gives the figure and its statistics, with every trial's rate and
+ * their spread beside it. A trial in which the threads never ran together measures nothing.
+ */
+export function combineTrials(trials: readonly CounterPoint[]): CounterPoint {
+  if (trials.length === 0) throw new Error("combineTrials: no trial");
+  const rates = trials.map((t) => t.opsPerSec);
+  const measured = trials.filter((t) => t.opsPerSec > 0).sort((a, b) => a.opsPerSec - b.opsPerSec);
+  const coRunShare = trials.reduce((sum, t) => sum + t.coRunShare, 0) / trials.length;
+  const wallOpsPerSec = median(trials.map((t) => t.wallOpsPerSec)) ?? 0;
+  if (measured.length === 0) return { ...trials[0], opsPerSec: 0, nsPerOp: 0, coRunShare, wallOpsPerSec, trials: rates, spread: null };
+  const mid = measured[(measured.length - 1) >> 1];
+  const m = median(measured.map((t) => t.opsPerSec))!;
+  const spread = measured.length > 1 ? (measured[measured.length - 1].opsPerSec - measured[0].opsPerSec) / m : 0;
+  return { ...mid, coRunShare, wallOpsPerSec, trials: rates, spread };
 }
 
 export function median(values: readonly number[]): number | null {
@@ -79,6 +110,8 @@ export function sharedPoint(threads: number, answers: readonly ThreadBatches[]):
     wallOpsPerSec: wallRate(answers),
     coRunShare: total > 0 ? rates.length / total : 0,
     transfersPerOp: ops > 0 ? arrivals / ops : 0,
+    trials: [rate],
+    spread: rate > 0 ? 0 : null,
   };
 }
 
@@ -89,7 +122,7 @@ export function paddedPoint(threads: number, answers: readonly ThreadBatches[]):
     const ms = median(a.ms);
     if (ms !== null && ms > 0) rate += (a.batch * 1000) / ms;
   }
-  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: 1, transfersPerOp: 0 };
+  return { threads, opsPerSec: rate, nsPerOp: rate > 0 ? (threads * 1e9) / rate : 0, wallOpsPerSec: wallRate(answers), coRunShare: 1, transfersPerOp: 0, trials: [rate], spread: rate > 0 ? 0 : null };
 }
 
 /** One-way latency of a ping-pong: half the median round trip, in ns; null if no batch completed. */

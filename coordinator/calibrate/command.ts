@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { parseDurationPs } from "../../shared/spec/duration.ts";
 import { UsageError } from "../usage-error.ts";
 import { totalCpus } from "../../shared/machine/machine.ts";
-import type { CounterPoint } from "./batch-stats.ts";
+import { isSteady, UNSTEADY_SPREAD, UNSTEADY_TOGETHER, type CounterPoint } from "./batch-stats.ts";
 import { detectHost } from "./detect.ts";
 import { hostMachineFile } from "./host-machine.ts";
 import { measureHost, threadCounts } from "./microbench.ts";
@@ -30,10 +30,11 @@ function rows(name: string, measured: CounterPoint[], simulated: SimulatedPoint[
   return measured.map((m) => {
     const s = simulated.find((p) => p.threads === m.threads);
     const simNs = s !== undefined && s.opsPerSec > 0 ? (m.threads * 1e9) / s.opsPerSec : 0;
+    const note = [m.threads === inputThreads ? "input" : "", m.opsPerSec <= 0 ? "not measured" : isSteady(m) ? "" : "unsteady"].filter((x) => x !== "").join(", ");
     return [
       name,
       String(m.threads),
-      si(m.opsPerSec),
+      m.opsPerSec > 0 ? si(m.opsPerSec) : "-",
       nsText(m.nsPerOp),
       s !== undefined ? si(s.opsPerSec) : "-",
       nsText(simNs),
@@ -41,7 +42,8 @@ function rows(name: string, measured: CounterPoint[], simulated: SimulatedPoint[
       `${Math.round(m.coRunShare * 100)}%`,
       `${m.transfersPerOp.toFixed(2)}/${s !== undefined ? s.transfersPerOp.toFixed(2) : "-"}`,
       si(m.wallOpsPerSec),
-      m.threads === inputThreads ? "input" : "",
+      m.spread === null ? "-" : `${Math.round(m.spread * 100)}%`,
+      note,
     ];
   });
 }
@@ -65,17 +67,23 @@ async function calibrateCommand(o: CalibrateOptions): Promise<void> {
   const pings = m.pingPong.map((p) => `${p.cls}${p.cpus !== null ? ` (CPUs ${p.cpus.join(" and ")})` : ""} ${p.oneWayNs !== null ? `${nsText(p.oneWayNs)} ns` : "not measured (the two threads never ran at once)"}`);
   console.log(`  threads ${m.pinned ? "pinned: thread k on the host CPU that is refsim's CPU k" : "not pinned"}`);
   console.log(`  measured: one thread's atomic increment on its own line ${nsText(file.machine.localAtomic)} ns; one-way line transfer (ping-pong): ${pings.length > 0 ? pings.join(", ") : "none (one thread)"}`);
-  if (m.loadAverage > available / 2) {
-    console.log(`  the host is busy (load average ${m.loadAverage} on ${available} CPUs): "together" is the share of timed batches during which the threads ran at once; the figures come from those batches only`);
+  const load = Math.max(m.loadAverageBefore, m.loadAverage);
+  console.log(`  host load: 1-minute load average ${m.loadAverageBefore} before, ${m.loadAverage} after, on ${available} CPUs`);
+  if (load > available / 2) {
+    console.log(
+      `  THE HOST IS BUSY: the measuring threads share their CPUs with other work. "together" is the share of timed batches during which the threads ran at once, and the shared-counter figures come from those batches only; ` +
+        `a row marked "unsteady" (its ${m.trials} trials spread more than ${UNSTEADY_SPREAD * 100}% or its threads ran together in under ${UNSTEADY_TOGETHER * 100}% of batches) or "not measured" says nothing reliable about this host's coherence: run calibrate again on an idle host`,
+    );
   }
   console.log("");
-  const header = ["experiment", "threads", "measured ops/s", "ns/op", "simulated ops/s", "ns/op", "sim/measured", "together", "xfers/op m/s", "wall ops/s", ""];
+  const header = ["experiment", "threads", "measured ops/s", "ns/op", "simulated ops/s", "ns/op", "sim/measured", "together", "xfers/op m/s", "wall ops/s", "spread", ""];
   const table = [header, ...rows("shared counter", m.shared, simulated.shared, null), ...rows("per-thread counters", m.padded, simulated.padded, 1)];
   for (const line of alignColumns(table)) console.log(line);
   console.log("");
   console.log(`  ns/op is one thread's time per increment. Simulated: hot-line (one shared line) and local-line (a line per CPU) on the machine in ${o.out},`);
   console.log("  scheme none; 'input' marks the point the machine's localAtomic was taken from. xfers/op m/s: line transfers per increment, measured");
   console.log("  (another thread's increment between two of a thread's own) / simulated. wall ops/s: all increments over the whole window.");
+  console.log(`  measured = the median of ${m.trials} trials; spread = (largest - smallest) / median of the trials; unsteady: spread above ${UNSTEADY_SPREAD * 100}% or together under ${UNSTEADY_TOGETHER * 100}%.`);
   console.log(`wrote ${o.out} (machine "${file.machine.name}"; use it with: refsim run --machine ${o.out} ...) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CpuPlace } from "./host-shape.ts";
 import { classPairs, refsimOrder } from "./placement.ts";
-import { pingPongNs, paddedPoint, sharedPoint, type CounterPoint, type ThreadBatches } from "./batch-stats.ts";
+import { combineTrials, pingPongNs, paddedPoint, sharedPoint, type CounterPoint, type ThreadBatches } from "./batch-stats.ts";
 
 /**
  * The host measurement of `refsim calibrate`: Node worker threads doing Atomics on one
@@ -35,6 +35,10 @@ export interface HostMeasurements {
   pinned: boolean;
   /** One-way line transfer latencies, ns (the median batch): per class when pinned, else one unpinned pair; none with one CPU. */
   pingPong: PingPong[];
+  /** Trials per shared and padded point (each for the point's whole duration); the figure is the median trial's. */
+  trials: number;
+  /** The host's 1-minute load average before the first point ran. */
+  loadAverageBefore: number;
   /** The host's 1-minute load average when the measurement ended: above the CPU count, the figures are a busy host's. */
   loadAverage: number;
   node: string;
@@ -58,6 +62,8 @@ const paddedSlot = (thread: number) => 2 + thread;
 const progressSlot = (thread: number) => 16 * (2 + thread);
 /** Batches each thread should time before a point ends (else it runs longer, up to 10 times its duration). */
 const MIN_BATCHES = 20;
+/** Trials of each shared and padded point, run round-robin over the thread counts (a burst of load hits one trial, not all). */
+export const TRIALS = 3;
 
 type Answer = ThreadBatches & { ready?: boolean; warm?: boolean; tid?: string | null };
 
@@ -114,6 +120,7 @@ function pin(tid: string | null, cpus: string): boolean {
 
 export async function measureHost(o: { maxThreads: number; durationMs: number; places: CpuPlace[] | null }): Promise<HostMeasurements> {
   const counts = threadCounts(o.maxThreads);
+  const loadAverageBefore = Math.round(loadavg()[0] * 100) / 100;
   // The go and stop words, then each thread's count of finished batches, 64 bytes apart.
   const control = new SharedArrayBuffer(64 * (2 + o.maxThreads));
   const counters = new SharedArrayBuffer(PADDING_BYTES * (2 + 2 * o.maxThreads));
@@ -155,10 +162,14 @@ export async function measureHost(o: { maxThreads: number; durationMs: number; p
     return Promise.all(mine.map((inbox) => inbox.next(patienceMs)));
   };
   try {
-    const shared: CounterPoint[] = [];
-    const padded: CounterPoint[] = [];
-    for (const k of counts) shared.push(sharedPoint(k, await run(Array.from({ length: k }, () => ({ kind: "add", index: SHARED_SLOT * SLOT })))));
-    for (const k of counts) padded.push(paddedPoint(k, await run(Array.from({ length: k }, (_, t) => ({ kind: "add", index: paddedSlot(t) * SLOT })))));
+    const sharedTrials: CounterPoint[][] = counts.map(() => []);
+    const paddedTrials: CounterPoint[][] = counts.map(() => []);
+    for (let trial = 0; trial < TRIALS; trial++) {
+      for (const [i, k] of counts.entries()) sharedTrials[i].push(sharedPoint(k, await run(Array.from({ length: k }, () => ({ kind: "add", index: SHARED_SLOT * SLOT })))));
+      for (const [i, k] of counts.entries()) paddedTrials[i].push(paddedPoint(k, await run(Array.from({ length: k }, (_, t) => ({ kind: "add", index: paddedSlot(t) * SLOT })))));
+    }
+    const shared = sharedTrials.map(combineTrials);
+    const padded = paddedTrials.map(combineTrials);
     const pingPong: PingPong[] = [];
     const ping = async () => {
       Atomics.store(ctr, PING_SLOT * SLOT, 0);
@@ -180,7 +191,8 @@ export async function measureHost(o: { maxThreads: number; durationMs: number; p
     return {
       date: new Date().toISOString(),
       method:
-        `Node ${process.version} worker_threads, Atomics on one SharedArrayBuffer, ${o.durationMs} ms per point: ` +
+        `Node ${process.version} worker_threads, Atomics on one SharedArrayBuffer, ${o.durationMs} ms per point and trial, ` +
+        `${TRIALS} trials per shared and padded point (round-robin over the thread counts; the figure is the median trial's, the spread (max - min) / median beside it): ` +
         `batches of 1024 increments timed; shared = k threads Atomics.add on one Int32, the counter's rate = the median ` +
         `over batches during which the other threads added at least half their share, interleaved at least 4 times with the thread's own; padded = each thread Atomics.add on its own Int32, ` +
         `${PADDING_BYTES} bytes apart (own 64-byte line and own adjacent-line pair), each thread's median batch rate summed; ping-pong = 2 threads ` +
@@ -192,6 +204,8 @@ export async function measureHost(o: { maxThreads: number; durationMs: number; p
       padded,
       pinned,
       pingPong,
+      trials: TRIALS,
+      loadAverageBefore,
       loadAverage: Math.round(loadavg()[0] * 100) / 100,
       node: process.version,
     };

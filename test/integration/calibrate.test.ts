@@ -39,12 +39,19 @@ describe("refsim calibrate", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     stdout = r.stdout;
-    expect(stdout).toMatch(/experiment\s+threads\s+measured ops\/s\s+ns\/op\s+simulated ops\/s\s+ns\/op\s+sim\/measured\s+together\s+xfers\/op m\/s\s+wall ops\/s/);
+    expect(stdout).toMatch(/experiment\s+threads\s+measured ops\/s\s+ns\/op\s+simulated ops\/s\s+ns\/op\s+sim\/measured\s+together\s+xfers\/op m\/s\s+wall ops\/s\s+spread/);
+    // The host's load is always said, before and after; a busy host is named as such.
+    const load = /host load: 1-minute load average ([\d.]+) before, ([\d.]+) after, on (\d+) CPUs/.exec(stdout);
+    expect(load).not.toBeNull();
+    if (Math.max(Number(load![1]), Number(load![2])) > Number(load![3]) / 2) expect(stdout).toContain("THE HOST IS BUSY");
     const rows = tableRows(stdout);
     expect([...rows.keys()].sort()).toEqual([...counts.map((n) => `shared counter ${n}`), ...counts.map((n) => `per-thread counters ${n}`)].sort());
     for (const [name, cells] of rows) {
-      const [, measured, , simulated, , ratio, together, transfers] = cells;
-      expect(measured, name).toMatch(/^\d+(\.\d+)?[kMG]?$/);
+      const [, measured, , simulated, , ratio, together, transfers, , spread] = cells;
+      // "-": no trial had a batch during which the threads ran together (a busy host), said so in the row.
+      expect(measured, name).toMatch(/^(\d+(\.\d+)?[kMG]?|-)$/);
+      if (measured === "-") expect(cells.slice(10).join(" "), name).toContain("not measured");
+      expect(spread, name).toMatch(/^(\d+%|-)$/);
       expect(simulated, name).toMatch(/^\d+(\.\d+)?[kMG]?$/);
       expect(ratio, name).toMatch(/^(\d+\.\d\d|-)$/);
       expect(together, name).toMatch(/^\d+%$/);
@@ -56,6 +63,8 @@ describe("refsim calibrate", () => {
     expect(file.format).toBe("refsim-machine/1");
     expect(file.measurements.method).toContain("worker_threads");
     expect(file.measurements.shared).toHaveLength(counts.length);
+    expect(file.measurements.trials).toBe(3);
+    for (const p of [...file.measurements.shared, ...file.measurements.padded]) expect(p.trials).toHaveLength(3);
     expect(file.fieldSources.localAtomic).toMatch(/^measured/);
     expect(file.fieldSources.dramLocal).toMatch(/^assumed/);
   });

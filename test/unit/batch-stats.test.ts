@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { median, paddedPoint, pingPongNs, sharedPoint, type ThreadBatches } from "../../coordinator/calibrate/batch-stats.ts";
+import { combineTrials, isSteady, median, paddedPoint, pingPongNs, sharedPoint, type CounterPoint, type ThreadBatches } from "../../coordinator/calibrate/batch-stats.ts";
 
 const thread = (ms: number[], moved: number[], batch = 1000, arrivals: number[] = []): ThreadBatches => ({ batch, ms, moved, arrivals, wallMs: ms.reduce((a, b) => a + b, 0) });
 
@@ -36,6 +36,26 @@ describe("calibrate's batch statistics", () => {
     const p = paddedPoint(2, [thread([0.01, 0.01, 0.5], [1000, 1000, 1000]), thread([0.02, 0.02], [1000, 1000])]);
     expect(p.opsPerSec).toBeCloseTo(1e8 + 5e7, -3);
     expect(paddedPoint(1, [thread([], [])]).opsPerSec).toBe(0);
+  });
+
+  it("repeated trials: the median trial's figure, every trial's rate and their spread; a trial that measured nothing is left out, all of them gives no figure", () => {
+    const trial = (opsPerSec: number, coRunShare = 1): CounterPoint => ({ threads: 2, opsPerSec, nsPerOp: opsPerSec > 0 ? 2e9 / opsPerSec : 0, wallOpsPerSec: opsPerSec / 2, coRunShare, transfersPerOp: opsPerSec / 1e8, trials: [opsPerSec], spread: 0 });
+    const p = combineTrials([trial(5e7), trial(4e7), trial(6e7)]);
+    expect(p.opsPerSec).toBe(5e7);
+    expect(p.transfersPerOp).toBe(0.5); // the median trial's own statistics
+    expect(p.trials).toEqual([5e7, 4e7, 6e7]);
+    expect(p.spread).toBeCloseTo(0.4, 9); // (6e7 - 4e7) / 5e7
+    expect(isSteady(p)).toBe(false); // spread above 25%
+    const steady = combineTrials([trial(5e7), trial(5.2e7), trial(0, 0)]);
+    expect(steady.opsPerSec).toBe(5e7); // the lower middle of the two that measured
+    expect(steady.spread).toBeCloseTo(0.2e7 / 5.1e7, 9);
+    expect(steady.coRunShare).toBeCloseTo(2 / 3, 9);
+    expect(isSteady(steady)).toBe(true);
+    const none = combineTrials([trial(0, 0), trial(0, 0)]);
+    expect(none.opsPerSec).toBe(0);
+    expect(none.spread).toBeNull();
+    expect(isSteady(none)).toBe(false);
+    expect(isSteady(combineTrials([trial(5e7, 0.3)]))).toBe(false); // threads together in under half the batches
   });
 
   it("ping-pong: half the median round trip", () => {

@@ -13,7 +13,7 @@ import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { readFileSync } from "node:fs";
 
-const point = (threads: number, nsPerOp: number) => ({ threads, opsPerSec: (threads * 1e9) / nsPerOp, nsPerOp, wallOpsPerSec: 0, coRunShare: 1, transfersPerOp: 0 });
+const point = (threads: number, nsPerOp: number) => ({ threads, opsPerSec: (threads * 1e9) / nsPerOp, nsPerOp, wallOpsPerSec: 0, coRunShare: 1, transfersPerOp: 0, trials: [(threads * 1e9) / nsPerOp], spread: 0 });
 const MEASURED: HostMeasurements = {
   date: "2026-12-01T20:00:00.000Z",
   method: "test figures",
@@ -23,6 +23,8 @@ const MEASURED: HostMeasurements = {
   padded: [point(1, 10), point(2, 10)],
   pinned: true,
   pingPong: [{ cls: "die", cpus: [0, 1], oneWayNs: 120 }],
+  trials: 1,
+  loadAverageBefore: 0.1,
   loadAverage: 0.1,
   node: "v20",
 };
