@@ -1,5 +1,6 @@
 import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
-import type { GetPutPoint, HotLinePoint, ValidationRow } from "./validate.ts";
+import { SOURCE_CITATIONS } from "./published.ts";
+import type { GetPutPoint, HotLinePoint, RefcountBenchRow, ValidationRow } from "./validate.ts";
 
 /** Left-aligns the first `leftColumns` columns, right-aligns the rest. */
 function columns(header: string[], rows: string[][], leftColumns: number): string {
@@ -18,10 +19,37 @@ export function formatValidation(rows: readonly ValidationRow[]): string {
 
 export function formatHotLine(points: readonly HotLinePoint[]): string {
   return columns(
-    ["machine", "writers", "cycles/atomic", "p50 wait (cyc)", "cross-socket share", "published"],
-    points.map((p) => [p.machine, String(p.writers), p.cyclesPerAtomic.toFixed(1), p.p50LatencyCycles.toFixed(0), p.crossSocketShare.toFixed(3), "-"]),
+    ["machine", "writers", "cycles/atomic", "p50 wait (cyc)", "cross-socket share", "published", "role", "ratio"],
+    points.map((p) => [
+      p.machine,
+      String(p.writers),
+      p.cyclesPerAtomic.toFixed(1),
+      p.p50LatencyCycles.toFixed(0),
+      p.crossSocketShare.toFixed(3),
+      p.published === null ? "-" : p.published.cycles.toFixed(1),
+      p.published === null ? "" : p.published.role,
+      p.published === null ? "" : (p.cyclesPerAtomic / p.published.cycles).toFixed(3),
+    ]),
     1,
   );
+}
+
+const mega = (v: number) => `${(v / 1e6).toFixed(3)}M`;
+
+export function formatRefcountBench(rows: readonly RefcountBenchRow[]): string {
+  return columns(
+    ["source", "machine", "experiment", "role", "published it/s", "simulated it/s", "ratio"],
+    rows.map((r) => [r.source, r.machine, r.experiment, r.role, mega(r.publishedItersPerSec), mega(r.simulatedItersPerSec), r.ratio.toFixed(3)]),
+    4,
+  );
+}
+
+/** The full citation of every source named in the tables. */
+export function formatSources(sources: readonly string[]): string {
+  return [...new Set(sources)]
+    .filter((s) => SOURCE_CITATIONS[s] !== undefined)
+    .map((s) => `- ${s}: ${SOURCE_CITATIONS[s]}`)
+    .join("\n");
 }
 
 export function formatGetPut(machine: string, points: readonly GetPutPoint[]): string {

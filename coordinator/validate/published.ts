@@ -3,8 +3,9 @@
  * - `input`: the figure is a preset number (SSYNC's uncontended latencies, a measured local
  *   atomic); the comparison checks that the model reproduces its own inputs in the setting they
  *   were measured in (a ratio off 1 is a modelling artefact, e.g. the simulation's message floor).
- * - `calibration`: a contended measurement a preset's free parameter was fitted to (none yet: no
- *   contended figure for the preset machines could be read in full; see the README).
+ * - `calibration`: the one contended measurement a preset's free parameter was fitted to (at most
+ *   one per machine: xeon-80's cross-socket occupancy, from RadixVM's shared counter at 80 cores;
+ *   opteron-48 has none, no contended figure for it was found).
  * - `comparison`: a published figure the model was not fitted to.
  */
 export type PublishedRole = "input" | "calibration" | "comparison";
@@ -34,9 +35,80 @@ export interface LocalAtomicPoint {
   cycles: number;
 }
 
-export type PublishedPoint = TransferPoint | LocalAtomicPoint;
+/**
+ * One point of RadixVM's reference-counting microbenchmark: iterations per second of all cores
+ * together, one iteration being sv6's `dup_page` of a shared physical page and its `munmap`.
+ */
+export interface RefcountBenchPoint {
+  experiment: "refcount-bench";
+  source: string;
+  machine: string;
+  role: PublishedRole;
+  /** The refsim scheme that counts as sv6 does: `container` (one shared atomic count) or `refcache`. */
+  scheme: "container" | "refcache";
+  cores: number;
+  label: string;
+  itersPerSec: number;
+}
+
+export type PublishedPoint = TransferPoint | LocalAtomicPoint | RefcountBenchPoint;
 
 const SSYNC_T2 = "SSYNC (SOSP 2013) Table 2";
+const RADIXVM = "RadixVM (EuroSys 2013) refcount figure";
+
+/**
+ * What each source is, in full (`refsim validate` prints these below its tables).
+ *
+ * RadixVM's points: the figure's data, read from the authors' gnuplot chart (tikz) that a
+ * presentation of the paper reproduces with their permission; each coordinate is given to 0.001 cm
+ * on a 3.49 cm axis for 80M iterations/s, so each value is +-0.03M. The benchmark is sv6's
+ * bin/countbench.cc (run by bin/countbench-ben at 1, 10, 20, ..., 80 cores on the machine "ben",
+ * param.h HW_ben: 80 CPUs, 8 sockets; sv6 README: an 80-core Xeon E7-8870): each thread
+ * repeatedly maps one shared physical page into its own region with dup_page and unmaps it, for
+ * 5 s. In vmap::dup_page the page's descriptor is copied (a get), filled into the radix array (a
+ * get) and the copy dropped (a put); munmap drops the mapping's (a put): 2 gets and 2 puts on the
+ * page's count per iteration. The count is sv6's PAGE_REFCOUNT (param.h): `::` a shared atomic
+ * counter, `refcache::` refcache (the third curve, SNZI, has no refsim scheme).
+ */
+export const SOURCE_CITATIONS: Readonly<Record<string, string>> = {
+  [SSYNC_T2]:
+    "T. David, R. Guerraoui, V. Trigonakis, 'Everything You Always Wanted to Know About Synchronization but Were " +
+    "Afraid to Ask', SOSP 2013, Table 2: latency (cycles) of one operation on a line in a given MESI state and place, " +
+    "ccbench, on the 4-socket 48-core Opteron 6172 and the 8-socket 80-core Xeon E7-8867L.",
+  [RADIXVM]:
+    "A. T. Clements, M. F. Kaashoek, N. Zeldovich, 'RadixVM: Scalable address spaces for multithreaded applications', " +
+    "EuroSys 2013, the reference-counting microbenchmark figure (total iterations/s against cores, curves refcache, " +
+    "SNZI, shared counter; figure and page numbers not checked here): sv6 bin/countbench.cc on an 80-core 8-socket " +
+    "Xeon E7-8870 (2.4 GHz; refsim's xeon-80 is SSYNC's E7-8867L, the same 8-socket Westmere-EX, 2.13 GHz). One " +
+    "iteration = dup_page of a shared physical page + munmap = 2 gets and 2 puts on the page's count. Values read " +
+    "from the authors' chart data (gnuplot tikz, spratt/RadixVM-Presentation graph/counters.tex, used with the " +
+    "authors' permission), +-0.03M iterations/s.",
+  "rygorous/atomic_ops_test, AMD family 10h":
+    "'xadd: 17.01 cycles/op' on an AMD Phenom II 925 (family 10h, the Opteron 6172's core), interference type none " +
+    "(gist rygorous/153ea6493ce2efabd41c, results of rygorous/atomic_ops_test).",
+};
+
+function radixvm(scheme: "container" | "refcache", cores: number, itersPerSec: number, role: PublishedRole): RefcountBenchPoint {
+  const name = scheme === "container" ? "shared counter" : "refcache";
+  return { experiment: "refcount-bench", source: RADIXVM, machine: "xeon-80", role, scheme, cores, label: `${name}, ${cores} core${cores === 1 ? "" : "s"}`, itersPerSec };
+}
+
+/** RadixVM's curves as plotted (iterations/s at 1, 10, 20, ..., 80 cores). */
+const RADIXVM_SHARED = [1.077e6, 4.309e6, 1.33e6, 1.261e6, 1.123e6, 1.169e6, 1.215e6, 1.238e6, 1.284e6];
+const RADIXVM_REFCACHE = [0.871e6, 8.848e6, 17.65e6, 26.5e6, 35.46e6, 44.17e6, 53.0e6, 61.96e6, 70.76e6];
+export const RADIXVM_CORES = [1, 10, 20, 30, 40, 50, 60, 70, 80];
+
+/**
+ * Roles: the shared counter's 1-core point is an input (it sets the work of an iteration other than
+ * its reference counting, see validate.ts); its 80-core point is xeon-80's one contended
+ * calibration point (presets.ts, XEON_OCCUPANCY); every other point is compared, not fitted.
+ */
+function radixvmPoints(): RefcountBenchPoint[] {
+  return [
+    ...RADIXVM_CORES.map((n, i) => radixvm("container", n, RADIXVM_SHARED[i], n === 1 ? "input" : n === 80 ? "calibration" : "comparison")),
+    ...RADIXVM_CORES.map((n, i) => radixvm("refcache", n, RADIXVM_REFCACHE[i], "comparison")),
+  ];
+}
 
 function ssync(machine: string, kind: TransferKind, holder: number, requester: number, label: string, cycles: number): TransferPoint {
   return { experiment: "transfer", source: SSYNC_T2, machine, role: "input", kind, holder, requester, label, cycles };
@@ -68,4 +140,5 @@ export const PUBLISHED: readonly PublishedPoint[] = [
     label: "lock xadd on an owned line",
     cycles: 17,
   },
+  ...radixvmPoints(),
 ];

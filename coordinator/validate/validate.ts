@@ -7,7 +7,7 @@ import { simulate } from "../../shared/simulation.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { runLineScenario } from "./line-scenario.ts";
-import { PUBLISHED, type PublishedPoint, type PublishedRole } from "./published.ts";
+import { PUBLISHED, RADIXVM_CORES, type PublishedPoint, type PublishedRole, type RefcountBenchPoint } from "./published.ts";
 
 /** One row of the validation table. */
 export interface ValidationRow {
@@ -30,6 +30,19 @@ export interface HotLinePoint {
   p50LatencyCycles: number;
   /** Share of the line's transfers that left the holder's socket. */
   crossSocketShare: number;
+  /** The published figure at this writer count (cycles per atomic at the machine's clock), if any. */
+  published: { cycles: number; role: PublishedRole } | null;
+}
+
+/** One row of the RadixVM comparison: iterations per second, published and simulated. */
+export interface RefcountBenchRow {
+  source: string;
+  machine: string;
+  experiment: string;
+  role: PublishedRole;
+  publishedItersPerSec: number;
+  simulatedItersPerSec: number;
+  ratio: number;
 }
 
 export interface GetPutPoint {
@@ -80,9 +93,10 @@ function localAtomicCycles(machine: string): number {
   return cyclesOf(machine, 1e12 / r.throughputOpsPerSec);
 }
 
-/** Every published comparison, with the model's answer. */
+/** Every published latency comparison (isolated transfers, the local atomic), with the model's answer. */
 export function publishedRows(points: readonly PublishedPoint[] = PUBLISHED): ValidationRow[] {
-  return points.map((p) => {
+  return points.flatMap((p) => {
+    if (p.experiment === "refcount-bench") return [];
     const simulated = p.experiment === "transfer" ? transferCycles(p) : localAtomicCycles(p.machine);
     return {
       source: p.source,
@@ -96,7 +110,22 @@ export function publishedRows(points: readonly PublishedPoint[] = PUBLISHED): Va
   });
 }
 
-/** hot-line at each writer count: the model's contended curve (no published figure calibrates it). */
+/** RMWs on the page's count per RadixVM iteration (dup_page: 2 gets and a put; munmap: a put). */
+export const RMWS_PER_ITERATION = 4;
+
+/**
+ * The contended line's cycles per atomic that a RadixVM shared-counter point implies: from 10
+ * cores on, the cores ask for the line far faster than it moves (10 cores alone would make 10.8M
+ * iterations/s, the line allows 4.3M), so the line is saturated and passes from holder to holder
+ * RMWS_PER_ITERATION times per iteration: 1 / (4 x iterations/s), at the machine's clock.
+ */
+export function radixvmCyclesPerAtomic(machine: string, writers: number, points: readonly PublishedPoint[] = PUBLISHED): { cycles: number; role: PublishedRole } | null {
+  const p = points.find((q): q is RefcountBenchPoint => q.experiment === "refcount-bench" && q.machine === machine && q.scheme === "container" && q.cores === writers);
+  if (p === undefined || p.cores < 10) return null;
+  return { cycles: round(cyclesOf(machine, 1e12 / (RMWS_PER_ITERATION * p.itersPerSec)), 1), role: p.role };
+}
+
+/** hot-line at each writer count: the model's contended curve, beside the figure derived from RadixVM where there is one. */
 export function hotLineCurve(machine: string, writers: readonly number[], duration = "200us"): HotLinePoint[] {
   const runs = runSpec({ machine, cpus: [...writers], schemes: ["none"], workload: "hot-line", duration, warmup: "20us" });
   return runs.map((r) => {
@@ -107,6 +136,44 @@ export function hotLineCurve(machine: string, writers: readonly number[], durati
       cyclesPerAtomic: round(cyclesOf(machine, 1e12 / r.throughputOpsPerSec), 1),
       p50LatencyCycles: round(cyclesOf(machine, (r.latency["hot-inc"]?.p50Ns ?? 0) * 1000), 1),
       crossSocketShare: round(s.hop1 + s.hop2, 3),
+      published: radixvmCyclesPerAtomic(machine, r.cpus),
+    };
+  });
+}
+
+/**
+ * The work of one RadixVM iteration besides its reference counting (the system calls, the radix
+ * tree, the page tracking), as think time between refsim's get-put operations: a RadixVM iteration
+ * is two get-put operations (2 gets, 2 puts), and on one core, with nothing contended, the shared
+ * counter's iteration took 1 / (published 1-core iterations/s). Think = half that, less the
+ * model's own cost of one get-put on one CPU. Taken from the 1-core point alone (an input).
+ */
+export function radixvmThinkPs(points: readonly PublishedPoint[] = PUBLISHED): number {
+  const one = points.find((q): q is RefcountBenchPoint => q.experiment === "refcount-bench" && q.scheme === "container" && q.cores === 1);
+  if (one === undefined) throw new Error("no 1-core RadixVM shared-counter point");
+  const [r] = runSpec({ machine: one.machine, cpus: [1], schemes: ["container"], workload: { preset: "get-put", think: "0ns" }, duration: "50us", warmup: "5us" });
+  return Math.round(1e12 / (2 * one.itersPerSec) - 1e12 / r.throughputOpsPerSec);
+}
+
+/** RadixVM's reference-counting microbenchmark beside get-put with the think time of radixvmThinkPs. */
+export function refcountBenchRows(cores: readonly number[] = RADIXVM_CORES, duration = "200us", points: readonly PublishedPoint[] = PUBLISHED): RefcountBenchRow[] {
+  const bench = points.filter((q): q is RefcountBenchPoint => q.experiment === "refcount-bench" && cores.includes(q.cores));
+  if (bench.length === 0) return [];
+  const thinkPs = radixvmThinkPs(points);
+  const machine = bench[0].machine;
+  const schemes = [...new Set(bench.map((q) => q.scheme))];
+  const runs = runSpec({ machine, cpus: [...new Set(bench.map((q) => q.cores))].sort((a, b) => a - b), schemes, workload: { preset: "get-put", think: `${thinkPs}ps` }, duration, warmup: "20us" });
+  return bench.map((q) => {
+    const r = runs.find((x) => x.scheme === q.scheme && x.cpus === q.cores)!;
+    const simulated = r.throughputOpsPerSec / 2;
+    return {
+      source: q.source,
+      machine: q.machine,
+      experiment: q.label,
+      role: q.role,
+      publishedItersPerSec: q.itersPerSec,
+      simulatedItersPerSec: round(simulated, 0),
+      ratio: round(simulated / q.itersPerSec, 3),
     };
   });
 }

@@ -51,7 +51,8 @@ describe("hot-line: one contended counter", () => {
   it("the next holder is a uniform choice among the waiting CPUs: on xeon-80 at 80 CPUs, 9/79 of transfers stay on the die, 30/79 go one hop, 40/79 two", () => {
     const [r] = hotLine("xeon-80", [80]);
     const s = r.lineTransferShare;
-    expect(r.lineTransfers.total).toBeGreaterThan(1000);
+    // About 920 transfers in the 180 us window at xeon-80's calibrated cross-socket occupancy.
+    expect(r.lineTransfers.total).toBeGreaterThan(800);
     expect(s.die).toBeCloseTo(9 / 79, 1);
     expect(Math.abs(s.die - 9 / 79)).toBeLessThan(0.03);
     expect(Math.abs(s.hop1 - 30 / 79)).toBeLessThan(0.03);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getPutTable, hotLineCurve, publishedRows } from "../../coordinator/validate/validate.ts";
+import { getPutTable, hotLineCurve, publishedRows, radixvmCyclesPerAtomic, refcountBenchRows } from "../../coordinator/validate/validate.ts";
 import { PUBLISHED } from "../../coordinator/validate/published.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { runsOf } from "./support/spec.ts";
@@ -27,6 +27,28 @@ describe("refsim validate, fast subset", () => {
     expect(c.cyclesPerAtomic).toBeGreaterThan(b.cyclesPerAtomic);
     // With writers on every socket most transfers leave the holder's socket (36/47 on opteron-48, 70/79 on xeon-80).
     expect(c.crossSocketShare).toBeGreaterThan(0.7);
+  });
+
+  it("RadixVM on xeon-80: the one calibration point reproduces; the shared counter collapses once a second socket joins while refcache scales linearly, as the figure shows", () => {
+    const rows = refcountBenchRows([1, 10, 20, 80], "100us");
+    const at = (label: string) => rows.find((r) => r.experiment === label)!;
+    expect(rows.filter((r) => r.role === "calibration").map((r) => r.experiment)).toEqual(["shared counter, 80 cores"]);
+    expect(Math.abs(at("shared counter, 80 cores").ratio - 1)).toBeLessThan(0.03);
+    expect(Math.abs(at("shared counter, 1 core").ratio - 1)).toBeLessThan(0.01);
+    // RadixVM: 4.31M iterations/s at 10 cores, 1.33M at 20 (a second socket), 1.28M at 80.
+    const shared = (n: number) => at(`shared counter, ${n} core${n === 1 ? "" : "s"}`).simulatedItersPerSec;
+    expect(shared(10)).toBeGreaterThan(2.5 * shared(1));
+    expect(shared(20)).toBeLessThan(0.6 * shared(10));
+    expect(shared(80)).toBeLessThan(shared(20));
+    // refcache: 0.87M at 1 core, 70.8M at 80 (81x); the refcache/shared ratio at 80 cores is 55.
+    const refcache = (n: number) => at(`refcache, ${n} core${n === 1 ? "" : "s"}`).simulatedItersPerSec;
+    expect(refcache(80) / refcache(1)).toBeGreaterThan(72);
+    expect(refcache(80) / shared(80)).toBeGreaterThan(30);
+    expect(refcache(80) / shared(80)).toBeLessThan(100);
+    // The hot-line column derived from the same points: only xeon-80 from 10 cores on.
+    expect(radixvmCyclesPerAtomic("xeon-80", 1)).toBeNull();
+    expect(radixvmCyclesPerAtomic("opteron-48", 48)).toBeNull();
+    expect(radixvmCyclesPerAtomic("xeon-80", 80)?.role).toBe("calibration");
   });
 
   it("per-CPU counters beat a shared counter by a bounded factor on two CPUs of one socket (get-put on xeon-80)", () => {
