@@ -92,7 +92,7 @@ export function registerCalibrate(program: Command): void {
   program
     .command("calibrate")
     .description("measure this host's shared and per-thread atomic counters, simulate the same on a machine built for it, and write that machine to a file")
-    .option("--duration <time>", "wall time per measured point (10ms to 10s)", "250ms")
+    .option("--duration <time>", "wall time per trial of a measured point (10ms to 10s; 3 trials each)", "250ms")
     .option("--threads <n>", "most threads to measure with (default: the CPUs available)")
     .option("--out <file>", "the machine file to write, for a spec's machine field", "host.json")
     .action(async (o: CalibrateOptions) => calibrateCommand(o));
