@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { printKernelPathCosts } from "./kernel-path-costs.ts";
+import { printKernelPathCosts, printSlabSources } from "./kernel-path-costs.ts";
 import { SingleBar, Presets } from "cli-progress";
 import { dirname, join } from "node:path";
 import { SpecError, SimulationError } from "../shared/engine/errors.ts";
@@ -30,6 +30,7 @@ import type { RunConfig } from "../shared/spec/resolve.ts";
 import { defaultCpuList, parseCpuList, readSpecFile } from "./load-spec.ts";
 import { freshDir, prepareOutDir } from "./out-dir.ts";
 import { UsageError } from "./usage-error.ts";
+import { checkProjectedMemory, memoryLimit } from "./memory-limit.ts";
 import { gate, GateFailedError, parseAssertion, type Assertion } from "./assertions.ts";
 import { findMachinePreset } from "../shared/machine/presets.ts";
 import { formatTable, formatVerdict } from "./table.ts";
@@ -84,6 +85,7 @@ interface RunOptions {
   waitWorkers?: string;
   resume?: string;
   assert?: string[];
+  memoryLimit?: string;
   /** The thresholds of --assert and the spec's `assert:`, parsed. */
   assertions?: Assertion[];
 }
@@ -176,6 +178,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   // A machine file is relative to the spec file that names it, or to the working directory for --machine.
   const spec = resolveSpec(parseSpec(doc), specMachineFiles(doc, o.machine === undefined && o.spec !== undefined ? dirname(o.spec) : process.cwd()));
   const workers = parseWorkers(o.workers);
+  checkProjectedMemory(spec, workers, memoryLimit(o.memoryLimit));
   const checkpointEvery = integerOption("checkpoint-every", o.checkpointEvery, 0, 1e9);
   const checkpointSeconds = integerOption("checkpoint-seconds", o.checkpointSeconds, 0, 1e6);
   if ((checkpointEvery !== undefined || checkpointSeconds !== undefined) && !o.cluster) throw new UsageError("checkpoints need --cluster (they go to Redis)");
@@ -362,6 +365,7 @@ function presetsCommand(): void {
     console.log(`  ${name.padEnd(17)} ${value.padStart(6)}  ${COST_SOURCES[name as keyof typeof COST_SOURCES]}`);
   }
   printKernelPathCosts();
+  printSlabSources();
 }
 
 export function buildProgram(): Command {
@@ -399,6 +403,7 @@ export function buildProgram(): Command {
     .option("--assert <threshold>", "fail (exit 1) unless the results meet it: '<scheme>.<metric>@<cpus> <op> <number>' (metrics: ops, eff, atomics, xfers, total-ops, vs-clone-flags, vs-none); repeatable", (v: string, all: string[] = []) => [...all, v])
     .option("--wait-workers <s>", `with --cluster: give up when workers have not taken every partition after s seconds (default ${DEFAULT_WAIT_WORKERS_MS / 1000})`)
     .option("--resume <id>", "take over cluster run <id> after its coordinator was lost: from the newest checkpoint, with the same results")
+    .option("--memory-limit <size>", "refuse a run projected to need more memory per process than this, e.g. 8GiB (default $REFSIM_MEMORY_LIMIT, else the V8 heap limit)")
     .action(async (o: RunOptions) => runCommand(o));
   program
     .command("worker")

@@ -30,6 +30,10 @@ export interface CpuReport {
   awaiting: number[];
   freed: number[];
   switched: number[];
+  /** The generation of each object in `switched` (absent in older reports: 0). */
+  switchedGen?: number[];
+  /** The CPU's free object lists (memory reuse), flattened id, generation, ... */
+  freeMemory?: number[];
   refcacheDirty: number[];
   violations: Violation[];
   /** LOCK_STAT_FIELDS numbers per lock class (locks/lock-host.ts). */
@@ -56,6 +60,8 @@ export interface HomeReport {
   queueWaitPs: number;
   /** Directory entries, flattened: line, holder (-1 = memory), memory value, ... */
   lines: number[];
+  /** The node's partial lists (memory reuse), flattened id, generation, ... */
+  freeMemory?: number[];
 }
 
 /** What one partition knows at the end of a run (plain data: it crosses processes as JSON). */
@@ -182,13 +188,31 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   }
   const value = (line: number) => held.get(line) ?? memory.get(line) ?? 0;
 
+  // Each memory's newest record: with memory reuse a partition may hold a stale copy of an
+  // earlier object that lived in it.
+  const objects = new Map<number, KObject>();
+  for (const r of reports) {
+    for (const o of r.objects) {
+      const had = objects.get(o.id);
+      if (had === undefined || (had.gen ?? 0) < (o.gen ?? 0)) objects.set(o.id, o);
+    }
+  }
+  const genOf = (id: number) => objects.get(id)?.gen ?? 0;
   const freed = new Set<number>();
   const switched = new Set<number>();
   const events: Array<[number, number, number]> = [];
   const violations: Violation[] = [];
+  // Memory on a free list holds no object: the object that lived there last was freed.
+  const freeMemory = (list: readonly number[] | undefined) => {
+    if (list !== undefined) for (let i = 0; i < list.length; i += 2) if (genOf(list[i]) === list[i + 1]) freed.add(list[i]);
+  };
+  for (const h of homes) freeMemory(h.freeMemory);
   for (const c of cpus) {
+    freeMemory(c.freeMemory);
     for (const o of c.freed) freed.add(o);
-    for (const o of c.switched) switched.add(o);
+    c.switched.forEach((o, i) => {
+      if ((c.switchedGen?.[i] ?? 0) === genOf(o)) switched.add(o);
+    });
     for (let i = 0; i < c.awaiting.length; i += 3) events.push([c.awaiting[i], c.awaiting[i + 1], c.awaiting[i + 2]]);
     for (const v of c.violations) violations.push(v);
   }
@@ -210,8 +234,6 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   // CPU's unflushed delta; the next epoch would find it. Such an object awaits free, it is no leak.
   for (const c of cpus) for (const o of c.refcacheDirty) awaitingSet.add(o);
 
-  const objects = new Map<number, KObject>();
-  for (const r of reports) for (const o of r.objects) if (!objects.has(o.id)) objects.set(o.id, o);
   const tasks: Task[] = [];
   for (const r of reports) for (const t of r.tasks) tasks.push(t);
   const first = reports.find((r) => r.partition === 0);

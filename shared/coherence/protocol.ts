@@ -16,6 +16,10 @@ export const EV_CPU_WAKE = 8; // target cpu: look at the run queue
 export const EV_TASK_WAKE = 10; // target cpu: a0 the task whose sleeping program may run again (try_to_wake_up)
 export const EV_KWORK_QUEUED = 11; // target cpu: a0 work kind, a1 object: work for a kernel worker on that CPU (queue_work)
 export const EV_LINE_FREE = 9; // target home (sent to itself): a0 line; the line's occupancy ended, serve a waiting request
+// Object memory reuse (shared/slab/): a node's partial lists live with its home node.
+export const EV_SLAB_PUT = 12; // target home: a0 cache, a1 object id, a2 its generation; the object joins the node's partial list
+export const EV_SLAB_REFILL = 13; // target home: a0 cache, a1 the asking cpu
+export const EV_SLAB_GRANT = 14; // target cpu: a0 cache, a1 object id (-1: none left), a2 its generation, a3 1 = the refill's last grant
 
 /** Event priorities at equal time: coherence traffic first, then arrivals, then programs. */
 export const PRIO_COHERENCE = 0;

@@ -61,6 +61,8 @@ import { ContainerVars, isVarLine } from "../container-vars/vars.ts";
 import { createNetns, putNetns, TAG_NETNS_PUT } from "../kernel-path/netns.ts";
 import { netnsBatch, netnsBatchDone, netnsQueued, newNetnsWorkerState, queueNetnsCleanup, TAG_NETNS_BATCH, TAG_NETNS_DONE, KWORK_NETNS, type NetnsWorkerState } from "../kernel-path/netns-cleanup.ts";
 import { netnsCostsPs, type NetnsCostsPs } from "../kernel-path/netns-costs.ts";
+import { cacheCount, cacheOf, cpuPartialLimits } from "../slab/caches.ts";
+import { newSlabCpu, newSlabNode, slabFree, slabGranted, slabNodePut, slabNodeRefill, slabTake, type SlabCpuState, type SlabHost, type SlabNodeState } from "../slab/slab.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -128,6 +130,8 @@ export interface KernelCpu extends PerCpuCounterState {
   awaiting: number[];
   freed: number[];
   switched: number[];
+  /** The generation of each switched object's memory, beside `switched` (memory reuse). */
+  switchedGen: number[];
   violations: Violation[];
   locks: LockCpuState;
   /** Whether the CPU runs the scheme's own steps of an operation (between TAG_SCHEME_BEGIN and _END). */
@@ -145,6 +149,8 @@ export interface KernelCpu extends PerCpuCounterState {
   ready: SleepingProgram[];
   /** The netns workqueue, on the worker's CPU (netns-cleanup.ts). */
   netnsWorker: NetnsWorkerState;
+  /** The CPU's free object lists (memory reuse, linux-6 only). */
+  slab: SlabCpuState;
 }
 
 /** Kernel-level step tags (counters use tags 16 and above, see Counter). */
@@ -165,7 +171,7 @@ export interface TaskProgrammer {
  * The kernel model: tasks, objects and their references, per-CPU kernel state, and the glue
  * between CPUs (which run programs) and schemes (which write the steps of each operation).
  */
-export class Kernel implements KernelApi, CpuHooks, LockHost {
+export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   readonly config: RunConfig;
   readonly scheme: Scheme;
   readonly machine: Machine;
@@ -206,6 +212,18 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   private setupNextId = 0;
   private idBase = -1;
   private setupMemory: Map<number, number> | null = null;
+  /**
+   * Whether freed objects' memory is reused (the linux-6 profile; refcounts-only keeps today's
+   * fresh memory for every object, so its results stay as they were).
+   */
+  readonly reuseMemory: boolean;
+  readonly slabLimits: readonly number[];
+  /** Each node's partial lists (only the partition holding the node's home uses its entry). */
+  readonly slabNodes: SlabNodeState[];
+  /** Per cache, the global object whose per-CPU lines stand for each node's list line (-1: none yet). */
+  private slabListObjects: number[] = [];
+  /** First CPU of each node (its per-CPU lines are homed on the node). */
+  private readonly nodeFirstCpu: number[] = [];
 
   constructor(
     config: RunConfig,
@@ -241,6 +259,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         awaiting: [],
         freed: [],
         switched: [],
+        switchedGen: [],
         violations: [],
         refcacheDirty: new Set(),
         refcacheReviews: [],
@@ -252,8 +271,13 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         wakePending: new Set(),
         ready: [],
         netnsWorker: newNetnsWorkerState(),
+        slab: newSlabCpu(cacheCount(config.kinds.length)),
       });
     }
+    this.reuseMemory = config.kernel === "linux-6";
+    this.slabLimits = cpuPartialLimits(config.kinds);
+    this.slabNodes = Array.from({ length: machine.nodeCount }, () => newSlabNode(cacheCount(config.kinds.length)));
+    for (let cpu = this.cpuCount - 1; cpu >= 0; cpu--) this.nodeFirstCpu[machine.topology.nodeOf(cpu)] = cpu;
     this.socketCpus = [];
     for (let cpu = 0; cpu < this.cpuCount; cpu++) {
       const s = machine.topology.socketOf(cpu);
@@ -325,7 +349,9 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
   }
 
   create(w: StepWriter, type: number, nsKind: number, holds: number[], counter: number): number {
-    const id = this.allocateId();
+    const cache = cacheOf(type, nsKind);
+    const reused = this.reuseMemory && this.idBase >= 0 && cache >= 0 ? slabTake(this, this.perCpu[this.currentCpu].slab, this.currentCpu, cache, w) : null;
+    const id = reused === null ? this.allocateId() : reused[0];
     const record: KObject = {
       id,
       type,
@@ -334,8 +360,17 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
       holds: holds.slice(),
       counter,
       createdPs: this.engine.nowPs,
+      gen: reused === null ? 0 : reused[1] + 1,
     };
-    this.objects.add(record);
+    if (reused === null) this.objects.add(record);
+    else {
+      const old = this.objects.has(id) ? this.objects.get(id) : null;
+      if (old !== null && old.home !== record.home) throw new SimulationError(`object memory ${id} of node ${old.home} reused on node ${record.home}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
+      this.objects.install(record);
+      // pcpu_alloc() hands out zeroed per-CPU memory: a reused percpu_ref's counters start at 0
+      // again (fresh memory is zero already).
+      if (counter === COUNTER_PERCPU) for (let cpu = 0; cpu < this.cpuCount; cpu++) w.access(this.perCpuLine(id, cpu), RMW_SET, 0);
+    }
     if (this.shareCreatedObjects && this.idBase >= 0) this.createdSinceBarrier.push(record);
     if (type === OBJ_TASK) {
       w.access(objectLine(id, SLOT_COUNT), RMW_SET, 0);
@@ -596,15 +631,19 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
     if (owner === TAG_OWNER_RW) return rwLockAction(this, step);
     if (owner === TAG_OWNER_SLEEP) return sleepQueueAction(this, program, step);
     if (owner !== 0) {
-      if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) this.perCpu[this.currentCpu].switched.push(step.obj);
+      if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) {
+        const st = this.perCpu[this.currentCpu];
+        st.switched.push(step.obj);
+        st.switchedGen.push(this.objects.get(step.obj).gen);
+      }
       (COUNTERS[owner] as Counter).onAction(this, program, step, out);
       return;
     }
     switch (step.tag) {
       case TAG_FREED: {
-        this.perCpu[this.currentCpu].freed.push(step.obj);
-        const counter = this.objects.get(step.obj).counter;
-        if (counter === COUNTER_PERCPU || counter === COUNTER_SLOPPY) this.noteAwaitingFree(step.obj, -1);
+        const o = this.objects.get(step.obj);
+        if (o.counter === COUNTER_PERCPU || o.counter === COUNTER_SLOPPY) this.noteAwaitingFree(step.obj, -1);
+        if (!this.freeMemory(o, out)) this.perCpu[this.currentCpu].freed.push(step.obj);
         return;
       }
       case TAG_SPAWN:
@@ -615,6 +654,9 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
         return;
       case TAG_TASK_EXIT:
         this.tasks.delete(step.obj);
+        // The task_struct goes back to the slab on the CPU it exited on (its RCU-delayed free
+        // is not modelled apart).
+        this.freeMemory(this.objects.get(step.obj), out);
         return;
       case TAG_SCHEME_BEGIN:
         this.perCpu[this.currentCpu].inScheme = true;
@@ -634,6 +676,45 @@ export class Kernel implements KernelApi, CpuHooks, LockHost {
       default:
         throw new SimulationError(`unknown action tag ${step.tag}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
     }
+  }
+
+  // ---- object memory (shared/slab/) ----
+
+  /** Creates the lines that stand for each node's slab lists (set-up, linux-6 only). */
+  setUpSlabs(): void {
+    if (!this.reuseMemory) return;
+    this.slabListObjects = this.setup(0, (sw) => this.perCpu[0].slab.lists.map(() => this.create(sw, OBJ_GLOBAL, -1, [], COUNTER_NONE)));
+  }
+
+  slabListLine(cache: number, node: number): number {
+    return perCpuLine(this.slabListObjects[cache], this.nodeFirstCpu[node], this.cpuCount);
+  }
+
+  /**
+   * The memory of a freed object (or an exited task) goes back to the slab of the current CPU,
+   * under memory reuse and once time runs; returns whether it did (else the object stays in the
+   * table, freed for good).
+   */
+  private freeMemory(o: KObject, out: StepWriter): boolean {
+    const cache = cacheOf(o.type, o.nsKind);
+    if (!this.reuseMemory || cache < 0 || this.idBase < 0) return false;
+    slabFree(this, this.perCpu[this.currentCpu].slab, this.currentCpu, cache, o.id, o.gen, o.home, out);
+    return true;
+  }
+
+  /** EV_SLAB_PUT at a node's home. */
+  slabPut(node: number, cache: number, id: number, gen: number): void {
+    slabNodePut(this.slabNodes[node], cache, id, gen);
+  }
+
+  /** EV_SLAB_REFILL at a node's home. */
+  slabRefill(node: number, cache: number, cpu: number): void {
+    slabNodeRefill(this, this.slabNodes[node], node, cache, cpu);
+  }
+
+  /** EV_SLAB_GRANT at a CPU. */
+  slabGrant(cpu: number, cache: number, id: number, gen: number, last: boolean): void {
+    slabGranted(this.perCpu[cpu].slab, cache, id, gen, last);
   }
 
   /** Moves a task (a new child, or a migrating one) to `dst`'s run queue. */

@@ -30,6 +30,12 @@ export interface KObject {
   holds: number[];
   counter: number;
   createdPs: number;
+  /**
+   * How many objects lived in this memory before (0: fresh memory). Under the linux-6 profile a
+   * freed object's memory is reused (shared/slab/): the id names the memory, as a pointer does,
+   * and the generation tells the record of its current object from a stale copy of an earlier one.
+   */
+  gen: number;
 }
 
 /**
@@ -63,13 +69,35 @@ export function cpuOfPerCpuLine(line: number, cpuCount: number): number {
   return (-1 - line) % cpuCount;
 }
 
-/** The table of kernel objects ever created in a run (write-once records). */
+/**
+ * The table of kernel objects: one record per piece of object memory, the newest object that
+ * lived in it (write-once records). Without memory reuse (refcounts-only) that is every object
+ * ever created; with it, live objects plus the free memory of the slab lists.
+ */
 export class ObjectTable {
   private readonly objects = new Map<number, KObject>();
 
   add(o: KObject): void {
     if (this.objects.has(o.id)) throw new Error(`object ${o.id} created twice`);
     this.objects.set(o.id, o);
+  }
+
+  /**
+   * A new object in reused memory: its record replaces the previous generation's (which this
+   * partition may never have seen, when the memory came from another partition's CPU).
+   */
+  install(o: KObject): void {
+    const old = this.objects.get(o.id);
+    if (old !== undefined && old.gen >= o.gen) throw new Error(`object ${o.id} reused as generation ${o.gen} over generation ${old.gen}`);
+    this.objects.set(o.id, o);
+  }
+
+  /** Takes in a record from another partition: kept if it is newer than the one held. Returns whether it was. */
+  learn(o: KObject): boolean {
+    const old = this.objects.get(o.id);
+    if (old !== undefined && old.gen >= o.gen) return false;
+    this.objects.set(o.id, o);
+    return true;
   }
 
   get(id: number): KObject {

@@ -42,6 +42,7 @@ const objectSchema = z.strictObject({
   holds: z.array(z.int().min(0)),
   counter: z.int().min(0).max(4),
   createdPs: timePs,
+  gen: z.int().min(0),
 });
 
 const epoch = z.int().min(0);

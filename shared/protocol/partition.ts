@@ -10,6 +10,9 @@ import {
   EV_LINE_INVALIDATE,
   EV_LINE_RECALL,
   EV_LINE_REQUEST,
+  EV_SLAB_GRANT,
+  EV_SLAB_PUT,
+  EV_SLAB_REFILL,
   EV_TASK_ARRIVE,
   EV_KWORK_QUEUED,
   EV_TASK_WAKE,
@@ -110,6 +113,7 @@ export class Partition implements EventHandler, Router {
     if (config.kernel === "linux-6") {
       this.kernel.path = setUpKernelPath(this.kernel, deepestLevel(this.kernel.kindNames, this.kernel.scheme.namespaced, config.workload));
     }
+    this.kernel.setUpSlabs();
     this.kernel.initLockState();
     for (const [line, value] of this.kernel.finishSetup()) this.homes[this.kernel.lineHome(line)]?.presetValue(line, value);
     for (const [id, task] of this.kernel.tasks) if (own.cpuOwner[task.cpu] !== index) this.kernel.tasks.delete(id);
@@ -197,8 +201,8 @@ export class Partition implements EventHandler, Router {
   deliver(batch: EventBatch): void {
     if (batch.to !== this.index) throw new SimulationError(`batch for partition ${batch.to} delivered to ${this.index}`, this.engine.nowPs, `partition ${this.index}`);
     for (const o of batch.objects) {
-      if (this.kernel.objects.has(o.id)) continue;
-      this.kernel.objects.add(o);
+      // A record older than the one held (a stale copy of reused memory's earlier object) is dropped.
+      if (!this.kernel.objects.learn(o)) continue;
       // Passed on with this partition's next events to the others (a task here may carry it there).
       for (let p = 0; p < this.ownership.partitions; p++) if (p !== this.index && p !== batch.from) this.pendingObjects[p].push(o);
     }
@@ -256,6 +260,15 @@ export class Partition implements EventHandler, Router {
         this.kernel.timerFired(target, a0, a1);
         (this.cpus[target] as Cpu).interrupt();
         return;
+      case EV_SLAB_PUT:
+        this.kernel.slabPut(target - n, a0, a1, a2);
+        return;
+      case EV_SLAB_REFILL:
+        this.kernel.slabRefill(target - n, a0, a1);
+        return;
+      case EV_SLAB_GRANT:
+        this.kernel.slabGrant(target, a0, a1, a2, a3 === 1);
+        return;
       default:
         throw new SimulationError(`unknown event type ${type}`, this.engine.nowPs, `entity ${target}`);
     }
@@ -284,6 +297,8 @@ export class Partition implements EventHandler, Router {
         awaiting: st.awaiting.slice(),
         freed: st.freed.slice(),
         switched: st.switched.slice(),
+        switchedGen: st.switchedGen.slice(),
+        freeMemory: st.slab.lists.flat(),
         refcacheDirty: [...st.refcacheDirty],
         violations: st.violations.slice(),
         lockStats: Array.from(st.locks.stats),
@@ -307,6 +322,7 @@ export class Partition implements EventHandler, Router {
         upgrades: st.upgrades,
         queueWaitPs: st.queueWaitPs,
         lines,
+        freeMemory: k.slabNodes[home.node].partial.flat(),
       });
     }
     if (cpus.some((c) => c.opsByKind.length !== OP_KIND_COUNT)) throw new Error("inconsistent operation kinds");
@@ -316,9 +332,11 @@ export class Partition implements EventHandler, Router {
       homes,
       tasks: [...k.tasks.values()],
       // Each object once: set-up objects from partition 0, later ones from their creator's partition.
+      // With memory reuse, every record held (the merge keeps each memory's newest generation).
       // Tasks are left out (the end-of-run check does not look at their records).
       objects: [...k.objects.all()].filter((o) => {
         if (o.type === OBJ_TASK) return false;
+        if (k.reuseMemory) return true;
         const creator = k.creatorCpu(o.id);
         return creator < 0 ? this.index === 0 : this.ownership.cpuOwner[creator] === this.index;
       }),

@@ -14,7 +14,7 @@ const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean 
 const RECORD_KEYS = new Set(["tasks", "objects"]);
 const TASK_KEYS = new Set(["id", "cpu", "role", "attach", "owned", "parent", "pull", "thinkNext", "churnPhase", "churn"]);
 const CHURN_KEYS = new Set(["attach", "creatorHolds"]);
-const OBJECT_KEYS = new Set(["id", "type", "nsKind", "home", "holds", "counter", "createdPs"]);
+const OBJECT_KEYS = new Set(["id", "type", "nsKind", "home", "holds", "counter", "createdPs", "gen"]);
 
 /** Unknown keys (a strict object), or a required one missing: the first, as a reason. */
 function keysOf(o: Obj, allowed: ReadonlySet<string>, path: string): string | null {
@@ -62,6 +62,7 @@ function checkObject(o: unknown, path: string): string | null {
   if (holds !== null) return holds;
   if (!isInt(o.counter, 0, 4)) return `${path}.counter: expected an integer from 0 to 4`;
   if (!isInt(o.createdPs, 0)) return `${path}.createdPs: expected an integer >= 0`;
+  if (!isInt(o.gen, 0)) return `${path}.gen: expected an integer >= 0`;
   return null;
 }
 

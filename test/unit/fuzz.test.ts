@@ -124,7 +124,7 @@ const FULL_STEP = {
       count: 1,
       events: [3000, 9, 0, 5, 11, 0, 0, 0],
       tasks: [{ id: 11, cpu: 0, role: 1, attach: [4, 5], owned: true, parent: -1, pull: false, thinkNext: false, churnPhase: 0, churn: { attach: [4], creatorHolds: [5] } }],
-      objects: [{ id: 5, type: 2, nsKind: 3, home: 1, holds: [], counter: 1, createdPs: 100 }],
+      objects: [{ id: 5, type: 2, nsKind: 3, home: 1, holds: [], counter: 1, createdPs: 100, gen: 0 }],
     },
   ],
   sinceCheckpointMs: 10.5,

@@ -12,7 +12,9 @@ import { simulate } from "../../shared/simulation.ts";
  *
  * A change to the coherence model or the schemes (e.g. arbitration of a contended line, locked
  * RMW costs) legitimately changes these digests: update them in that change's own commit, and
- * say so there. Nothing in the kernel profile may change them.
+ * say so there. Nothing in the kernel profile may change them: that includes the reuse of freed
+ * objects' memory (shared/slab/), which is part of linux-6 only (issue 11 asks for this profile
+ * to reproduce the old results byte for byte; under it every object still gets fresh memory).
  */
 const PINNED: Array<[string, Record<string, unknown>, string]> = [
   ["fork-storm on xeon-80 x 16, nsproxy", { machine: "xeon-80", cpus: [16], schemes: ["nsproxy"], workload: "fork-storm", duration: "200us", warmup: "20us" }, "ea4db82254ae75d9"],

@@ -8,7 +8,7 @@ import { confidenceInterval95, sampleStdDev, tQuantile95 } from "../../shared/me
 // The end-of-run reference check and the small statistics, against records and values worked
 // out by hand.
 
-const obj = (id: number, type: number, holds: number[] = [], counter = COUNTER_ATOMIC): KObject => ({ id, type, nsKind: -1, home: 0, holds, counter, createdPs: 0 });
+const obj = (id: number, type: number, holds: number[] = [], counter = COUNTER_ATOMIC): KObject => ({ id, type, nsKind: -1, home: 0, holds, counter, createdPs: 0, gen: 0 });
 const task = (id: number, attach: number[], churnHolds: number[] | null = null): Task => ({
   id,
   cpu: 0,

@@ -56,7 +56,7 @@ function task(id: number, cpu: number, attach: number[]): Task {
   return { id, cpu, role: 0, attach, owned: false, parent: -1, pull: false, thinkNext: false, churnPhase: 0, churn: null };
 }
 
-const obj = (id: number, type: number, holds: number[]): KObject => ({ id, type, nsKind: type === OBJ_NAMESPACE ? 0 : -1, home: 0, holds, counter: COUNTER_ATOMIC, createdPs: 0 });
+const obj = (id: number, type: number, holds: number[]): KObject => ({ id, type, nsKind: type === OBJ_NAMESPACE ? 0 : -1, home: 0, holds, counter: COUNTER_ATOMIC, createdPs: 0, gen: 0 });
 const count = (id: number) => objectLine(id, SLOT_COUNT);
 
 /**

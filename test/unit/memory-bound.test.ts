@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { checkProjectedMemory, memoryLimit } from "../../coordinator/memory-limit.ts";
+import { UsageError } from "../../coordinator/usage-error.ts";
+import { Simulation } from "../../shared/simulation.ts";
+import { estimateMemory, parseBytes } from "../../shared/spec/memory-estimate.ts";
+import { parseSpec } from "../../shared/spec/parse.ts";
+import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
+import { runOf } from "./support/spec.ts";
+
+// Memory must not grow with simulated time: under linux-6 a freed object's memory goes back to a
+// slab list and the next object of its kind reuses it, so the object table holds the live
+// objects, the live tasks, the set-up globals and the free lists, whatever the duration. Counted
+// in simulated objects and lines, not bytes, so the test does not depend on the garbage collector.
+
+function state(doc: Record<string, unknown>) {
+  const sim = new Simulation(runOf(doc));
+  const r = sim.run();
+  const k = sim.kernel;
+  let lines = 0;
+  for (const h of sim.homes) for (const _ of h.entries()) lines++;
+  let cached = 0;
+  for (const c of sim.cpus) cached += c.heldEntries().length / 2;
+  const onLists = new Set<number>();
+  for (const st of k.perCpu) for (const l of st.slab.lists) for (let i = 0; i < l.length; i += 2) onLists.add(l[i]);
+  for (const n of k.slabNodes) for (const l of n.partial) for (let i = 0; i < l.length; i += 2) onLists.add(l[i]);
+  const free = onLists.size;
+  // Kernel data set up before the run: global objects, and kernel threads (tasks that are not
+  // workload tasks, such as the netns cleanup worker), created at time 0.
+  let globals = 0;
+  for (const o of k.objects.all()) if (o.type === 4 || (o.type === 0 && o.createdPs === 0 && !k.tasks.has(o.id) && !onLists.has(o.id))) globals++;
+  return { ops: r.totalOps, ok: r.invariants.ok, table: k.objects.size, live: r.memory.liveObjectsAtEnd, tasks: k.tasks.size, free, globals, lines, cached };
+}
+
+const storm = { machine: "small-4", cpus: [4], schemes: ["nsproxy"], workload: "fork-storm", warmup: "100us" };
+const churn = { machine: "small-4", cpus: [4], schemes: ["percpu"], workload: "container-churn", warmup: "1ms" };
+
+describe("memory does not grow with simulated time", () => {
+  for (const [name, doc, short] of [
+    ["fork-storm, nsproxy", storm, "1ms"],
+    ["container-churn, percpu", churn, "5ms"],
+  ] as const) {
+    it(`${name}: a run 10x longer keeps the object table within the live objects and the slab limits, and lines and caches with it`, () => {
+      const long = `${Number.parseInt(short) * 10}ms`;
+      const a = state({ ...doc, duration: short });
+      const b = state({ ...doc, duration: long });
+      expect(a.ok && b.ok).toBe(true);
+      expect(b.ops).toBeGreaterThan(8 * a.ops);
+      // Every record is a live object, a live task, a set-up global or free memory on a slab list.
+      expect(b.table).toBe(b.live + b.tasks + b.globals + b.free);
+      // Free memory stays within the per-CPU limits (SLUB's cpu partial objects per cache) and
+      // what moves between them through the node lists.
+      const limits = new Simulation(runOf({ ...doc, duration: short })).kernel.slabLimits.reduce((x, y) => x + y, 0);
+      expect(b.free).toBeLessThanOrEqual(1.5 * 4 * limits);
+      // fork-storm's caches settle within the short run: the long one's table is no larger.
+      if (doc === storm) expect(b.table).toBeLessThan(1.5 * a.table);
+      // Lines are those of the table's memory (4 per object, one per CPU for per-CPU data), and
+      // a cache holds lines: bounded with it.
+      expect(b.lines).toBeLessThanOrEqual(b.table * (4 + 4));
+      expect(b.cached).toBeLessThanOrEqual(b.lines * 4);
+    });
+  }
+
+  it("under refcounts-only (fresh memory for every object, as before reuse) the table grows with the run: the control", () => {
+    const a = state({ ...storm, duration: "1ms", kernel: "refcounts-only" });
+    const b = state({ ...storm, duration: "10ms", kernel: "refcounts-only" });
+    expect(b.table).toBeGreaterThan(5 * a.table);
+  });
+});
+
+describe("projected memory", () => {
+  const spec = (doc: Record<string, unknown>) => resolveSpec(parseSpec({ machine: "small-4", cpus: [1], schemes: ["none"], workload: "fork-storm", ...doc }));
+
+  it("grows with the duration and the CPUs, and refcounts-only's fresh memory costs more per operation", () => {
+    const one = estimateMemory(planRuns(spec({ duration: "1s" }))[0]);
+    const ten = estimateMemory(planRuns(spec({ duration: "10s" }))[0]);
+    expect(ten.operations).toBeGreaterThan(9 * one.operations);
+    expect(ten.bytes).toBeGreaterThan(5 * one.bytes);
+    // fork-storm on one CPU completes about 67,000 operations a simulated second (golden figures).
+    expect(one.operations).toBeGreaterThan(50_000);
+    expect(one.operations).toBeLessThan(100_000);
+    expect(estimateMemory(planRuns(spec({ duration: "1s", kernel: "refcounts-only" }))[0]).bytes).toBeGreaterThan(10 * one.bytes);
+  });
+
+  it("refuses a run whose estimate exceeds the limit, in one line with the estimate and the limit", () => {
+    const long = spec({ duration: "9000s" });
+    let message = "";
+    try {
+      checkProjectedMemory(long, 1, parseBytes("4GiB"));
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^projected memory \d+(\.\d)? GiB for none at 1 CPU \(9000s simulated, about 6\.\de\+8 operations\) exceeds the limit of 4\.0 GiB/);
+    expect(message).not.toContain("\n");
+    // Split over workers, each process holds a share; a default run is far below any limit.
+    expect(() => checkProjectedMemory(long, 4, parseBytes("4GiB"))).not.toThrow();
+    expect(() => checkProjectedMemory(spec({}), 1, parseBytes("64MiB"))).not.toThrow();
+  });
+
+  it("reads sizes people write", () => {
+    expect(parseBytes("4GiB")).toBe(4 * 2 ** 30);
+    expect(parseBytes("512 MiB")).toBe(512 * 2 ** 20);
+    expect(parseBytes("2GB")).toBe(2e9);
+    expect(parseBytes("123")).toBe(123);
+    expect(parseBytes("lots")).toBeNaN();
+    expect(memoryLimit("8GiB")).toBe(8 * 2 ** 30);
+    expect(() => memoryLimit("lots")).toThrow(new UsageError('--memory-limit: "lots" is not a size (e.g. 4GiB, 512MiB, 2GB)'));
+  });
+});
