@@ -42,9 +42,10 @@ export interface MachinePreset {
   dramRemote: Array<number | null>;
   /**
    * Occupancy per class [smt, die, package, hop1, hop2]: how long one transfer keeps a line from
-   * serving the next, which bounds a contended line's throughput at 1 / occupancy. Omitted (the
-   * presets): derived by the hand-off mechanism, see OCCUPANCY_MECHANISM. Given (e.g. a machine
-   * file calibrated on a real host): these values, in the preset's unit; null = derived.
+   * serving the next, which bounds a contended line's throughput at 1 / occupancy. Omitted (every
+   * preset but xeon-80): derived by the hand-off mechanism, see OCCUPANCY_MECHANISM. Given
+   * (xeon-80's cross-socket classes, calibrated on one contended point, XEON_OCCUPANCY; or a
+   * machine file): these values, in the preset's unit; null = derived.
    */
   occupancy?: Array<number | null>;
   occupancySource: string;
