@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EV_TIMER, FREED, RMW_SET } from "../../shared/coherence/protocol.ts";
 import { decodeRefcacheWord } from "../../shared/coherence/rmw.ts";
 import { Engine } from "../../shared/engine/engine.ts";
@@ -87,6 +87,31 @@ describe("sloppy counter (batch 4, at most 6 spares)", () => {
     expect(mem.get(k.countLine(obj))).toBe(FREED);
     expect(k.perCpu[3].freed).toEqual([obj]);
     expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+  // After the kill (and before the reconcile) the mode word is dead, so gets and puts are
+  // atomics on the central count and leave the spares alone. CPU 1's get takes a batch (central
+  // 1 + 4 = 5, 3 spares on CPU 1); the kill; CPU 0's get: central 6; CPU 1's put: central 5, CPU
+  // 1 still has 3 spares. The reconcile gathers them: 5 - 3 - 1 (the creator's) = 1, the one
+  // reference still in use (CPU 0's), whose put frees it.
+  it("after the kill takes and drops references on the central count, not from or to the spares", () => {
+    const { k } = kernelFor("sloppy", { sloppyBatch: 4, sloppyMaxSpares: 6 });
+    const obj = container(k, COUNTER_SLOPPY);
+    k.setup(1, (w) => k.get(w, obj));
+    k.setup(2, (w) => k.release(w, obj));
+    k.setup(0, (w) => k.get(w, obj));
+    k.setup(1, (w) => k.put(w, obj));
+    k.setup(2, (w) => sloppyCounter.onTimer(k, TIMER_SLOPPY_RECONCILE, obj, w));
+    expect(k.perCpu.flatMap((s) => s.freed)).toEqual([]);
+    k.setup(3, (w) => k.put(w, obj));
+    expect(k.perCpu[3].freed).toEqual([obj]);
+    const mem = k.finishSetup();
+    expect([0, 1, 2, 3].map((c) => mem.get(k.perCpuLine(obj, c)) ?? 0)).toEqual([0, 0, 0, 0]);
+    expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  it("keeps one spare line per CPU beside the central count: 8 + 8 x CPUs bytes", () => {
+    expect(sloppyCounter.bytesPerObject(4)).toBe(40);
+    expect(sloppyCounter.bytesPerObject(64)).toBe(520);
   });
 });
 
@@ -204,6 +229,44 @@ describe("refcache", () => {
     expect(decodeRefcacheWord(mem.get(k.countLine(obj)) ?? 0).count).toBe(1);
     const value = (line: number) => mem.get(line) ?? 0;
     expect(refcacheCounter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(2);
+  });
+  // A get on CPU 1 after the free: its delta flushes into a freed count, which is recorded.
+  it("records a flush into a freed count as a use after free", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    k.setup(0, (w) => k.release(w, obj));
+    times(3, () => tick(k, 0));
+    expect(k.perCpu[0].freed).toEqual([obj]);
+    k.setup(1, (w) => k.get(w, obj));
+    tick(k, 1);
+    expect(k.perCpu.flatMap((s) => s.violations.map((v) => [v.kind, v.obj, v.cpu, v.detail]))).toEqual([["use-after-free", obj, 1, "flush into a freed count"]]);
+    expect(k.finishSetup().get(k.countLine(obj))).toBe(FREED);
+  });
+
+  // The review due at epoch 3 finds the count already freed (by another path): recorded, and no
+  // second free.
+  it("records a review that finds the count freed, and does not free it again", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    k.setup(0, (w) => k.release(w, obj));
+    tick(k, 0);
+    k.setup(2, (w) => w.access(k.countLine(obj), RMW_SET, FREED));
+    tick(k, 0);
+    tick(k, 0);
+    expect(k.perCpu.flatMap((s) => s.violations.map((v) => [v.kind, v.obj, v.cpu, v.detail]))).toEqual([["use-after-free", obj, 0, "review of a freed count"]]);
+    expect(k.perCpu[0].freed).toEqual([]);
+    expect(k.perCpu[0].refcacheReviews).toEqual([]);
+  });
+
+  // The review that frees has already written FREED into the count (RMW_REFCACHE_REVIEW), so the
+  // free path must not write it again (an extra access to the line in a timed run).
+  it("frees through the kernel's free path without a second write of the count", () => {
+    const { k } = kernelFor("refcache");
+    const obj = container(k, COUNTER_REFCACHE);
+    const free = vi.spyOn(k, "free");
+    k.setup(0, (w) => k.release(w, obj));
+    times(3, () => tick(k, 0));
+    expect(free.mock.calls.map((c) => c.slice(1))).toEqual([[obj, true]]);
   });
 });
 
