@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Engine, type EventHandler } from "../../shared/engine/engine.ts";
-import { InvalidDelayError, LateEventError, SimulationError } from "../../shared/engine/errors.ts";
+import { InvalidDelayError, LateEventError, SimulationError, SpecError } from "../../shared/engine/errors.ts";
+import { EventQueue } from "../../shared/engine/event-queue.ts";
 
 function recorder(engine: Engine) {
   const seen: Array<{ timePs: number; type: number; target: number; a0: number }> = [];
@@ -173,3 +174,56 @@ describe("Engine: limits, routing and run slices", () => {
     expect(engine.nowPs).toBe(3);
   });
 });
+
+describe("Engine: the edges of its checks, and its errors", () => {
+  it("accepts a delay of 2^53 - 1 ps, the largest exact one", () => {
+    const engine = new Engine(1);
+    engine.send(Number.MAX_SAFE_INTEGER, 0, 0, 0, 1);
+    expect(engine.nextEventTime()).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("names the origin of a bad priority and of an origin out of sequence numbers", () => {
+    const engine = new Engine(3);
+    const caught = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        return e as SimulationError;
+      }
+      throw new Error("no error");
+    };
+    expect(caught(() => engine.send(0, 16, 2, 0, 1)).entity).toBe("entity 2");
+    engine.sequenceCounters()[1] = 2 ** 32;
+    const e = caught(() => engine.send(0, 0, 1, 0, 1));
+    expect(e).toBeInstanceOf(InvalidDelayError);
+    expect(e.entity).toBe("entity 1");
+  });
+
+  it("handles no entity before its first event", () => {
+    expect(new Engine(2).currentEntity).toBe(-1);
+  });
+
+  it("SimulationError and SpecError say what, when and where, under their own names", () => {
+    const e = new SimulationError("bad thing", 1500, "cpu 3");
+    expect([e.name, e.message, e.timePs, e.entity]).toEqual(["SimulationError", "bad thing (at 1500 ps, cpu 3)", 1500, "cpu 3"]);
+    expect(new LateEventError("x", 0, "y").name).toBe("LateEventError");
+    const s = new SpecError("workload.mix", "expected a number");
+    expect([s.name, s.message, s.path]).toEqual(["SpecError", "workload.mix: expected a number", "workload.mix"]);
+    expect(new SpecError("", "empty spec").message).toBe("empty spec");
+  });
+});
+
+describe("EventQueue: no allocation per event", () => {
+  // A released slot is reused: push, pop and release 10 000 times and the payload arrays keep
+  // their initial 16 slots (64 arguments).
+  it("reuses released slots instead of growing", () => {
+    const q = new EventQueue(16);
+    for (let i = 0; i < 10_000; i++) {
+      q.push(i, 0, 0, i, 1, 1, i, 0, 0, 0);
+      q.release(q.pop());
+    }
+    expect(q.args.length).toBe(64);
+    expect(q.targetType.length).toBe(16);
+  });
+});
+

@@ -73,4 +73,55 @@ describe("Prng (xoshiro128**)", () => {
     expect(counts[2] / counts[0]).toBeGreaterThan(2.4);
     expect(counts[2] / counts[0]).toBeLessThan(3.7);
   });
+
+  // Draws made to order: xoshiro128**'s first output is rotl(s1 x 5, 7) x 9 (mod 2^32), so the
+  // state [1, s1, 0, 0] with s1 = rotr(r x 9^-1, 7) x 5^-1 gives r first (9^-1 = 0x38e38e39 and
+  // 5^-1 = 0xcccccccd mod 2^32).
+  const firstDraw = (r: number) => {
+    const y = Math.imul(r, 0x38e38e39) >>> 0;
+    const s1 = Math.imul(((y >>> 7) | (y << 25)) >>> 0, 0xcccccccd) >>> 0;
+    const p = Prng.fromState([1, s1, 0, 0]);
+    expect(Prng.fromState([1, s1, 0, 0]).nextU32()).toBe(r);
+    return p;
+  };
+
+  // Lemire's method for n = 2096129: threshold = (2^32 - n) mod n = 2095104. A draw r is kept when
+  // its low word (r x n mod 2^32) is at least the threshold, and gives floor(r x n / 2^32).
+  it("nextInt rejects a draw whose low word is below the threshold and keeps one equal to it", () => {
+    const n = 2096129;
+    expect((2 ** 32 - n) % n).toBe(2095104);
+    // r = 0: low word 0 < threshold, rejected; the answer comes from the next draw.
+    const p = firstDraw(0);
+    const copy = Prng.fromState(p.state);
+    copy.nextU32();
+    const second = copy.nextU32();
+    const expected = Math.floor((second * n) / 2 ** 32);
+    expect(((second * n) % 2 ** 32) >= 2095104).toBe(true);
+    expect(p.nextInt(n)).toBe(expected);
+    // r with r x n = threshold (mod 2^32): n is odd, so r = threshold x n^-1; kept, floor(r n / 2^32).
+    let inv = 1;
+    for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(n, inv)) >>> 0;
+    expect(Math.imul(n, inv) >>> 0).toBe(1);
+    const r = Math.imul(2095104, inv) >>> 0;
+    expect((r * n) % 2 ** 32).toBe(2095104);
+    expect(firstDraw(r).nextInt(n)).toBe(Math.floor((r * n) / 2 ** 32));
+  });
+
+  it("nextInt accepts the largest bound, 2^21, and names a bad one", () => {
+    expect(firstDraw(2 ** 31).nextInt(2 ** 21)).toBe(2 ** 20);
+    expect(() => Prng.forEntity(1, 1).nextInt(0)).toThrow("nextInt bound must be an integer in [1, 2^21], got 0");
+  });
+
+  // pickWeighted subtracts each weight from r = nextFloat x total and picks the first index where
+  // r goes below zero.
+  it("pickWeighted never picks a zero weight even when the draw is exactly 0, and an exact boundary goes to the next index", () => {
+    // r = 0: weight 0 leaves r at 0 (not below zero), weight 1 takes it to -1: index 1.
+    expect(firstDraw(0).pickWeighted([0, 1], 1)).toBe(1);
+    // nextFloat = 0.5, r = 1: the first weight takes it to exactly 0, the second below: index 1.
+    expect(firstDraw(2 ** 31).pickWeighted([1, 1], 2)).toBe(1);
+    // A total above the weights' sum (rounding) leaves r >= 0 after them all: the last index.
+    expect(firstDraw(2 ** 31).pickWeighted([1, 1], 4)).toBe(1);
+    expect(firstDraw(2 ** 31).pickWeighted([1, 1, 1], 8)).toBe(2);
+  });
 });
+
