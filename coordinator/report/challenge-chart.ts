@@ -1,4 +1,4 @@
-import { CHALLENGE_PART_LABELS, type ChallengeGroup, type ChallengePartName } from "../challenge.ts";
+import type { ChallengeGroup, ChallengePartName } from "../challenge.ts";
 import { PLOT_WIDTH_PX, type VegaLiteSpec } from "./report-data.ts";
 
 /**
@@ -18,6 +18,9 @@ export interface ChallengeBar {
 
 const DRAWN_PARTS: readonly ChallengePartName[] = ["layout", "pointerChase", "referenceCount"];
 
+/** The legend's names (short enough to show whole). */
+const SHORT: Record<ChallengePartName, string> = { layout: "variables' layout", pointerChase: "pointer chase", referenceCount: "reference count" };
+
 export function challengeBarLabel(g: ChallengeGroup): string {
   return `${g.workload} on ${g.machine} (${g.cpus} CPUs) vs ${g.versus}`;
 }
@@ -26,7 +29,7 @@ export function challengeBars(groups: readonly ChallengeGroup[]): ChallengeBar[]
   return groups.flatMap((g) =>
     DRAWN_PARTS.map((part) => {
       const f = g.parts[part];
-      return { bar: challengeBarLabel(g), part: CHALLENGE_PART_LABELS[part], log2: Math.log2(f), factor: f };
+      return { bar: challengeBarLabel(g), part: SHORT[part], log2: Math.log2(f), factor: f };
     }),
   );
 }
@@ -37,14 +40,14 @@ export const CHALLENGE_CHART_CAPTION =
 export function challengeChartSpec(groups: readonly ChallengeGroup[]): VegaLiteSpec {
   const bars = challengeBars(groups);
   const totals = groups.map((g) => ({ bar: challengeBarLabel(g), log2: Math.log2(g.ratio), factor: g.ratio }));
-  const y = { field: "bar", type: "nominal" as const, title: null, sort: null, axis: { labelLimit: 360 } };
+  const y = { field: "bar", type: "nominal" as const, title: null, sort: null, axis: { labelLimit: 600 } };
   const x = { field: "log2", type: "quantitative" as const, title: "log2(container throughput / other's): > 0 container better" };
   return {
     width: PLOT_WIDTH_PX,
     height: Math.max(60, 28 * groups.length),
     background: "white",
     padding: 8,
-    config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 12, titleFontSize: 12 } },
+    config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 600 }, legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 320 } },
     layer: [
       {
         data: { values: bars },
@@ -52,7 +55,7 @@ export function challengeChartSpec(groups: readonly ChallengeGroup[]): VegaLiteS
         encoding: {
           y,
           x: { ...x, stack: "zero" },
-          color: { field: "part", type: "nominal" as const, title: "part", scale: { domain: DRAWN_PARTS.map((p) => CHALLENGE_PART_LABELS[p]), scheme: "tableau10" }, legend: { orient: "bottom" as const } },
+          color: { field: "part", type: "nominal" as const, title: "part", scale: { domain: DRAWN_PARTS.map((p) => SHORT[p]), scheme: "tableau10" }, legend: { orient: "bottom" as const } },
           tooltip: [{ field: "part" }, { field: "factor", format: ".3f" }],
         },
       },

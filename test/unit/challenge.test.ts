@@ -57,7 +57,7 @@ describe("the 2006 challenge's split", () => {
     expect(v.challengeEvidence).toHaveLength(2);
     // The chart draws the three parts as log2 factors that add up to the ratio's.
     const bars = challengeBars([cf]);
-    expect(bars.map((b) => b.part)).toEqual(["the per-container variables' layout", "the pointer chase", "the reference count"]);
+    expect(bars.map((b) => b.part)).toEqual(["variables' layout", "pointer chase", "reference count"]);
     expect(bars.reduce((sum, b) => sum + b.log2, 0)).toBeCloseTo(Math.log2(1.5), 3);
   });
 
