@@ -3,7 +3,7 @@ import { SimulationError } from "../engine/errors.ts";
 import { objectLine, SLOT_READ } from "../kernel/objects.ts";
 import type { Program, Step, StepWriter } from "../kernel/program.ts";
 import { LOCK_RWSEM, LOCK_STAT_FIELDS, STAT_ACQUIRED, STAT_CONTENDED, STAT_HOLD_PS, STAT_WAIT_PS, TAG_OWNER_SLEEP, type LockHost } from "./lock-host.ts";
-import { RMW_LIST_SWAP, RMW_LOCK_ANDNOT, RMW_NODE_SET_NEXT, RW_READER, RW_WAITERS, RW_WRITER } from "./lock-word.ts";
+import { M_OWNER_ASLEEP, RMW_LIST_SWAP, RMW_LOCK_ANDNOT, RMW_LOCK_OR, RMW_NODE_SET_NEXT, RW_READER, RW_WAITERS, RW_WRITER } from "./lock-word.ts";
 import { spinLock, spinUnlock } from "./qspinlock.ts";
 
 /**
@@ -17,8 +17,9 @@ import { spinLock, spinUnlock } from "./qspinlock.ts";
  *
  * Hand-over: the releaser of a lock with waiters does not free it; it takes wait_lock, dequeues
  * the head (a writer alone; for an rwsem, the readers at the head up to the first writer),
- * grants it the lock in the word, clears the waiters flag when the list empties, and wakes the
- * waiters it granted. Linux's mutex and rwsem usually let a woken waiter compete with spinners
+ * grants it the lock in the word (a mutex's new owner is marked asleep until it runs, so
+ * spinners go to sleep instead of waiting for it), clears the waiters flag when the list
+ * empties, and wakes the waiters it granted. Linux's mutex and rwsem usually let a woken waiter compete with spinners
  * and only hand over once a waiter starved (MUTEX_FLAG_HANDOFF, RWSEM_FLAG_HANDOFF); the model
  * always hands over, so it never loses a wake-up and a waiter never starves, at the price of the
  * lock staying with a sleeper for the wake-up's latency.
@@ -110,6 +111,7 @@ export function enqueueAndSleep(h: LockHost, w: StepWriter, program: Program, lo
   w.sleep();
   w.compute(h.sleepCosts.contextSwitchPs);
   w.action(A_WOKEN, lock, writer ? 1 : 0);
+  if (c.kind !== LOCK_RWSEM) w.access(c.word, RMW_LOCK_ANDNOT, M_OWNER_ASLEEP);
 }
 
 /** The releaser of a lock with waiters: takes wait_lock and hands the lock to the head of the list. */
@@ -201,6 +203,9 @@ export function sleepQueueResult(h: LockHost, _program: Program, step: Step, res
 function grantAndWake(h: LockHost, w: StepWriter, lock: number, task: number, cpu: number, writer: boolean): void {
   const c = h.locks.classes[lock];
   if (c.kind === LOCK_RWSEM) w.access(c.word, RMW_ATOMIC_ADD, writer ? RW_WRITER : RW_READER);
+  // A mutex's new owner is not on a CPU until its wake-up runs: spinners must not wait for it
+  // (owner->on_cpu is 0), or one could spin on the very CPU the owner needs.
+  else w.access(c.word, RMW_LOCK_OR, M_OWNER_ASLEEP);
   w.access(waiterLine(task), RMW_SET, 0);
   w.compute(h.sleepCosts.wakeupPs);
   h.wakeTask(task, cpu, h.sleepCosts.wakeupPs + h.sleepCosts.wakeLatencyPs);
