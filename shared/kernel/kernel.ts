@@ -373,7 +373,9 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     }
     if (this.shareCreatedObjects && this.idBase >= 0) this.createdSinceBarrier.push(record);
     if (type === OBJ_TASK) {
-      w.access(objectLine(id, SLOT_COUNT), RMW_SET, 0);
+      // dup_task_struct writes the new task's thread_info and its task_struct (the namespace pointers' line too).
+      w.access(this.threadInfoLine(id), RMW_SET, 0);
+      w.access(this.taskStructLine(id), RMW_SET, 0);
       return id;
     }
     const c = COUNTERS[counter];
@@ -452,7 +454,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     return objectLine(task, SLOT_COUNT);
   }
   taskStructLine(task: number): number {
-    return objectLine(task, SLOT_COUNT);
+    return objectLine(task, SLOT_READ);
   }
 
   violation(kind: ViolationKind, obj: number, detail: string): void {

@@ -41,7 +41,9 @@ export interface KObject {
 /**
  * Line identifiers. An object owns four lines: its count, its read-mostly fields (the same line
  * as the count when the layout puts them together), its per-container variables, and a mode
- * word (per-CPU counters' percpu/atomic switch). A task's one line is its task_struct's hot line.
+ * word (per-CPU counters' percpu/atomic switch). A task's lines are its thread_info line
+ * (SLOT_COUNT: `current` and what sits beside it, pulled to the CPU the task runs on), its
+ * task_struct line holding the namespace pointers (SLOT_READ) and its siglock (SLOT_VARS).
  * Per-CPU data of an object on a CPU gets a negative identifier; its home is that CPU's node.
  */
 export const SLOT_COUNT = 0;

@@ -279,7 +279,11 @@ describe("access(var): reads on the way to a per-container variable", () => {
     expect(r.accesses).toHaveLength(n);
     expect(reads(r.accesses)).toHaveLength(n);
     expect(distinctLines(r.accesses)).toBe(n);
-    expect(r.accesses[0].line).toBe(b.kernel.threadInfoLine(task.id));
+    // The task's pointer: econtainer beside `current` on thread_info; nsproxy and the
+    // per-namespace pointers are task_struct fields, on a line of their own.
+    const taskStruct = scheme === "nsproxy" || scheme === "clone-flags";
+    expect(r.accesses[0].line).toBe(taskStruct ? b.kernel.taskStructLine(task.id) : b.kernel.threadInfoLine(task.id));
+    expect(b.kernel.taskStructLine(task.id)).not.toBe(b.kernel.threadInfoLine(task.id));
   });
 
   it("under nsproxy the chain is task -> nsproxy -> net namespace -> variable", () => {
@@ -289,7 +293,7 @@ describe("access(var): reads on the way to a per-container variable", () => {
     const net = b.kernel.object(np).holds[KINDS.indexOf("net")];
     const r = b.run(0, (k, w) => readVar(k, w, task));
     const k = b.kernel;
-    expect(r.accesses.map((a) => a.line)).toEqual([k.threadInfoLine(task.id), k.readLine(np), k.readLine(net), k.varsLine(net)]);
+    expect(r.accesses.map((a) => a.line)).toEqual([k.taskStructLine(task.id), k.readLine(np), k.readLine(net), k.varsLine(net)]);
   });
 
   it("under clone-flags the chain is task -> net namespace -> variable; under none, task -> global variable", () => {
@@ -298,7 +302,7 @@ describe("access(var): reads on the way to a per-container variable", () => {
     const net = t.attach[KINDS.indexOf("net")];
     const k = cf.kernel;
     expect(cf.run(0, (kk, w) => readVar(kk, w, t)).accesses.map((a) => a.line)).toEqual([
-      k.threadInfoLine(t.id),
+      k.taskStructLine(t.id),
       k.readLine(net),
       k.varsLine(net),
     ]);
