@@ -31,7 +31,7 @@ export interface CounterPoint {
   transfersPerOp: number;
   /** Each trial's opsPerSec, in the order run (one entry: a single trial). */
   trials: number[];
-  /** (largest - smallest) / median of the trials that measured anything; 0 for one trial; null when none did. */
+  /** (largest - smallest) / median of the trials that measured anything; 0 for a single trial; null when fewer than two of several did. */
   spread: number | null;
 }
 
@@ -58,7 +58,8 @@ export function combineTrials(trials: readonly CounterPoint[]): CounterPoint {
   if (measured.length === 0) return { ...trials[0], opsPerSec: 0, nsPerOp: 0, coRunShare, wallOpsPerSec, trials: rates, spread: null };
   const mid = measured[(measured.length - 1) >> 1];
   const m = median(measured.map((t) => t.opsPerSec))!;
-  const spread = measured.length > 1 ? (measured[measured.length - 1].opsPerSec - measured[0].opsPerSec) / m : 0;
+  // One trial alone has no spread; one measuring trial out of several has none that can be told.
+  const spread = measured.length > 1 ? (measured[measured.length - 1].opsPerSec - measured[0].opsPerSec) / m : trials.length === 1 ? 0 : null;
   return { ...mid, coRunShare, wallOpsPerSec, trials: rates, spread };
 }
 

@@ -30,7 +30,12 @@ function rows(name: string, measured: CounterPoint[], simulated: SimulatedPoint[
   return measured.map((m) => {
     const s = simulated.find((p) => p.threads === m.threads);
     const simNs = s !== undefined && s.opsPerSec > 0 ? (m.threads * 1e9) / s.opsPerSec : 0;
-    const note = [m.threads === inputThreads ? "input" : "", m.opsPerSec <= 0 ? "not measured" : isSteady(m) ? "" : "unsteady"].filter((x) => x !== "").join(", ");
+    const measuredTrials = m.trials.filter((r) => r > 0).length;
+    const note = [
+      m.threads === inputThreads ? "input" : "",
+      m.opsPerSec <= 0 ? "not measured" : isSteady(m) ? "" : "unsteady",
+      measuredTrials > 0 && measuredTrials < m.trials.length ? `${measuredTrials}/${m.trials.length} trials measured` : "",
+    ].filter((x) => x !== "").join(", ");
     return [
       name,
       String(m.threads),

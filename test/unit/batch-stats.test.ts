@@ -51,6 +51,12 @@ describe("calibrate's batch statistics", () => {
     expect(steady.spread).toBeCloseTo(0.2e7 / 5.1e7, 9);
     expect(steady.coRunShare).toBeCloseTo(2 / 3, 9);
     expect(isSteady(steady)).toBe(true);
+    // One measuring trial of three: its figure, but no spread to tell, so not steady.
+    const one = combineTrials([trial(0, 0), trial(5e7), trial(0, 0)]);
+    expect(one.opsPerSec).toBe(5e7);
+    expect(one.spread).toBeNull();
+    expect(isSteady(one)).toBe(false);
+    expect(combineTrials([trial(5e7)]).spread).toBe(0);
     const none = combineTrials([trial(0, 0), trial(0, 0)]);
     expect(none.opsPerSec).toBe(0);
     expect(none.spread).toBeNull();
