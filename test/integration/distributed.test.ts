@@ -47,6 +47,28 @@ describe("distributed runs give the embedded result", () => {
     }
   });
 
+  it("over 2 worker threads for container churn under linux-6: sleeping waiters, lock words and the netns worker on different workers", async () => {
+    const spec = resolveSpec(
+      parseSpec({
+        machine: "small-4",
+        cpus: [4],
+        schemes: ["nsproxy"],
+        workload: { preset: "container-churn", tasksPerCpu: 2, fork: { placement: "random" } },
+        duration: "1ms",
+        warmup: "100us",
+        costs: { netnsCreate: "100us" },
+      }),
+    );
+    const embedded = simulate(planRuns(spec)[0]);
+    // Something slept on rtnl_mutex (two tasks per CPU: need_resched), so wake-ups cross workers.
+    expect(embedded.kernelPath?.locks.find((l) => l.name === "rtnl_mutex.wait_lock")?.acquisitions).toBeGreaterThan(0);
+    for (const workers of [2]) {
+      const { result, stats } = await runInThreads(spec, 0, workers);
+      expect(JSON.stringify(result), `${workers} workers`).toBe(JSON.stringify(embedded));
+      expect(stats.crossEvents).toBeGreaterThan(0);
+    }
+  });
+
   it("rejects and logs malformed messages on a run's subjects without changing the answer", async () => {
     const junk = [
       new TextEncoder().encode("not json"),
