@@ -188,7 +188,7 @@ export class WorkloadDriver implements TaskProgrammer {
     child.attach = k.scheme.fork(k, w, parentAttach, newKinds);
     w.action(TAG_SCHEME_END, -1, OP_FORK);
     if (path !== null) forkAfterNamespaces(k, w, path, parent, levels);
-    child.owned = newKinds !== 0 && k.config.scheme !== "none";
+    child.owned = newKinds !== 0 && k.scheme.namespaced;
     w.action(TAG_SPAWN, child.id, this.pickCpu(k, cpu, this.w.placement));
   }
 

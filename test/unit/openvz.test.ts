@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RMW_ATOMIC_ADD } from "../../shared/coherence/protocol.ts";
+import { isFreedValue, RMW_ATOMIC_ADD } from "../../shared/coherence/protocol.ts";
 import { OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
 import { PCOUNT_UNIT, veCounts } from "../../shared/schemes/ve-counter.ts";
 import { simulate } from "../../shared/simulation.ts";
@@ -77,7 +77,8 @@ describe("the openvz scheme", () => {
     const ve = fork.value[0];
     expect(veCounts(b.value(b.kernel.countLine(ve)))).toEqual({ counter: 1, pcounter: 1 });
     const exit = b.run(0, (k, w) => b.scheme.exit(k, w, fork.value, true));
-    expect(b.kernel.perCpu[0].freed).toContain(ve);
+    // The free path ran: the VE's count line is poisoned (its memory may go back to a slab).
+    expect(isFreedValue(b.value(b.kernel.countLine(ve)))).toBe(true);
     expect(exit.accesses.length).toBeGreaterThan(2);
     expect(b.violations()).toEqual([]);
   });
