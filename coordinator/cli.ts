@@ -141,6 +141,7 @@ interface WorkerOptions {
   pointsQueue?: string;
   stallMs?: string;
   slots?: string;
+  redisExitAfter?: string;
 }
 
 async function workerCommand(o: WorkerOptions): Promise<void> {
@@ -150,11 +151,28 @@ async function workerCommand(o: WorkerOptions): Promise<void> {
     pointsQueue: o.pointsQueue,
     stallMs: integerOption("stall-ms", o.stallMs, 1000, 3_600_000),
     slots: integerOption("slots", o.slots, 1, 64),
+    redisExitAfterMs: mapDefined(integerOption("redis-exit-after", o.redisExitAfter, 1, 86_400), (s) => s * 1000),
   });
   const onSignal = () => void worker.stop();
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   await worker.stopped;
+  const failure = worker.failure();
+  if (failure !== null) {
+    // Said already, in the worker's log; the exit code says it too. Whatever BullMQ still holds
+    // open must not keep the process.
+    setTimeout(() => process.exit(1), 3000).unref();
+    throw new WorkerGaveUpError(failure.message);
+  }
+}
+
+/** A worker that stopped because Redis stayed unreachable (--redis-exit-after): exit code 1, no second line. */
+class WorkerGaveUpError extends Error {
+  override readonly name = "WorkerGaveUpError";
+}
+
+function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {
+  return v === undefined ? undefined : f(v);
 }
 
 function timestamp(): string {
@@ -414,6 +432,7 @@ export function buildProgram(): Command {
     .option("--points-queue <name>", "BullMQ queue of sweep points (default refsim-points)")
     .option("--stall-ms <ms>", "how long a silent worker keeps its partition job before another worker takes it (default 15000)")
     .option("--slots <n>", "partition jobs at once: a second one is taken over from a lost worker (default 2)")
+    .option("--redis-exit-after <s>", "exit (code 1) once Redis has been unreachable for s seconds, at start-up or later (default: keep retrying, a line a minute)")
     .action(async (o: WorkerOptions) => workerCommand(o));
   program
     .command("sweep")
@@ -466,6 +485,7 @@ export async function main(argv: string[]): Promise<number> {
       // Threads and connections of the run that was stopped are not waited for.
       process.exit(INTERRUPTED_EXIT_CODE);
     }
+    if (e instanceof WorkerGaveUpError) return 1;
     if (e instanceof GateFailedError) {
       process.stderr.write(`refsim: ${e.message}\n`);
       return 1;

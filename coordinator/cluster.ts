@@ -10,6 +10,7 @@ import type { Transport } from "../worker/transport/transport.ts";
 import { coordinateRun, mergeStoredReports, type DistributedStats } from "./distributed.ts";
 import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
 import { newRunId, newRunSecret, runPrefix } from "./run-id.ts";
+import { REDIS_CLEANUP_MS, within } from "./bounded.ts";
 
 /** Wall-clock seconds between checkpoints of a cluster run, unless the user says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 30;
@@ -97,10 +98,17 @@ export class Cluster {
    */
   private async coordinate(job: Omit<PartitionJob, "partition">, jobIds: readonly string[], resume: { awaitHellos: number[] } | undefined, enqueue: () => Promise<void>) {
     try {
-      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort: () => this.removeQueued(jobIds) }, enqueue);
+      const beforeAbort = () => this.bounded(this.removeQueued(jobIds), "remove the aborted run's queued partition jobs");
+      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort }, enqueue);
     } finally {
-      await expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS).catch(() => {});
+      await this.bounded(expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS), "give the run's partition jobs their expiry");
     }
+  }
+
+  /** Clean-up in Redis that must not hold the command when Redis is gone: at most REDIS_CLEANUP_MS, then one line saying what was left. */
+  private async bounded(work: Promise<unknown>, what: string): Promise<void> {
+    const outcome = await within(work, REDIS_CLEANUP_MS);
+    if (outcome !== "done") this.options.log?.(`coordinator: could not ${what} (Redis ${redactRedisUrl(this.options.redisUrl)} ${outcome === "timeout" ? `did not answer within ${REDIS_CLEANUP_MS / 1000} s` : "refused"})`);
   }
 
   /** Removes the jobs among `ids` that wait for a worker. */
@@ -244,8 +252,11 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // With Redis gone, QUIT and BullMQ's close would wait for a reconnection for ever.
+    const up = this.redis.status === "ready";
+    await within(this.queue.close(), up ? REDIS_CLEANUP_MS * 6 : 0);
+    if (up) await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
     await this.transport.drain().catch(() => this.transport.close());
   }
 }

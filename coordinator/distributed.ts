@@ -1,4 +1,5 @@
 import { Machine } from "../shared/machine/machine.ts";
+import { REDIS_CLEANUP_MS, within } from "./bounded.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
 import { decodeMessage, encodeMessage, PartReassembler, PROTOCOL_VERSION, reportOf, type Message, type ReportMessage } from "../shared/protocol/messages.ts";
 import { lookaheadPs, type Ownership } from "../shared/protocol/partitioning.ts";
@@ -284,7 +285,8 @@ export async function coordinateRun(
     // resumed. Else it is over: marked finished first, so its partition jobs that start later
     // (retried, or queued still) leave at once, then the abort goes out.
     if (!transportGone) {
-      await store?.markFinished(job.run).catch(() => {});
+      // Bounded: with Redis gone its commands would wait for ever (the jobs then expire).
+      if (store !== undefined && (await within(store.markFinished(job.run), REDIS_CLEANUP_MS)) !== "done") log(`coordinator: could not mark run ${job.run} finished in Redis`);
       await options.beforeAbort?.().catch(() => {});
       try {
         send({ v: PROTOCOL_VERSION, run: job.run, kind: "abort", reason: (e as Error).message.slice(0, 2000) });

@@ -8,7 +8,15 @@ export async function connectPatiently<T>(
   what: string,
   url: string,
   attempt: () => Promise<T>,
-  o: { log: (line: string) => void; who: string; retryMs?: number; noteEveryMs?: number; fatal?: (e: unknown) => boolean },
+  o: {
+    log: (line: string) => void;
+    who: string;
+    retryMs?: number;
+    noteEveryMs?: number;
+    fatal?: (e: unknown) => boolean;
+    /** Gives up (throws the last failure, its message saying so) once it has failed for this long, ms. */
+    giveUpAfterMs?: number;
+  },
 ): Promise<T> {
   const retryMs = o.retryMs ?? 2000;
   const noteEveryMs = o.noteEveryMs ?? 60_000;
@@ -25,10 +33,14 @@ export async function connectPatiently<T>(
       failures++;
       const why = e instanceof Error && e.cause instanceof Error ? e.cause.message : (e as Error).message;
       const now = Date.now();
+      if (o.giveUpAfterMs !== undefined && failures > 1 && now - firstFailure >= o.giveUpAfterMs) {
+        throw new Error(`cannot reach ${what} at ${url} for ${Math.round((now - firstFailure) / 1000)} s (${failures} attempts): ${why}; giving up`, { cause: e });
+      }
       if (failures === 1) {
         firstFailure = now;
         noted = now;
-        o.log(`${o.who}: cannot reach ${what} at ${url}: ${why}; retrying every ${retryMs / 1000} s (Ctrl-C stops)`);
+        const until = o.giveUpAfterMs === undefined ? "Ctrl-C stops" : `giving up after ${o.giveUpAfterMs / 1000} s`;
+        o.log(`${o.who}: cannot reach ${what} at ${url}: ${why}; retrying every ${retryMs / 1000} s (${until})`);
       } else if (now - noted >= noteEveryMs) {
         noted = now;
         o.log(`${o.who}: still cannot reach ${what} at ${url} after ${Math.round((now - firstFailure) / 1000)} s (${failures} attempts): ${why}`);

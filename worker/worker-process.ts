@@ -29,6 +29,11 @@ export interface WorkerProcessOptions {
   stallMs?: number;
   /** Partition jobs one worker runs at once (default 2: one more when a worker is lost). */
   slots?: number;
+  /**
+   * Exit (with an error) once Redis has been unreachable this long, ms: at start-up, or later
+   * (the queue connection not ready). Absent: keep retrying, with a line a minute.
+   */
+  redisExitAfterMs?: number;
   log?: (line: string) => void;
 }
 
@@ -43,7 +48,7 @@ export interface WorkerProcessOptions {
  * jobs never holds this process's partition slot. A job whose spec is invalid fails for good
  * (UnrecoverableError); any other failure may be retried.
  */
-export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(): Promise<void>; stopped: Promise<void> }> {
+export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(): Promise<void>; stopped: Promise<void>; failure(): Error | null }> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The process's own NATS connection carries no run's messages (each partition job opens its
   // own): it waits for the server at start-up, and stops the worker when NATS is gone for good.
@@ -56,7 +61,13 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   const connection = redisConnection(o.redisUrl);
   const redisError = redisErrorLog(log, who, o.redisUrl);
   connection.on("error", redisError);
-  await connectPatiently("Redis", redactRedisUrl(o.redisUrl), () => redisAnswers(connection, o.redisUrl), { log, who });
+  try {
+    await connectPatiently("Redis", redactRedisUrl(o.redisUrl), () => redisAnswers(connection, o.redisUrl), { log, who, giveUpAfterMs: o.redisExitAfterMs });
+  } catch (e) {
+    connection.disconnect();
+    await transport.drain().catch(() => transport.close());
+    throw e;
+  }
   const storeConnection = redisConnection(o.redisUrl);
   storeConnection.on("error", () => {});
   const store = new RedisCheckpointStore(storeConnection);
@@ -99,19 +110,48 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   worker.on("error", redisError);
   const points = await startPointWorker({ natsUrl: o.natsUrl, redisUrl: o.redisUrl, queue: o.pointsQueue ?? DEFAULT_POINT_QUEUE, timeoutMs: o.timeoutMs, log, redisError });
   let stopping: Promise<void> | null = null;
+  let failure: Error | null = null;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   const stop = () => {
     stopping ??= (async () => {
-      log(`worker ${process.pid}: stopping (finishing the current job)`);
-      await Promise.all([worker.close(), points.close()]);
+      // Without Redis, BullMQ cannot finish a job or close cleanly: the worker leaves at once.
+      const redisDown = connection.status !== "ready";
+      log(`worker ${process.pid}: stopping (${redisDown ? "Redis is unreachable: not waiting for the current job" : "finishing the current job"})`);
+      const closing = Promise.all([worker.close(redisDown), points.close()]);
+      if (redisDown) await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      else await closing;
       await transport.drain().catch(() => transport.close());
-      await connection.quit().catch(() => connection.disconnect());
-      await storeConnection.quit().catch(() => storeConnection.disconnect());
+      if (redisDown) {
+        connection.disconnect();
+        storeConnection.disconnect();
+      } else {
+        await connection.quit().catch(() => connection.disconnect());
+        await storeConnection.quit().catch(() => storeConnection.disconnect());
+      }
       resolveStopped();
     })();
     return stopping;
   };
+  // --redis-exit-after: Redis unreachable (the queue connection not ready) for that long ends the worker.
+  if (o.redisExitAfterMs !== undefined) {
+    const limit = o.redisExitAfterMs;
+    let downSince: number | null = null;
+    const watch = setInterval(() => {
+      if (connection.status === "ready") {
+        downSince = null;
+        return;
+      }
+      downSince ??= Date.now();
+      if (Date.now() - downSince < limit || stopping !== null) return;
+      clearInterval(watch);
+      failure = new Error(`worker ${process.pid}: Redis ${redactRedisUrl(o.redisUrl)} unreachable for ${Math.round((Date.now() - downSince) / 1000)} s (--redis-exit-after ${limit / 1000}): exiting`);
+      log(failure.message);
+      void stop();
+    }, Math.min(1000, limit));
+    watch.unref();
+    void stopped.then(() => clearInterval(watch));
+  }
   transport.closed.then((e) => {
     if (e !== undefined && stopping === null) {
       log(`worker ${process.pid}: NATS connection lost: ${e.message}`);
@@ -121,5 +161,5 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
   await worker.waitUntilReady();
   log(`worker ${process.pid}: waiting for partition jobs on queue ${queue}`);
   log(`worker ${process.pid}: waiting for sweep points on queue ${o.pointsQueue ?? DEFAULT_POINT_QUEUE}`);
-  return { stop, stopped };
+  return { stop, stopped, failure: () => failure };
 }
