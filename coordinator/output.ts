@@ -9,7 +9,7 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import { BREAKDOWN_PARTS } from "../shared/metrics/attribution.ts";
 import type { ExperimentResult } from "./experiment.ts";
 import { verdict, type Verdict } from "./verdict.ts";
-import { challengeEvidence } from "./challenge.ts";
+import type { ChallengeEvidence } from "./challenge.ts";
 
 /** Version of the results.json layout; bump it when a field changes meaning or moves. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -39,7 +39,11 @@ export interface Incomplete {
   continueWith: string;
 }
 
-export function resultsDocument(result: ExperimentResult, version: string): ResultsDocument {
+/**
+ * `evidence`: the 2006 challenge's counterfactual runs (challenge.ts), which `refsim run` makes
+ * for a complete experiment; a sweep's document has none.
+ */
+export function resultsDocument(result: ExperimentResult, version: string, evidence: readonly ChallengeEvidence[] = []): ResultsDocument {
   const m = machineOf(result.spec);
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -49,7 +53,7 @@ export function resultsDocument(result: ExperimentResult, version: string): Resu
     spec: result.spec,
     machine: { name: m.name, summary: m.summary, source: m.source, occupancy: m.occupancySource },
     workload: { name: result.spec.workloadName, description: result.spec.workload.description },
-    verdict: verdict(result.runs, challengeEvidence(result.spec, result.runs)),
+    verdict: verdict(result.runs, evidence),
     runs: result.runs,
   };
 }

@@ -4,6 +4,7 @@ import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/reso
 import { OutputError } from "./atomic-write.ts";
 import { codeVersion } from "./code-version.ts";
 import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
+import { challengeEvidence } from "./challenge.ts";
 import { restoreCursor, type Interrupts } from "./interrupt.ts";
 import { resultsDocument, writeResults, type Incomplete, type ResultsDocument } from "./output.ts";
 import { writeReport } from "./report/write-report.ts";
@@ -107,7 +108,8 @@ export interface WrittenResults {
  * something is missing). `kept` says, for an error, where the finished runs still are.
  */
 export async function writeOutputs(out: string, result: ExperimentResult, incomplete: Incomplete | undefined, kept: string): Promise<WrittenResults> {
-  const doc = resultsDocument(result, codeVersion());
+  // The 2006 challenge's counterfactual runs, in this process, once every run is in.
+  const doc = resultsDocument(result, codeVersion(), incomplete === undefined ? challengeEvidence(result.spec, result.runs) : []);
   if (incomplete !== undefined) doc.incomplete = incomplete;
   try {
     const files = writeResults(out, doc);

@@ -37,7 +37,7 @@ function challengeSection(page: ReportPage): string {
   if (groups.length === 0 || page.challengeSvg === undefined) {
     return `<section id="challenge">
 <h2>The 2006 challenge</h2>
-<p class="note">Not answered by this experiment: it needs runs of container and of clone-flags or nsproxy at the same CPU count.</p>
+<p class="note">Not answered here: the split needs counterfactual runs, which <code>refsim run</code> makes when an experiment runs container and clone-flags or nsproxy at the same CPU count (a sweep does not make them).</p>
 </section>`;
   }
   const svg = page.challengeSvg.replace(/^<svg /, `<svg role="img" aria-label="container against the clone model and nsproxy, split into the variables' layout, the pointer chase and the reference count" `);

@@ -106,13 +106,14 @@ describe("the counterfactual runs", () => {
 
   it("results.json's verdict carries the split and its evidence, and the report draws the chart from them", async () => {
     const spec = resolveSpec(parseSpec({ machine: "small-4", cpus: [2], schemes: ["clone-flags", "container"], workload: "net-heavy", duration: "100us", warmup: "10us" }));
-    const doc = resultsDocument(runExperiment(spec), "test");
+    const result = runExperiment(spec);
+    const doc = resultsDocument(result, "test", challengeEvidence(spec, result.runs));
     expect(doc.verdict.challenge).toHaveLength(1);
     expect(doc.verdict.challengeEvidence).toHaveLength(2);
     const html = await renderReport(doc);
     expect(html).toContain('<section id="challenge">');
     expect(html).toMatch(/<figure class="chart" id="chart-challenge"[\s\S]*<svg role="img"/);
     const without = await renderReport({ ...doc, verdict: verdict(doc.runs) });
-    expect(without).toContain("Not answered by this experiment");
+    expect(without).toContain("Not answered here: the split needs counterfactual runs");
   });
 });
