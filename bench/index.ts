@@ -48,6 +48,10 @@ console.log(
   `scale run, numa-4096, 102,400 tasks in 10,000 containers, fork-storm, nsproxy, 1 ms simulated: ${scale.seconds.toFixed(1)} s, ${fmt(scale.events)} events (${fmt(scale.eventsPerSec)} events/s), peak RSS ${(scale.maxRssBytes / 2 ** 30).toFixed(2)} GiB (target < 2 GiB), invariants ${scale.invariantsOk ? "ok" : "FAILED"}`,
 );
 
+console.log("\nMemory over simulated time (the run's state after a full GC; linux-6 reuses freed objects' memory):");
+const { memoryBench } = await import("./memory.ts");
+memoryBench();
+
 console.log("\nCheckpoints (one partition's whole state, as a worker saves it to Redis):");
 const { checkpointBench } = await import("./checkpoint.ts");
 checkpointBench();

@@ -1,0 +1,32 @@
+import { parseSpec } from "../shared/spec/parse.ts";
+import { planRuns, resolveSpec } from "../shared/spec/resolve.ts";
+import { Simulation } from "../shared/simulation.ts";
+
+/**
+ * Memory over simulated time: the same fork-storm run 10 and 100 ms long, with memory reuse
+ * (linux-6) and without it (refcounts-only): the object table's size and the heap (plus array
+ * buffers) the run's state holds after a full GC. Needs --expose-gc (npm run bench passes it).
+ */
+export function memoryBench(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    console.log("memory: skipped (run with node --expose-gc)");
+    return;
+  }
+  for (const kernel of ["linux-6", "refcounts-only"] as const) {
+    const parts: string[] = [];
+    for (const duration of ["10ms", "100ms"]) {
+      const config = planRuns(resolveSpec(parseSpec({ machine: "small-4", cpus: [4], schemes: ["nsproxy"], workload: "fork-storm", duration, warmup: "200us", kernel })))[0];
+      gc();
+      const before = process.memoryUsage();
+      const sim = new Simulation(config);
+      const r = sim.run();
+      gc();
+      const after = process.memoryUsage();
+      const mib = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / 2 ** 20;
+      parts.push(`${duration}: ${r.totalOps.toLocaleString("en-US")} ops, ${sim.kernel.objects.size.toLocaleString("en-US")} object records, ${mib.toFixed(1)} MiB held`);
+      void sim;
+    }
+    console.log(`fork-storm, nsproxy on small-4 x 4, kernel ${kernel}: ${parts.join("; ")}`);
+  }
+}
