@@ -5,7 +5,7 @@
  *   were measured in (a ratio off 1 is a modelling artefact, e.g. the simulation's message floor).
  * - `calibration`: the one contended measurement a preset's free parameter was fitted to (at most
  *   one per machine: xeon-80's cross-socket occupancy, from RadixVM's shared counter at 80 cores;
- *   opteron-48 has none, no contended figure for it was found).
+ *   opteron-48 has none: no usable contended figure for it was found, README lists what was tried).
  * - `comparison`: a published figure the model was not fitted to.
  */
 export type PublishedRole = "input" | "calibration" | "comparison";
