@@ -8,6 +8,7 @@ import { totalCpus } from "../shared/machine/machine.ts";
 import { WORKLOAD_PRESETS } from "../shared/workloads/presets.ts";
 import { SCHEMES, SCHEME_NAMES } from "../shared/schemes/index.ts";
 import { COST_SOURCES, DEFAULT_COSTS } from "../shared/kernel/costs.ts";
+import { DEFAULT_VARIABLES, LINE_BYTES, VAR_SOURCES } from "../shared/container-vars/variables.ts";
 import { parseSpec } from "../shared/spec/parse.ts";
 import { resolveSpec } from "../shared/spec/resolve.ts";
 import { experimentSeeds } from "../shared/spec/seeds.ts";
@@ -384,6 +385,9 @@ function presetsCommand(): void {
   }
   printKernelPathCosts();
   printSlabSources();
+  console.log("\nPer-container variables (defaults; override under `vars:` in a spec):");
+  for (const v of DEFAULT_VARIABLES) console.log(`  ${v.name.padEnd(17)} ${`${v.class} ${v.bytes} B`.padStart(11)}  ${VAR_SOURCES[v.name]}`);
+  console.log(`  ${"line size".padEnd(17)} ${`${LINE_BYTES} B`.padStart(11)}  ${VAR_SOURCES.lineBytes}`);
 }
 
 export function buildProgram(): Command {

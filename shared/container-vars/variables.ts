@@ -40,3 +40,11 @@ export const DEFAULT_VARIABLES: readonly VarDecl[] = [
   { name: "rx_packets", class: "written", bytes: 8 },
   { name: "tx_packets", class: "written", bytes: 8 },
 ];
+
+/** Where each default variable and the line size come from (printed by `refsim presets`). */
+export const VAR_SOURCES: Readonly<Record<string, string>> = {
+  loopback_dev: "struct net's `struct net_device *loopback_dev` (include/net/net_namespace.h): a pointer, 8 B, read-mostly",
+  rx_packets: "a per-container packet counter, 8 B (struct rtnl_link_stats64's __u64 rx_packets); assumed one shared word per container unless the layout is percpu",
+  tx_packets: "as rx_packets (__u64 tx_packets)",
+  lineBytes: "64 B on every preset: x86-64 and K10 (Intel 64 and IA-32 Optimization Reference Manual; Linux x86 L1_CACHE_SHIFT 6, arch/x86/Kconfig.cpu)",
+};
