@@ -47,3 +47,34 @@ export const LOW_SAMPLE_OPS = 100;
 export function lowSample(r: RunResult): boolean {
   return r.totalOps < LOW_SAMPLE_OPS;
 }
+
+/**
+ * Whether more operations were still in flight at the end of the measured window than completed
+ * in it: one operation takes longer than the window (a queue of thousands of CPUs at one lock),
+ * so the run's ops/s is a start-up transient, not a rate.
+ */
+export function windowTooShort(r: RunResult): boolean {
+  const d = r.kernelPath?.drain;
+  return d !== undefined && d.operations > r.totalOps;
+}
+
+/** "1.23ms", "456us", "789ns": a time in nanoseconds with three significant figures. */
+export function duration(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toPrecision(3)}ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toPrecision(3)}us`;
+  return `${ns.toPrecision(3)}ns`;
+}
+
+/** The sentence that says which runs' windows were shorter than one operation, or null. */
+export function windowTooShortNote(runs: readonly RunResult[]): string | null {
+  const short = runs.filter(windowTooShort);
+  if (short.length === 0) return null;
+  const at = [...new Set(short.map((r) => `${r.scheme} at ${r.cpus}`))].join(", ");
+  const drainNs = Math.max(...short.map((r) => r.kernelPath?.drain.afterWindowNs ?? 0));
+  const inFlight = Math.max(...short.map((r) => r.kernelPath?.drain.operations ?? 0));
+  return (
+    `${short.length} run(s) (${at} CPUs) completed fewer operations in the measured window than were still in flight at its end ` +
+    `(up to ${inFlight}, the last finishing ${duration(drainNs)} after the window): one operation takes longer than the window there, ` +
+    `so their ops/s is a start-up transient, not a rate; give a --duration well beyond ${duration(drainNs)}`
+  );
+}

@@ -2,7 +2,7 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import type { OpKindName } from "../shared/kernel/program.ts";
 import type { Verdict } from "./verdict.ts";
 import { confidenceInterval95, mean } from "../shared/metrics/stats.ts";
-import { factor, forkBreakdownOf, LOW_SAMPLE_OPS, lowSample, percent, sig3 } from "./figures.ts";
+import { factor, forkBreakdownOf, LOW_SAMPLE_OPS, lowSample, percent, sig3, windowTooShort, windowTooShortNote } from "./figures.ts";
 
 export { sig3 } from "./figures.ts";
 
@@ -113,7 +113,7 @@ export function formatTable(runs: readonly RunResult[]): string {
       r.scheme,
       String(r.cpus),
       ...(seeded ? [String(g.length)] : []),
-      `${sig3(throughput.mean)}${interval}${g.some(lowSample) ? "!" : ""}`,
+      `${sig3(throughput.mean)}${interval}${g.some(windowTooShort) ? "~" : g.some(lowSample) ? "!" : ""}`,
       ...relative.map((s) => against(throughput.mean, r, s, means)),
       efficiency === null ? "-" : `${(efficiency * 100).toFixed(0)}%`,
       ns(p99 ?? undefined),
@@ -135,6 +135,8 @@ export function formatTable(runs: readonly RunResult[]): string {
     const counts = [...new Set(groups.map((g) => g.length))].sort((a, b) => a - b);
     notes.push(`mean of ${counts.join(" to ")} seeds per row; ±: half-width of the throughput's 95% confidence interval (Student t); the other columns are means`);
   }
+  const short = windowTooShortNote(runs);
+  if (short !== null) notes.push(`~ ${short}`);
   if (low > 0) notes.push(`! ${low} run(s) completed fewer than ${LOW_SAMPLE_OPS} operations after the warm-up: their figures are noise (give a longer --duration)`);
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...notes].join("\n");
 }

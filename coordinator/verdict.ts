@@ -1,5 +1,5 @@
 import type { RunResult } from "../shared/metrics/result.ts";
-import { factor, sig3 } from "./figures.ts";
+import { factor, sig3, windowTooShortNote } from "./figures.ts";
 import { namespaceShareGroup, type NamespaceShareGroup } from "./namespace-share-verdict.ts";
 import { challengeGroups, type ChallengeEvidence, type ChallengeGroup } from "./challenge.ts";
 
@@ -124,6 +124,8 @@ export function verdict(runs: readonly RunResult[], evidence: readonly Challenge
   for (const c of challenge) summary.push(`The 2006 challenge: ${c.summary}`);
   const brokenCounterfactuals = evidence.filter((e) => !e.invariantsOk).length;
   if (brokenCounterfactuals > 0) summary.push(`${brokenCounterfactuals} counterfactual run(s) of the 2006 split broke an invariant: their parts are suspect.`);
+  const short = windowTooShortNote(runs);
+  if (short !== null) summary.push(`${short.charAt(0).toUpperCase()}${short.slice(1)}.`);
   if (failedRuns.length > 0) summary.push(`${failedRuns.length} run(s) broke an invariant: see invariants in results.json.`);
   const first = groups[0]?.group ?? { cpus: 0, comparisons: [] };
   return {

@@ -40,6 +40,8 @@ export interface CpuReport {
   lockStats: number[];
   /** The line a spin still waits on at the end, or -1. */
   spinningOn: number;
+  /** Operations in flight at the end of the measured window, completed in the drain. */
+  drainedOps: number;
   /**
    * Where the latency of the operations completed in the measured window went: per operation
    * kind, picoseconds by time class (metrics/attribution.ts; a lock wait per lock class).
@@ -288,7 +290,7 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     scalingEfficiency: null,
     engineEvents: reports.reduce((s, r) => s + r.engineEvents, 0),
     invariants: { ok: allViolations.length === 0, violationCount: allViolations.length, violations: allViolations.slice(0, 20) },
-    ...(config.kernel === "linux-6" ? { kernelPath: kernelPathResult(config.kernel, lockClasses, cpus, latencySumPs, operations) } : {}),
+    ...(config.kernel === "linux-6" ? { kernelPath: kernelPathResult(config.kernel, lockClasses, cpus, latencySumPs, operations, endPs - config.durationPs) } : {}),
   };
 }
 
@@ -298,6 +300,7 @@ function kernelPathResult(
   cpus: readonly CpuReport[],
   latencySumPs: Float64Array,
   operations: Partial<Record<OpKindName, number>>,
+  drainPs: number,
 ): KernelPathResult {
   let total = 0;
   for (let op = 0; op < OP_KIND_COUNT; op++) if (isCountedOp(op)) total += latencySumPs[op];
@@ -317,6 +320,7 @@ function kernelPathResult(
     namespaceRefShare: { fork: fork.namespaceRefs, exit: exit.namespaceRefs },
     lockWaitShare: { fork: fork.lockWait, exit: exit.lockWait },
     latencyBreakdown: { fork, exit },
+    drain: { operations: cpus.reduce((s, c) => s + c.drainedOps, 0), afterWindowNs: round3(Math.max(0, drainPs) / 1000) },
   };
 }
 

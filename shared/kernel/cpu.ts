@@ -22,7 +22,7 @@ import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
 import { SampleBuffer } from "../metrics/samples.ts";
 import { ATTR_CAPACITY, ATTR_INTERRUPTED } from "../metrics/attribution.ts";
-import { insertSteps, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SLEEP, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
+import { insertSteps, isCountedOp, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SLEEP, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
 /** What a CPU asks of the kernel model around it. */
 export interface CpuHooks {
@@ -61,6 +61,8 @@ export interface CpuStats {
   opsByKind: Float64Array;
   /** Operations completed at any time (warm-up and drain included), by kind. */
   completedByKind: Float64Array;
+  /** Operations (of the kinds counted) that were in flight at the end of the window and completed in the drain. */
+  drainedOps: number;
   latencyPsByKind: SampleBuffer[];
   /** Accesses by where their data came from (SOURCE_* codes; 0 = local hit). */
   accessesBySource: Float64Array;
@@ -153,6 +155,7 @@ export class Cpu {
     this.stats = {
       opsByKind: new Float64Array(OP_KIND_COUNT),
       completedByKind: new Float64Array(OP_KIND_COUNT),
+      drainedOps: 0,
       latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new SampleBuffer()),
       accessesBySource: new Float64Array(SOURCE_COUNT),
       atomicsBySource: new Float64Array(SOURCE_COUNT),
@@ -368,6 +371,8 @@ export class Cpu {
       this.stats.opsByKind[p.op]++;
       this.stats.latencyPsByKind[p.op].push(now - p.startPs);
       if (p.op === OP_ACCESS) this.stats.varLinesTouched += distinctLines(p.steps);
+    } else if (now >= this.window.durationPs && isCountedOp(p.op)) {
+      this.stats.drainedOps++;
     }
     this.hooks.onProgramDone(this, p);
     if (p.taskId >= 0) this.programTimePs.fill(0);

@@ -64,6 +64,12 @@ export interface KernelPathResult {
   lockWaitShare: { fork: number; exit: number };
   /** Where fork's and exit's latency went, every class of time (metrics/attribution.ts); the shares sum to 1. */
   latencyBreakdown: { fork: LatencyBreakdown; exit: LatencyBreakdown };
+  /**
+   * The operations still in flight when the measured window ended (they completed afterwards, in
+   * the drain, and are not counted), and how long after the window the last of them completed.
+   * More of them than operations counted: one operation takes longer than the window.
+   */
+  drain: { operations: number; afterWindowNs: number };
 }
 
 /**

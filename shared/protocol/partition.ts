@@ -303,6 +303,7 @@ export class Partition implements EventHandler, Router {
         violations: st.violations.slice(),
         lockStats: Array.from(st.locks.stats),
         spinningOn: cpu.spinningOn,
+        drainedOps: s.drainedOps,
         timeByOp: Array.from(st.timeByOp),
         asleep: [...st.sleeping.keys(), ...st.ready.map((r) => r.program.taskId)],
       });

@@ -43,6 +43,7 @@ function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, 
     violations: [],
     lockStats: [],
     spinningOn: -1,
+    drainedOps: 0,
     timeByOp: new Array<number>(OP_KIND_COUNT * ATTR_LOCK_WAIT).fill(0),
     ...rest,
   };
