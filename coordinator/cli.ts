@@ -452,6 +452,7 @@ export function buildProgram(): Command {
     .option("--force", "overwrite a --out folder that already holds files")
     .option("--resume <id>", "continue sweep <id> on the cluster: points done are not run again")
     .option("--quiet", "print nothing but failures; only write the results")
+    .option("--memory-limit <size>", "refuse a sweep with a point projected to need more memory than this, e.g. 8GiB (default $REFSIM_MEMORY_LIMIT, else the V8 heap limit)")
     .action(async (spec: string | undefined, o: SweepOptions) => sweepCommand(spec, o));
   program
     .command("report")

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { checkProjectedMemory, memoryLimit } from "../memory-limit.ts";
 import { join } from "node:path";
 import { SpecError } from "../../shared/engine/errors.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
@@ -34,6 +35,7 @@ export interface SweepOptions {
   resume?: string;
   quiet?: boolean;
   force?: boolean;
+  memoryLimit?: string;
 }
 
 /** Some points of a sweep failed (they are listed on stderr and in results.json): exit code 1. */
@@ -77,6 +79,9 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
     if (plan.id !== id) throw new SpecError("resume", `the stored spec of sweep ${id} plans sweep ${plan.id}`);
   }
   const workers = parseCount(o.workers, o.cluster ? 0 : availableParallelism());
+  // As `refsim run`: a point projected over the memory limit is refused before any runs.
+  const limit = memoryLimit(o.memoryLimit);
+  for (const p of plan.points) checkProjectedMemory(p.spec, p.distributed ? Math.max(1, workers) : 1, limit);
   const out = resumeDir ?? o.out ?? join("results", plan.id);
   prepareOutDir(out, { force: o.force, resume: o.resume !== undefined });
   // Every finished point is on disk as soon as it finishes (DIR/partial/<point id>.json).
