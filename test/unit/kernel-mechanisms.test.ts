@@ -10,6 +10,7 @@ import { OP_KWORK } from "../../shared/kernel/program.ts";
 import { Machine } from "../../shared/machine/machine.ts";
 import { TIMER_REFCACHE_EPOCH } from "../../shared/schemes/refcache.ts";
 import { runOf } from "./support/spec.ts";
+import { ATTR_CAPACITY } from "../../shared/metrics/attribution.ts";
 
 // The kernel model's own mechanisms, each against the figure the preset gives by hand. small-4:
 // CPUs 0 and 1 share socket (and memory node) 0, CPUs 2 and 3 socket 1; an atomic on a line
@@ -34,7 +35,8 @@ function drain(engine: Engine): number[][] {
   return out;
 }
 
-const cpu = (id: number) => ({ id }) as Cpu;
+/** A CPU as onProgramDone reads it: its id and the time its program spent per class (none here). */
+const cpu = (id: number) => ({ id, programTimePs: new Float64Array(ATTR_CAPACITY) }) as unknown as Cpu;
 
 describe("kernel: per-CPU state", () => {
   it("gives each CPU its own random stream, (seed, CPU)'s", () => {
