@@ -191,6 +191,51 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     expect(lost.invariants.violations.map((x) => x.kind)).toEqual(["lost-reference"]);
   });
 
+  it("gives each distance's share of the line transfers: 2, 4, 1, 1, 2 of 10", () => {
+    expect(r.lineTransferShare).toEqual({ smt: 0.2, die: 0.4, package: 0.1, hop1: 0.1, hop2: 0.2 });
+  });
+
+  // CPU 0's variable accesses: 3 hits, 1 SMT, 1 hop2, 1 DRAM-local, over 3 lines; CPU 1's: 1 hit,
+  // 1 die, 1 DRAM-remote, over 1 line. 2 access operations (CPU 1's): 4 lines / 2 = 2, 9 line
+  // accesses / 2 = 4.5, transfers (SMT + die + hop2 = 3) / 2 = 1.5, DRAM 2 / 2 = 1.
+  it("gives per access operation the lines touched, line accesses, transfers and DRAM fetches", () => {
+    const rs = reports();
+    Object.assign(rs[1].cpus[0], { varAccessesBySource: [3, 1, 0, 0, 0, 1, 1, 0], varLinesTouched: 3 });
+    Object.assign(rs[0].cpus[0], { varAccessesBySource: [1, 0, 1, 0, 0, 0, 0, 1], varLinesTouched: 1 });
+    const a = mergeReports(config, rs).access;
+    expect(a).toEqual({
+      operations: 2,
+      linesPerAccess: 2,
+      lineAccessesPerAccess: 4.5,
+      transfersPerAccess: 1.5,
+      dramPerAccess: 1,
+      bySource: { hit: 4, smt: 1, die: 1, package: 0, hop1: 0, hop2: 1, "dram-local": 1, "dram-remote": 1 },
+    });
+  });
+
+  it("gives zeros, not NaN, for a run that completed nothing, moved no line and neither ran nor stalled", () => {
+    const rs = reports();
+    for (const p of rs) {
+      for (const c of p.cpus) {
+        c.opsByKind.fill(0);
+        c.latencyPsByKind = c.latencyPsByKind.map(() => []);
+        c.stallPs = 0;
+        c.busyPs = 0;
+      }
+      for (const h of p.homes) h.transfersByClass = [0, 0, 0, 0, 0, 0];
+    }
+    const z = mergeReports(config, rs);
+    expect([z.totalOps, z.throughputOpsPerSec, z.atomicsPerOp, z.sharedAtomicsPerOp, z.transfersPerOp, z.stallShare]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(z.operations).toEqual({});
+    expect(z.lineTransferShare).toEqual({ smt: 0, die: 0, package: 0, hop1: 0, hop2: 0 });
+    expect(z.access.linesPerAccess).toBe(0);
+  });
+
+  it("charges refcache its per-CPU cache: 4096 slots of 16 bytes per CPU, 131072 bytes on 2 CPUs", () => {
+    const refcache = runOf({ machine: "small-4", cpus: [2], schemes: ["refcache"], workload: "migration", duration: "1ms", warmup: "200us", kernel: "refcounts-only" });
+    expect(mergeReports(refcache, reports()).memory.fixedBytes).toBe(2 * 4096 * 16);
+  });
+
   it("gives the same result whatever the order of the reports", () => {
     expect(JSON.stringify(mergeReports(config, reports().reverse()))).toBe(JSON.stringify(r));
   });
@@ -284,6 +329,30 @@ describe("verdict and table", () => {
     expect(within.summary[0]).toContain("within 2%");
     const none = verdict([run({ scheme: "container", cpus: 2, throughputOpsPerSec: 970 })]);
     expect(none.summary).toEqual(["clone-flags was not run: no comparison with the 2006 baseline."]);
+  });
+
+  it("counts exactly 2% either way as within 2%, and says when clone-flags completed nothing", () => {
+    const at = (t: number) => verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 1000 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: t })]).summary[0];
+    expect(at(1020)).toContain("within 2%");
+    expect(at(980)).toContain("within 2%");
+    expect(at(1021)).toMatch(/^container beats clone-flags by 1\.02x/);
+    expect(at(979)).toMatch(/^container is slower than clone-flags at 2 CPUs: 0\.979x/);
+    const idle = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 0 }), run({ scheme: "container", cpus: 2, throughputOpsPerSec: 5 })]);
+    expect(idle.summary).toEqual(["clone-flags completed no operation at 2 CPUs in the measured window: no comparison (simulate longer)."]);
+  });
+
+  it("writes bytes and times at their unit boundaries: 1023 B, 1.0 KiB, 1.0 MiB; 999 ns, 1.00 us, 1.00 ms", () => {
+    const row = (cpus: number, bytesPerTask: number, p99Ns: number) =>
+      run({ cpus, operations: { fork: 200 }, totalOps: 200, throughputOpsPerSec: 1, latency: { fork: { p50Ns: 1, p99Ns, maxNs: p99Ns } }, memory: { bytesPerTask, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 } });
+    const cells = formatTable([row(1, 1023, 999), row(2, 1024, 1000), row(4, 1 << 20, 1e6)])
+      .split("\n")
+      .map((l) => l.trim().split(/\s{2,}/));
+    const [p99, perTask] = [cells[0].indexOf("p99 fork"), cells[0].indexOf("B/task")];
+    expect(cells.slice(2).map((c) => [c[p99], c[perTask]])).toEqual([
+      ["999ns", "1023B"],
+      ["1.00us", "1.0KiB"],
+      ["1.00ms", "1.0MiB"],
+    ]);
   });
 
   it("shows fork's p99 when forks are within 10% of the most frequent operation, else the most frequent one", () => {
