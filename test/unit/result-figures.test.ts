@@ -236,6 +236,51 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     expect(mergeReports(refcache, reports()).memory.fixedBytes).toBe(2 * 4096 * 16);
   });
 
+  // Under linux-6, two lock classes: rwlock "rw" whose wait_lock is class 1 (its wait counts in
+  // rw's total, not under a name of its own). CPU 0's fork time by class (timeByOp, 5 fixed classes
+  // + 2 lock waits): namespace refs 1000, locked 2000, kernel memory 3000, compute 1000, waits
+  // 2000 (rw) and 1000 (wait_lock) = 10000, the forks' summed latency (1000 + 3000 + 2000 + 4000).
+  // Its exit (5000 ps) was all interrupted. rw: 4 acquisitions, 1 contended, 2000 ps waiting and
+  // 8000 held, of 17000 ps of measured latency (fork 10000, exit 5000, access 2000).
+  it("gives a kernel path's fork and exit breakdown and its locks' figures", () => {
+    const linux = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us", kernel: "linux-6" });
+    const rs = reports();
+    const classes = [
+      { name: "rw", kind: 1, word: -1, waitLock: 1 },
+      { name: "rw wait_lock", kind: 0, word: -1, waitLock: -1 },
+    ];
+    for (const p of rs) p.lockClasses = classes;
+    const T = ATTR_LOCK_WAIT + 2;
+    for (const p of rs) for (const c of p.cpus) {
+      c.timeByOp = new Array<number>(OP_KIND_COUNT * T).fill(0);
+      c.lockStats = new Array<number>(2 * 4).fill(0);
+    }
+    const cpu0 = rs[1].cpus[0];
+    cpu0.timeByOp.splice(OP_FORK * T, T, 1000, 2000, 3000, 1000, 0, 2000, 1000);
+    cpu0.timeByOp[OP_EXIT * T + 4] = 5000;
+    rs[0].cpus[0].lockStats = [4, 1, 2000, 8000, 0, 0, 0, 0];
+    const k = mergeReports(linux, rs).kernelPath;
+    expect(k?.profile).toBe("linux-6");
+    expect(k?.latencyBreakdown.fork).toEqual({
+      operations: 4,
+      meanNs: 2.5,
+      namespaceRefs: 0.1,
+      lockWait: 0.3,
+      lockWaitByLock: { rw: 0.2 },
+      lockedSections: 0.2,
+      kernelMemory: 0.3,
+      parallelCompute: 0.1,
+      interrupted: 0,
+    });
+    expect(k?.latencyBreakdown.exit).toMatchObject({ operations: 1, meanNs: 5, interrupted: 1, namespaceRefs: 0, lockWait: 0 });
+    expect([k?.namespaceRefShare, k?.lockWaitShare]).toEqual([
+      { fork: 0.1, exit: 0 },
+      { fork: 0.3, exit: 0 },
+    ]);
+    expect(k?.locks[0]).toEqual({ name: "rw", kind: "rwlock", acquisitions: 4, contended: 1, contendedShare: 0.25, waitNsPerAcquisition: 0.5, holdNsPerAcquisition: 2, waitShareOfLatency: 0.117647 });
+    expect(mergeReports(config, reports()).kernelPath).toBeUndefined();
+  });
+
   it("gives the same result whatever the order of the reports", () => {
     expect(JSON.stringify(mergeReports(config, reports().reverse()))).toBe(JSON.stringify(r));
   });
