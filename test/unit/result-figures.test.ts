@@ -400,6 +400,43 @@ describe("verdict and table", () => {
     ]);
   });
 
+  // Two seeds of percpu at 4 CPUs: throughput 100 and 110, mean 105, 95% half-width t(1) x s /
+  // sqrt(2) = 12.706 x 7.071 / 1.414 = 63.5; against none's 200: 0.525x; the other columns are
+  // means: efficiency 55%, p99 2.50 us, 1.50 atomics, 2.50 transfers, 100.5 -> 101 B; fork shares
+  // (0.05 + 0.15) / 2 = 10% in namespace references, (0.5 + 0.3) / 2 = 40% waiting for locks; one
+  // seed of the two broke 3 invariants. none has one seed and no kernel path breakdown.
+  it("gives runs repeated over seeds one row: their means, the throughput's interval, and the seeds that failed", () => {
+    const fork = (namespaceRefs: number, lockWait: number) =>
+      ({ latencyBreakdown: { fork: { operations: 10, meanNs: 1, namespaceRefs, lockWait, lockWaitByLock: {}, lockedSections: 0, kernelMemory: 0, parallelCompute: 0, interrupted: 0 } } }) as unknown as RunResult["kernelPath"];
+    const seeded = (seed: number, t: number, eff: number | null, p99Ns: number, atomics: number, refBytes: number, kernelPath: RunResult["kernelPath"], violations: number) =>
+      run({
+        scheme: seed === 0 ? "none" : "percpu",
+        cpus: 4,
+        seed,
+        operations: { fork: 200 },
+        totalOps: 200,
+        throughputOpsPerSec: t,
+        scalingEfficiency: eff,
+        latency: { fork: { p50Ns: 1, p99Ns, maxNs: p99Ns } },
+        atomicsPerOp: atomics,
+        transfersPerOp: atomics + 1,
+        memory: { bytesPerTask: 8, refBytesPerContainer: refBytes, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
+        kernelPath,
+        invariants: { ok: violations === 0, violationCount: violations, violations: [] },
+      });
+    const lines = formatTable([
+      seeded(1, 100, 0.5, 2000, 1, 100, fork(0.05, 0.5), 0),
+      seeded(2, 110, 0.6, 3000, 2, 101, fork(0.15, 0.3), 3),
+      { ...seeded(0, 200, null, 1000, 0, 0, undefined, 0), atomicsPerOp: 0, transfersPerOp: 0, memory: { bytesPerTask: 0, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 } },
+    ]).split("\n");
+    const cells = lines.map((l) => l.trim().split(/\s{2,}/));
+    expect(cells[0]).toEqual(["scheme", "cpus", "seeds", "ops/s (mean ±95%)", "vs none", "eff", "p99 fork", "atomics/op", "xfers/op", "B/task", "refB/ctr", "fork ns-refs", "fork lock-wait", "invariants"]);
+    expect(cells[2]).toEqual(["percpu", "4", "2", "105 ±63.5", "0.525x", "55%", "2.50us", "1.50", "2.50", "8B", "101B", "10%", "40%", "FAIL (1 seeds, 3)"]);
+    expect(cells[3]).toEqual(["none", "4", "1", "200", "1.00x", "-", "1.00us", "0", "0", "0B", "0B", "-", "-", "ok"]);
+    expect(lines.at(-1)).toBe("mean of 1 to 2 seeds per row; ±: half-width of the throughput's 95% confidence interval (Student t); the other columns are means");
+    expect(lines).toHaveLength(5);
+  });
+
   it("shows fork's p99 when forks are within 10% of the most frequent operation, else the most frequent one", () => {
     expect(dominantOp([run({ operations: { fork: 90, exit: 100 } })])).toBe("fork");
     expect(dominantOp([run({ operations: { fork: 89, exit: 100 } })])).toBe("exit");
