@@ -437,6 +437,29 @@ describe("verdict and table", () => {
     expect(lines).toHaveLength(5);
   });
 
+  // Per machine and workload, never blended: on m, none leads (400 / 100 = 4.00x clone-flags) and the
+  // best counting scheme is percpu, 3.00x clone-flags and 300 / 400 = 0.750x none's; on m2 without
+  // none, percpu leads alone. With no run at all: no CPUs, no comparison.
+  it("names the leader of each machine and workload, none apart from the best scheme that counts", () => {
+    const v = verdict([
+      run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 100 }),
+      run({ scheme: "percpu", cpus: 2, throughputOpsPerSec: 300 }),
+      run({ scheme: "none", cpus: 2, throughputOpsPerSec: 400 }),
+      run({ machine: "m2", scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 100 }),
+      run({ machine: "m2", scheme: "percpu", cpus: 2, throughputOpsPerSec: 150 }),
+    ]);
+    expect(v.summary).toEqual([
+      "m, w: Highest throughput at 2 CPUs: the baseline without namespaces (none: no reference counting), 4.00x clone-flags; the best scheme that counts is percpu, 3.00x clone-flags, 0.750x the no-namespace baseline's.",
+      "m2, w: Highest throughput at 2 CPUs: percpu, 1.50x clone-flags.",
+    ]);
+    expect(v.groups.map((g) => [g.machine, g.cpus])).toEqual([
+      ["m", 2],
+      ["m2", 2],
+    ]);
+    const empty = verdict([]);
+    expect([empty.cpus, empty.comparisons, empty.summary]).toEqual([0, [], []]);
+  });
+
   it("shows fork's p99 when forks are within 10% of the most frequent operation, else the most frequent one", () => {
     expect(dominantOp([run({ operations: { fork: 90, exit: 100 } })])).toBe("fork");
     expect(dominantOp([run({ operations: { fork: 89, exit: 100 } })])).toBe("exit");
