@@ -27,12 +27,16 @@ const GROUPS = {
   "shared/coherence": ["shared/coherence/**/*.ts"],
   // The functions that compute a run's figures from the partitions' reports, and the
   // coordinator's that compute figures from results (efficiency, verdict, table, report data,
-  // a sweep's results document).
+  // a sweep's results document; the namespace-share verdict, the 2006 challenge's split, the
+  // table's figure helpers).
   results: [
     "shared/{,*/}report.ts",
     "coordinator/experiment.ts",
     "coordinator/table.ts",
     "coordinator/verdict.ts",
+    "coordinator/namespace-share-verdict.ts",
+    "coordinator/challenge.ts",
+    "coordinator/figures.ts",
     "coordinator/report/report-data.ts",
     "coordinator/sweep/output.ts",
   ],
