@@ -281,6 +281,22 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     expect(mergeReports(config, reports()).kernelPath).toBeUndefined();
   });
 
+  it("reads a line held by CPU 0 from CPU 0, and orders violations of one time by CPU, then object", () => {
+    const rs = reports();
+    rs[0].cpus[0].heldLines = [];
+    rs[1].cpus[0].heldLines = [count(9), 2];
+    rs[0].homes[0].lines = [count(9), 0, 0];
+    expect(mergeReports(config, rs).invariants.ok).toBe(true);
+    const v = (cpu: number, timePs: number, o: number) => ({ kind: "use-after-free" as const, obj: o, cpu, timePs, detail: "x" });
+    const bad = mergeReports(config, reports({ violations0: [v(0, 50, 9), v(0, 50, 4)], violations1: [v(1, 50, 2), v(1, 10, 1)] }));
+    expect(bad.invariants.violations.map((x) => [x.timePs, x.cpu, x.obj])).toEqual([
+      [10, 1, 1],
+      [50, 0, 4],
+      [50, 0, 9],
+      [50, 1, 2],
+    ]);
+  });
+
   it("gives the same result whatever the order of the reports", () => {
     expect(JSON.stringify(mergeReports(config, reports().reverse()))).toBe(JSON.stringify(r));
   });
