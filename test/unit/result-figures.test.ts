@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { fillScalingEfficiency } from "../../coordinator/experiment.ts";
 import { dominantOp, formatTable, formatVerdict } from "../../coordinator/table.ts";
 import { verdict } from "../../coordinator/verdict.ts";
@@ -120,7 +120,12 @@ function reports(extra: { violations0?: CpuReport["violations"]; violations1?: C
 }
 
 describe("mergeReports: a run's figures from its partitions' reports", () => {
-  const r = mergeReports(config, reports());
+  // Computed before each test, not once while the file is collected: the mutation run
+  // switches a mutant on for the tests, and attributes coverage to them, not to collection.
+  let r: RunResult;
+  beforeEach(() => {
+    r = mergeReports(config, reports());
+  });
 
   it("counts the measured window's operations and throughput, leaving kernel work and think time out", () => {
     // Duration 1 ms - warm-up 200 us = 800 us = 8e8 ps.

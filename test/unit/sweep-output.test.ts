@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { PointOutcome } from "../../coordinator/sweep/outcome.ts";
 import { failedPoints, sweepResultsDocument } from "../../coordinator/sweep/output.ts";
 import { loadSweep } from "../../coordinator/sweep/points.ts";
@@ -44,7 +44,11 @@ describe("a sweep's results document", () => {
     [m4.id, { status: "done", result: run({ scheme: "nsproxy", machine: "modern-2s", cpus: 4, throughputOpsPerSec: 36 }), earlier: false }],
     [mp4.id, { status: "failed", error: "timed out", attempts: 1 }],
   ]);
-  const doc = sweepResultsDocument(plan, outcomes);
+  // Computed before each test, not while the file is collected (see result-figures.test.ts).
+  let doc: ReturnType<typeof sweepResultsDocument>;
+  beforeEach(() => {
+    doc = sweepResultsDocument(plan, outcomes);
+  });
 
   it("keeps every point that succeeded, in the sweep's order, with efficiency against its own one-CPU run", () => {
     expect(doc.runs.map((r) => [r.machine, r.scheme, r.cpus])).toEqual([
