@@ -102,11 +102,31 @@ describe("sloppy counter (batch 4, at most 6 spares)", () => {
     k.setup(1, (w) => k.put(w, obj));
     k.setup(2, (w) => sloppyCounter.onTimer(k, TIMER_SLOPPY_RECONCILE, obj, w));
     expect(k.perCpu.flatMap((s) => s.freed)).toEqual([]);
+    // After the reconcile too: a get and a put are atomics (a get that took a batch would leave
+    // the count 4 high, and the last put would not free it).
+    k.setup(0, (w) => k.get(w, obj));
+    k.setup(1, (w) => k.put(w, obj));
     k.setup(3, (w) => k.put(w, obj));
     expect(k.perCpu[3].freed).toEqual([obj]);
     const mem = k.finishSetup();
     expect([0, 1, 2, 3].map((c) => mem.get(k.perCpuLine(obj, c)) ?? 0)).toEqual([0, 0, 0, 0]);
     expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  // Objects a and a + 1: b = a + 1 has one spare on CPU 0 (a get on CPU 1 took a batch, a put on
+  // CPU 0 added a spare). a's true count is its central 1 minus its own spares (none) on the 4
+  // CPUs: 1; b's is 5 - 3 - 1 = 1 (the creator's; the get's reference was put).
+  it("counts true references from the object's own spares on each CPU", () => {
+    const { k } = kernelFor("sloppy", { sloppyBatch: 4, sloppyMaxSpares: 6 });
+    const a = container(k, COUNTER_SLOPPY);
+    const b = container(k, COUNTER_SLOPPY);
+    expect(b).toBe(a + 1);
+    k.setup(1, (w) => k.get(w, b));
+    k.setup(0, (w) => k.put(w, b));
+    const mem = k.finishSetup();
+    const value = (line: number) => mem.get(line) ?? 0;
+    const life = { freed: false, switched: false };
+    expect([sloppyCounter.trueCount(k.object(a), value, k, life), sloppyCounter.trueCount(k.object(b), value, k, life)]).toEqual([1, 1]);
   });
 
   it("keeps one spare line per CPU beside the central count: 8 + 8 x CPUs bytes", () => {
