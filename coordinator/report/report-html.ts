@@ -5,7 +5,8 @@ import type { ResultsDocument } from "../output.ts";
 import { formatTable, formatVerdict } from "../table.ts";
 import type { Verdict } from "../verdict.ts";
 import { MODEL_ASSUMPTIONS } from "./model-assumptions.ts";
-import type { ChartDefinition, AggregatePoint } from "./report-data.ts";
+import { chartNotes, type ChartDefinition, type AggregatePoint } from "./report-data.ts";
+import { LOW_SAMPLE_OPS, lowSample } from "../figures.ts";
 import { CHALLENGE_CHART_CAPTION } from "./challenge-chart.ts";
 
 /** A chart as the page shows it: its definition, the points drawn and the rendered SVG. */
@@ -65,11 +66,19 @@ h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 .subtitle { color: #555; margin: 0 0 1rem; }
 pre { background: #f6f7f9; border: 1px solid #e1e4e8; border-radius: 4px; padding: .75rem 1rem; overflow-x: auto; font-size: 12.5px; line-height: 1.35; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 1.25rem; }
+pre.wrap { white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.results-table, pre#results-table { font-size: 11.5px; }
+* { box-sizing: border-box; }
+p, li, dd, figcaption { overflow-wrap: anywhere; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr)); gap: 1.25rem; }
 figure.chart { margin: 0; border: 1px solid #e1e4e8; border-radius: 4px; padding: .6rem; background: #fff; }
 figure.chart figcaption { font-size: .9rem; margin-bottom: .4rem; }
 figure.chart figcaption strong { display: block; font-size: 1rem; }
+figure.chart { min-width: 0; overflow: hidden; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }
+.chart-empty { margin: 1rem 0; padding: 2rem 1rem; border: 1px dashed #bbb; border-radius: 4px; color: #444; background: #fafafa; text-align: center; }
+.low-sample { border: 2px solid #d97706; background: #fff7ed; color: #5a3300; padding: .6rem 1.2rem; border-radius: 4px; margin: 1rem 0; }
+.low-sample h2 { color: #9a4a00; border: none; margin: 0 0 .3rem; font-size: 1.05rem; }
 .note { color: #555; font-size: .9rem; }
 .invariant-failures { border: 3px solid #b00020; background: #fdecee; color: #5f0010; padding: .8rem 1.2rem; border-radius: 4px; margin: 1rem 0; }
 .invariant-failures h2 { color: #b00020; border: none; margin: 0 0 .4rem; }
@@ -120,16 +129,44 @@ function seedNote(points: readonly AggregatePoint[]): string {
   return `Mean of ${seeds} per point; error bars: 95% confidence interval (Student t).`;
 }
 
+/**
+ * A chart's figure: its caption (what it shows, the seeds, what its markers mean) and the SVG,
+ * or, when no run gave the chart a value, a sentence saying why it is empty instead of an empty
+ * plot. Every chart of the page goes through here, whatever it draws.
+ */
 function chartFigure(chart: RenderedChart): string {
   const d = chart.definition;
   const failed = chart.points.some((p) => p.failedRuns > 0)
     ? ` <span class="failure-note">A red ring marks a point that includes a run which broke an invariant.</span>`
     : "";
+  const notes = chartNotes(d, chart.points).map((n) => ` <span class="note chart-note">${escapeHtml(n)}</span>`).join("");
+  const head = `<figure class="chart" id="chart-${d.id}" data-chart="${d.id}"${chart.points.length === 0 ? ' data-empty="true"' : ""}>`;
+  if (chart.points.length === 0) {
+    const why = d.emptyReason ?? "No chart: no run gave a value for this figure (see the table).";
+    return `${head}
+<figcaption><strong>${escapeHtml(d.title)}</strong>${escapeHtml(d.caption)}</figcaption>
+<p class="chart-empty" role="note">${escapeHtml(why)}</p>
+</figure>`;
+  }
   const svg = chart.svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(`${d.title} vs CPUs, one line per scheme`)}" `);
-  return `<figure class="chart" id="chart-${d.id}" data-chart="${d.id}">
-<figcaption><strong>${escapeHtml(d.title)}</strong>${escapeHtml(d.caption)} <span class="note">${escapeHtml(seedNote(chart.points))}</span>${failed}</figcaption>
+  return `${head}
+<figcaption><strong>${escapeHtml(d.title)}</strong>${escapeHtml(d.caption)} <span class="note">${escapeHtml(seedNote(chart.points))}</span>${failed}${notes}</figcaption>
 ${svg}
 </figure>`;
+}
+
+/** Shown near the top when runs completed too few operations: their figures are noise. */
+function lowSampleSection(runs: readonly RunResult[]): string {
+  const low = runs.filter(lowSample);
+  if (low.length === 0) return "";
+  const shown = 12;
+  const items = low.slice(0, shown).map((r) => `${r.scheme} at ${r.cpus} CPUs, seed ${r.seed}: ${r.totalOps} operations`);
+  if (low.length > shown) items.push(`... and ${low.length - shown} more (the table marks each with !)`);
+  return `<section class="low-sample" id="low-sample" role="note">
+<h2>Too few operations: ${low.length} of ${runs.length} runs</h2>
+<p>These runs completed fewer than ${LOW_SAMPLE_OPS} operations after the warm-up, so their rates, ratios and intervals are noise (counting alone spreads them by 10% or more). The charts mark them with an amber square and the table with !. Simulate longer (--duration) for figures to trust.</p>
+${list(items)}
+</section>`;
 }
 
 /**
@@ -188,15 +225,16 @@ export function reportHtml(page: ReportPage): string {
 <p>Data: <a href="${escapeHtml(page.csvHref)}" id="csv-link">results.csv</a> (one row per run) and <a href="${escapeHtml(page.jsonHref)}" id="json-link">results.json</a> (everything, including invariant violations).</p>
 </header>
 ${invariantSection(doc.runs)}
+${lowSampleSection(doc.runs)}
 <section id="verdict">
 <h2>Verdict</h2>
 ${verdictNote}
-<pre>${escapeHtml(formatVerdict(page.verdict))}</pre>
+<pre class="wrap" id="verdict-text">${escapeHtml(formatVerdict(page.verdict))}</pre>
 </section>
 ${challengeSection(page)}
 <section id="charts">
 <h2>Charts</h2>
-<p class="note">X axis: CPUs on a log2 scale, a tick at each CPU count run. One colour per scheme; schemes with equal values draw over each other (the table below has every number).</p>
+<p class="note">X axis: CPUs, on a log2 scale when the counts span a factor of 4 or more, with a tick at each CPU count run (or at the powers of two among many). Throughput is on a log scale; the other axes fit their values. One colour per scheme; schemes with equal values are drawn a few pixels apart (the table below has every number).</p>
 <div class="charts">
 ${page.charts.map(chartFigure).join("\n")}
 </div>

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 import type { ResultsDocument } from "../../coordinator/output.ts";
 import { isCI } from "../support/services.ts";
+import { aggregateRuns } from "../../coordinator/report/report-data.ts";
+import { writeReport } from "../../coordinator/report/write-report.ts";
 
 /**
  * The part of Playwright this test drives. playwright-core's own declarations need the DOM
@@ -30,6 +32,8 @@ interface Page {
   goto(url: string, options: { waitUntil: "load" }): Promise<unknown>;
   locator(selector: string): Locator;
   screenshot(options: { path: string; fullPage: boolean }): Promise<Buffer>;
+  /** Runs a script (text, so no DOM types are needed here) in the page and returns its value. */
+  evaluate<T>(script: string): Promise<T>;
   url(): string;
   close(): Promise<void>;
 }
@@ -50,6 +54,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"];
 const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 const SCREENSHOT = fileURLToPath(new URL("../../test-output/report-browser.png", import.meta.url));
+const SCREENSHOT_MIXED = fileURLToPath(new URL("../../test-output/report-browser-mixed.png", import.meta.url));
 const CHARTS = ["throughput", "scaling-efficiency", "atomics-per-op", "transfers-per-op", "p99-latency", "ref-bytes-per-container"];
 // migration rather than fork-storm: on small-4 a fork storm gives the same numbers for every
 // seed, and the intervals would have no width.
@@ -71,6 +76,50 @@ function mergeSeeds(dirs: string[], into: string): void {
   writeFileSync(join(into, "results.json"), `${JSON.stringify({ ...docs[0], runs: docs.flatMap((d) => d.runs) }, null, 2)}\n`);
   const csvs = dirs.map((d) => readFileSync(join(d, "results.csv"), "utf8").trimEnd().split("\n"));
   writeFileSync(join(into, "results.csv"), `${[csvs[0][0], ...csvs.flatMap((lines) => lines.slice(1))].join("\n")}\n`);
+}
+
+/**
+ * Every element of the page that sticks out of its container: an element whose box reaches
+ * past its parent's (text of an SVG: past its SVG), an element that scrolls sideways, a page
+ * wider than the window. Closed <details> are skipped (nothing in them is shown).
+ */
+const OVERFLOWS = `(() => {
+  const bad = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.getAttribute("class") ? "." + el.getAttribute("class").split(" ").join(".") : "");
+  const path = (el) => { const parts = []; for (let e = el; e && e !== document.body; e = e.parentElement) parts.unshift(name(e)); return parts.slice(-3).join(" > "); };
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("details:not([open]) > :not(summary)")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const inSvg = el instanceof SVGElement && el.ownerSVGElement !== null;
+    if (inSvg && el.tagName.toLowerCase() !== "text") continue;
+    const container = inSvg ? el.ownerSVGElement : el.parentElement;
+    const c = container.getBoundingClientRect();
+    if (r.left < c.left - 1 || r.right > c.right + 1) bad.push(path(el) + ": " + Math.round(r.left) + ".." + Math.round(r.right) + " outside " + Math.round(c.left) + ".." + Math.round(c.right) + (inSvg ? " (" + el.textContent + ")" : ""));
+    if (!inSvg && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).display !== "inline") bad.push(path(el) + ": scrolls sideways, " + el.scrollWidth + " > " + el.clientWidth);
+  }
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth + 1) bad.push("the page scrolls sideways");
+  return bad;
+})()`;
+
+/** Per chart: whether it draws marks (lines, points) or says why it is empty, and its axes' descriptions. */
+const CHART_CONTENT = `[...document.querySelectorAll("figure.chart")].map((f) => ({
+  id: f.dataset.chart,
+  marks: f.querySelectorAll("svg .mark-line path, svg .mark-symbol path").length,
+  empty: f.querySelector(".chart-empty") ? f.querySelector(".chart-empty").textContent : null,
+  axes: [...f.querySelectorAll("svg .role-axis")].map((a) => a.getAttribute("aria-label")).filter((a) => a !== null),
+  caption: f.querySelector("figcaption").textContent,
+  cut: [...f.querySelectorAll("svg text")].map((t) => t.textContent).filter((t) => t.endsWith("…")),
+}))`;
+
+interface ChartContent {
+  id: string;
+  /** Texts vega shortened with an ellipsis (a label or title longer than its limit). */
+  cut: string[];
+  marks: number;
+  empty: string | null;
+  axes: string[];
+  caption: string;
 }
 
 /** What a page did that a self-contained, offline report must not. */
@@ -99,6 +148,7 @@ describe("report.html in headless Chromium", () => {
     : `${CHROMIUM} is missing, so the report cannot be checked in a browser (apt-get install chromium; .ci/run installs it).`;
   let work = "";
   let merged = "";
+  let mixed = "";
   let browser: Browser | null = null;
 
   /** Under CI a missing browser fails each test; elsewhere the tests skip, saying why. */
@@ -123,10 +173,25 @@ describe("report.html in headless Chromium", () => {
     merged = join(work, "both-seeds");
     mergeSeeds(seeds, merged);
     refsim(["report", merged]);
+    // A sweep-like mix: two workloads (long legend labels), no 1-CPU run (no scaling efficiency)
+    // and measured windows too short for 100 operations (the low-sample flag): seed 1's runs at
+    // 2 and 4 CPUs beside a fork storm's.
+    const forks = join(work, "fork-storm");
+    refsim(["run", "--machine", "small-4", "--cpus", "2,4", "--schemes", "none,clone-flags,nsproxy,percpu", "--duration", "60us", "--workload", "fork-storm", "--quiet", "--out", forks]);
+    mixed = join(work, "mixed");
+    const forkDoc = readDoc(forks);
+    // Without their 1-CPU runs these have no scaling efficiency, as a run at 2 and 4 CPUs has none.
+    const migrations = readDoc(seeds[0])
+      .runs.filter((r) => r.cpus > 1 && forkDoc.runs.some((f) => f.scheme === r.scheme))
+      .map((r) => ({ ...r, scalingEfficiency: null }));
+    mkdirSync(mixed);
+    writeFileSync(join(mixed, "results.json"), JSON.stringify({ ...forkDoc, runs: [...migrations, ...forkDoc.runs] }));
+    await writeReport(mixed);
     // launch() gives the browser a fresh temporary profile (user-data-dir) and removes it on close.
     const { chromium } = await loadPlaywright();
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  });
+    // Three short runs; on a loaded machine their process start-ups alone take most of a minute.
+  }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -195,6 +260,71 @@ describe("report.html in headless Chromium", () => {
       expect(log.pageErrors).toEqual([]);
       expect(log.requests.filter((url) => !url.startsWith("file://"))).toEqual([]);
       expect(log.requests.length).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("fits every chart: throughput on a log axis, nothing overflows its container, every chart draws or says why it is empty", async (ctx) => {
+    const { page, log } = await openReport(requireBrowser(ctx), merged);
+    try {
+      expect(await page.evaluate<string[]>(OVERFLOWS)).toEqual([]);
+      const charts = await page.evaluate<ChartContent[]>(CHART_CONTENT);
+      expect(charts.map((c) => c.id)).toEqual(expect.arrayContaining(CHARTS));
+      for (const c of charts) {
+        expect(c.marks, `chart ${c.id} draws its points`).toBeGreaterThan(0);
+        expect(c.cut, `chart ${c.id}: no label or title cut short`).toEqual([]);
+      }
+      const throughput = charts.find((c) => c.id === "throughput")!;
+      expect(throughput.axes.find((a) => a.startsWith("Y-axis"))).toMatch(/for a log scale/);
+      expect(throughput.axes.find((a) => a.startsWith("X-axis"))).toMatch(/CPUs \(log2 scale\)' for a log scale/);
+      // The efficiency axis fits its values instead of spanning 0-100%.
+      const efficiency = charts.find((c) => c.id === "scaling-efficiency")!;
+      const range = /values from ([\d.,]+) to ([\d.,]+)/.exec(efficiency.axes.find((a) => a.startsWith("Y-axis")) ?? "");
+      expect(range, `efficiency axis range in ${JSON.stringify(efficiency.axes)}`).not.toBeNull();
+      const means = aggregateRuns(readDoc(merged).runs, (r) => r.scalingEfficiency).map((p) => p.mean);
+      const [low, high] = [range![1], range![2]].map((v) => Number(v.replace(/,/g, "")));
+      expect(low, "the efficiency axis does not start at zero").toBeGreaterThan(0);
+      expect(low).toBeLessThanOrEqual(Math.min(...means));
+      expect(high).toBeGreaterThanOrEqual(Math.max(...means));
+      expect(high - low, "nor spans far more than the values").toBeLessThan(2 * (Math.max(...means) - Math.min(...means)) + 0.2);
+      expect(log.pageErrors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("a sweep-like mix: long legends stay inside their charts, the empty efficiency chart says why, the low-sample runs are flagged", async (ctx) => {
+    const { page, log } = await openReport(requireBrowser(ctx), mixed);
+    try {
+      expect(await page.evaluate<string[]>(OVERFLOWS)).toEqual([]);
+      const charts = await page.evaluate<ChartContent[]>(CHART_CONTENT);
+      const efficiency = charts.find((c) => c.id === "scaling-efficiency")!;
+      expect(efficiency.marks).toBe(0);
+      expect(efficiency.empty).toContain("no run here has 1 CPU");
+      for (const c of charts.filter((c) => c.id !== "scaling-efficiency")) {
+        expect(c.marks, `chart ${c.id} draws its points`).toBeGreaterThan(0);
+        expect(c.empty, `chart ${c.id}`).toBeNull();
+        expect(c.cut, `chart ${c.id}: no label or title cut short`).toEqual([]);
+      }
+      const legend = await page.locator('figure.chart[data-chart="throughput"] svg .role-legend-label text').allTextContents();
+      expect(legend, "every legend label whole, none cut short").toEqual(
+        ["none", "clone-flags", "nsproxy", "percpu"].flatMap((s) => [`${s} (fork-storm, small-4)`, `${s} (migration, small-4)`]),
+      );
+      const runs = readDoc(mixed).runs;
+      const low = runs.filter((r) => r.totalOps < 100);
+      expect(low.length, "the 60 us runs include some with fewer than 100 operations").toBeGreaterThan(0);
+      const flag = page.locator("#low-sample");
+      expect(await flag.isVisible()).toBe(true);
+      expect((await flag.textContent()) ?? "").toContain(`Too few operations: ${low.length} of ${runs.length} runs`);
+      const throughput = charts.find((c) => c.id === "throughput")!;
+      expect(throughput.caption).toContain("fewer than 100 operations");
+      expect(await page.locator('figure.chart[data-chart="throughput"] svg .mark-symbol path[stroke="#d97706"]').count()).toBeGreaterThan(0);
+      expect((await page.locator("#results-table").textContent()) ?? "").toContain("!");
+      mkdirSync(join(SCREENSHOT_MIXED, ".."), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT_MIXED, fullPage: true });
+      expect(log.pageErrors).toEqual([]);
+      expect(log.consoleErrors).toEqual([]);
     } finally {
       await page.close();
     }

@@ -7,8 +7,13 @@ import {
   aggregateRuns,
   byteTicks,
   chartDefinitions,
+  chartNotes,
   chartSpec,
   cpuAxisEncoding,
+  cpuTicks,
+  legendPlacement,
+  logTicks,
+  valueAxis,
   dodgedCpus,
   reportCharts,
   reportVerdict,
@@ -197,11 +202,11 @@ describe("chart specs", () => {
 
   it("adds error bars from the interval only when some point has two seeds or more, drawn from zero at the lowest", () => {
     const single = [run({ scheme: "nsproxy", cpus: 1 })];
-    const def = chartDefinitions(single)[0];
+    const def = chartDefinitions(single).find((d) => d.id === "atomics-per-op")!;
     const oneSeed = chartSpec(def, aggregateRuns(single, def.metric), ["nsproxy"], [1]) as unknown as Spec;
     expect(oneSeed.layer).toHaveLength(1);
     // 10 and 100: mean 55, s / sqrt(2) = 45, interval 55 +- 12.706 * 45 = 55 +- 571.77, below zero
-    const twoSeeds = [run({ scheme: "nsproxy", cpus: 1, seed: 1, throughputOpsPerSec: 10 }), run({ scheme: "nsproxy", cpus: 1, seed: 2, throughputOpsPerSec: 100 })];
+    const twoSeeds = [run({ scheme: "nsproxy", cpus: 1, seed: 1, atomicsPerOp: 10 }), run({ scheme: "nsproxy", cpus: 1, seed: 2, atomicsPerOp: 100 })];
     const spec = chartSpec(def, aggregateRuns(twoSeeds, def.metric), ["nsproxy"], [1]) as unknown as Spec;
     expect(spec.layer.map((l) => (typeof l.mark === "string" ? l.mark : l.mark.type))).toEqual(["line", "errorbar"]);
     expect(spec.layer[1].encoding.y.field).toBe("loShown");
@@ -210,6 +215,75 @@ describe("chart specs", () => {
     expect(value.lo as number).toBeCloseTo(55 - 571.77, 10);
     expect(value.loShown).toBe(0);
     expect(value.hi as number).toBeCloseTo(55 + 571.77, 10);
+  });
+
+  it("throughput is on a log axis fitted to the values, an interval reaching zero drawn to its bottom, points at zero left out and counted", () => {
+    const runs = [
+      run({ scheme: "nsproxy", cpus: 1, seed: 1, throughputOpsPerSec: 10 }),
+      run({ scheme: "nsproxy", cpus: 1, seed: 2, throughputOpsPerSec: 100 }),
+      run({ scheme: "percpu", cpus: 1, throughputOpsPerSec: 2000 }),
+      run({ scheme: "sloppy", cpus: 1, throughputOpsPerSec: 0 }),
+    ];
+    const def = chartDefinitions(runs)[0];
+    expect(def.id).toBe("throughput");
+    const points = aggregateRuns(runs, def.metric);
+    const spec = chartSpec(def, points, ["nsproxy", "percpu", "sloppy"], [1]) as unknown as Spec;
+    const scale = spec.layer[0].encoding.y.scale as { type: string; domain: number[]; clamp: boolean };
+    expect(scale.type).toBe("log");
+    // the lowest positive value is nsproxy's mean 55 (its interval's low end is below zero), the highest its high end 626.77
+    expect(scale.domain[0]).toBeCloseTo(55 / 1.25, 10);
+    expect(scale.domain[1]).toBeCloseTo(2000 * 1.25, 10);
+    expect(spec.data.values.map((v) => v.series)).toEqual(["nsproxy", "percpu"]);
+    expect(spec.data.values[0].loShown).toBeCloseTo(55 / 1.25, 10);
+    expect(chartNotes(def, points)).toEqual(["1 point(s) at 0 are not drawn: a log axis has no zero (the table has them)."]);
+  });
+
+  it("log ticks: 1, 2, 5 per decade; powers of ten over many decades; finer over a narrow range", () => {
+    expect(logTicks(40_000, 2_500_000)).toEqual([50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]);
+    expect(logTicks(1, 1e9)).toEqual([1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]);
+    expect(logTicks(250_000, 700_000)).toEqual([300_000, 400_000, 500_000, 600_000, 700_000]);
+  });
+
+  it("the efficiency axis fits its values instead of starting at zero, and says why it is empty without a 1-CPU run", () => {
+    const runs = [run({ scheme: "percpu", cpus: 2, scalingEfficiency: null })];
+    const def = chartDefinitions(runs).find((d) => d.id === "scaling-efficiency")!;
+    expect(def.yZero).toBe(false);
+    const fitted = [run({ scheme: "percpu", cpus: 2, scalingEfficiency: 0.9 }), run({ scheme: "percpu", cpus: 4, scalingEfficiency: 0.7 })];
+    const scale = valueAxis(def, aggregateRuns(fitted, def.metric)).scale as { domain: number[]; clamp: boolean; zero: boolean };
+    expect(scale.domain[0]).toBeCloseTo(0.7 - 0.2 * 0.15, 10);
+    expect(scale.domain[1]).toBeCloseTo(0.9 + 0.2 * 0.15, 10);
+    expect(scale).toMatchObject({ clamp: true, zero: false });
+    expect(aggregateRuns(runs, def.metric)).toEqual([]);
+    expect(def.emptyReason).toContain("no run here has 1 CPU");
+  });
+
+  it("CPU counts close together get a linear axis; many CPU counts get a tick at their powers of two and the largest", () => {
+    expect(cpuAxisEncoding([48, 64, 80]).scale.type).toBe("linear");
+    expect(cpuAxisEncoding([48, 64, 80]).title).toBe("CPUs");
+    // ten pixels of a 460-pixel axis over 32 CPUs
+    expect(dodgedCpus(64, 0, 3, [48, 64, 80])).toBeCloseTo(64 - (10 * 32) / 460, 10);
+    const every = Array.from({ length: 80 }, (_, i) => i + 1);
+    expect(cpuTicks(every)).toEqual([1, 2, 4, 8, 16, 32, 64, 80]);
+    const steps = Array.from({ length: 30 }, (_, i) => 8 * (i + 1));
+    const ticks = cpuTicks(steps);
+    expect(ticks.length).toBeLessThanOrEqual(12);
+    expect(ticks[ticks.length - 1]).toBe(240);
+  });
+
+  it("long legend labels (a sweep's scheme, workload and machine) go under the plot in columns; scheme names beside it", () => {
+    expect(legendPlacement(["none", "clone-flags", "percpu"]).orient).toBe("right");
+    const long = ["percpu (fork-storm, numa-4096)", "nsproxy (migration, numa-4096)"];
+    expect(legendPlacement(long)).toMatchObject({ orient: "bottom", columns: 1 });
+    expect(legendPlacement([...long, ...Array.from({ length: 9 }, (_, i) => `s${i}`)])).toMatchObject({ orient: "bottom", columns: 2 });
+  });
+
+  it("marks points with runs of too few operations with their own layer, and the caption says what the marker means", () => {
+    const runs = [run({ scheme: "percpu", cpus: 1, totalOps: 40 }), run({ scheme: "percpu", cpus: 2, totalOps: 4000 })];
+    const chart = reportCharts(runs)[0];
+    const spec = chart.spec as unknown as Spec;
+    expect(spec.layer.at(-1)!.transform).toEqual([{ filter: "datum.lowSampleRuns > 0" }]);
+    expect(chart.points.map((p) => p.lowSampleRuns)).toEqual([1, 0]);
+    expect(chartNotes(chart.definition, chart.points).join(" ")).toContain("fewer than 100 operations");
   });
 
   it("marks points that include a run which broke an invariant with their own layer", () => {
