@@ -1,6 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
 import { printKernelPathCosts, printSlabSources } from "./kernel-path-costs.ts";
-import { SingleBar, Presets } from "cli-progress";
 import { dirname, join } from "node:path";
 import { SpecError, SimulationError } from "../shared/engine/errors.ts";
 import { MACHINE_PRESETS, presetSources } from "../shared/machine/presets.ts";
@@ -23,6 +22,8 @@ import { PointPool } from "./sweep/point-pool.ts";
 import { clearPartial, PARTIAL_DIR } from "./run-state.ts";
 import { experimentOf, incompleteRun, InterruptedError, interruptedMessage, KeptError, RunLedger, runMissing, writeOutputs, type WrittenResults } from "./run-command.ts";
 import { runInThreads } from "./threaded.ts";
+import { distributionAdvice, RunProgress } from "./run-progress.ts";
+import type { DistributedStats } from "./distributed.ts";
 import { Cluster, DEFAULT_CHECKPOINT_SECONDS, DEFAULT_WAIT_WORKERS_MS, ResumeError, type RunDone } from "./cluster.ts";
 import { newRunId } from "./run-id.ts";
 import { runWorkerProcess } from "../worker/worker-process.ts";
@@ -209,12 +210,25 @@ async function runCommand(o: RunOptions): Promise<void> {
   await embeddedRun(RunLedger.begin(out, spec), workers, { ...o, assertions });
 }
 
-/** A progress bar of runs on a terminal (not with --quiet), and the callback that moves it. */
-function runBar(o: { quiet?: boolean }, total: number, done: number): { update: (done: number, total: number, run: RunConfig) => void; stop: () => void } {
-  const interactive = !o.quiet && process.stderr.isTTY === true;
-  const bar = interactive ? new SingleBar({ format: "  {bar} {value}/{total} runs | {run}", hideCursor: true }, Presets.shades_classic) : null;
-  bar?.start(total, done, { run: "" });
-  return { update: (d, _t, run) => bar?.update(d, { run: `${run.scheme} @ ${run.cpuCount} CPUs` }), stop: () => bar?.stop() };
+/**
+ * The progress of a run command on stderr (not with --quiet): within each run in simulated
+ * time, with an ETA; a bar on a terminal, else a plain line every few seconds.
+ */
+function runProgress(o: { quiet?: boolean }, spec: ResolvedSpec, done: Iterable<number>): RunProgress | null {
+  if (o.quiet) return null;
+  return new RunProgress(planRuns(spec), done, { interactive: process.stderr.isTTY === true, write: (t) => process.stderr.write(t), now: () => performance.now() });
+}
+
+/** Says once per command when distribution is slower than one process would be (distributionAdvice). */
+function adviseOnce(progress: RunProgress | null, how: "cluster" | "threads"): (config: RunConfig, stats: DistributedStats, events: number) => void {
+  let said = false;
+  return (config, stats, events) => {
+    if (said || progress === null) return;
+    const advice = distributionAdvice(config, stats, events, how);
+    if (advice === null) return;
+    said = true;
+    progress.note(advice);
+  };
 }
 
 /**
@@ -225,16 +239,27 @@ async function embeddedRun(ledger: RunLedger, workers: number, o: RunOptions): P
   const { spec, out } = ledger;
   const started = performance.now();
   const interrupts = watchInterrupts();
-  const bar = runBar(o, ledger.total, ledger.done.size);
+  const progress = runProgress(o, spec, ledger.done.keys());
+  const advise = adviseOnce(progress, "threads");
   // In a thread even alone, so a signal is heard while a run computes.
   const pool = workers === 1 ? new PointPool(1) : null;
   // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
-  const runOne = async (i: number, config: RunConfig) =>
-    pool !== null ? pool.runConfig(spec, i) : (await runInThreads(spec, i, Math.min(workers, config.cpuCount))).result;
+  const runOne = async (i: number, config: RunConfig) => {
+    progress?.begin(i);
+    let result: RunResult;
+    if (pool !== null) result = await pool.runConfig(spec, i, (ps) => progress?.simulated(i, ps));
+    else {
+      const out = await runInThreads(spec, i, Math.min(workers, config.cpuCount), { onProgress: (p) => progress?.windows(i, p) });
+      advise(config, out.stats, out.result.engineEvents);
+      result = out.result;
+    }
+    progress?.done(i);
+    return result;
+  };
   try {
-    await runMissing(ledger, runOne, interrupts, bar.update);
+    await runMissing(ledger, runOne, interrupts);
   } finally {
-    bar.stop();
+    progress?.stop();
     interrupts.dispose();
     void pool?.close();
   }
@@ -282,18 +307,24 @@ async function coordinateExperiment(
   const done = new Map<number, RunResult>();
   const total = planRuns(spec).length;
   const interrupts = watchInterrupts();
-  const bar = runBar(o, total, 0);
+  const progress = runProgress(o, spec, []);
+  const advise = adviseOnce(progress, "cluster");
+  cluster.watch = {
+    begin: (i) => progress?.begin(i),
+    windows: (i, p) => progress?.windows(i, p),
+    stats: (_i, config, stats, r) => advise(config, stats, r.engineEvents),
+  };
   let result: ExperimentResult | null = null;
   try {
     result = await Promise.race([
-      go((d, t, config, index, r) => {
+      go((_d, _t, _config, index, r) => {
         done.set(index, r);
-        bar.update(d, t, config);
+        progress?.done(index);
       }),
       interrupts.signalled.then(() => null),
     ]);
   } finally {
-    bar.stop();
+    progress?.stop();
     interrupts.dispose();
     // Interrupted, the process exits without waiting for its connections; otherwise they close.
     if (interrupts.signal === null) await cluster.close();

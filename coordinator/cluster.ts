@@ -32,6 +32,13 @@ export interface ClusterOptions {
   log?: (line: string) => void;
 }
 
+/** What a command watching a cluster experiment hears of each run: its start, its windows, how it went. */
+export interface ClusterWatch {
+  begin?(index: number): void;
+  windows?(index: number, p: { window: number; simulatedPs: number }): void;
+  stats?(index: number, config: RunConfig, stats: DistributedStats, result: RunResult): void;
+}
+
 /** Told as each configuration of an experiment finishes: counts, the configuration, its index and result. */
 export type RunDone = (done: number, total: number, run: RunConfig, index: number, result: RunResult) => void;
 
@@ -63,6 +70,8 @@ const QUEUED_STATES = new Set(["waiting", "delayed", "prioritized"]);
 /** A connection to the cluster: NATS for the run's messages, BullMQ for its partition jobs, Redis for checkpoints. */
 export class Cluster {
   readonly store: RedisCheckpointStore;
+  /** What the command running an experiment hears of its runs (progress, how each went). */
+  watch: ClusterWatch = {};
 
   private constructor(
     readonly transport: Transport,
@@ -97,9 +106,11 @@ export class Cluster {
    * jobs that no worker took yet are removed before the abort goes out.
    */
   private async coordinate(job: Omit<PartitionJob, "partition">, jobIds: readonly string[], resume: { awaitHellos: number[] } | undefined, enqueue: () => Promise<void>) {
+    const index = job.runIndex;
+    const onProgress = this.watch.windows === undefined ? undefined : (p: { window: number; simulatedPs: number }) => this.watch.windows?.(index, p);
     try {
       const beforeAbort = () => this.bounded(this.removeQueued(jobIds), "remove the aborted run's queued partition jobs");
-      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort }, enqueue);
+      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort, onProgress }, enqueue);
     } finally {
       await this.bounded(expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS), "give the run's partition jobs their expiry");
     }
@@ -236,11 +247,17 @@ export class Cluster {
         const started = await this.redis.hget(`${key}:runs`, String(i));
         if (started !== null && (await this.store.record(started)) !== null) {
           this.options.log?.(`coordinator: resuming run ${started} (${plan[i].scheme} @ ${plan[i].cpuCount} CPUs)`);
-          result = (await this.resume(started)).result;
+          this.watch.begin?.(i);
+          const out = await this.resume(started);
+          result = out.result;
+          if (out.stats !== null) this.watch.stats?.(i, plan[i], out.stats, result);
         } else {
           const run = `${id}-${i}`;
           await this.redis.multi().hset(`${key}:runs`, String(i), run).expire(`${key}:runs`, RUN_TTL_SECONDS).exec();
-          result = (await this.run(record.spec, i, partitions, run)).result;
+          this.watch.begin?.(i);
+          const out = await this.run(record.spec, i, partitions, run);
+          result = out.result;
+          this.watch.stats?.(i, plan[i], out.stats, result);
         }
         await this.redis.multi().hset(`${key}:results`, String(i), JSON.stringify(result)).expire(`${key}:results`, RUN_TTL_SECONDS).exec();
       }

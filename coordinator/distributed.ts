@@ -52,6 +52,8 @@ export interface CoordinateOptions {
    * ms (default: timeoutMs). While it waits it says how many are taken, every few seconds.
    */
   waitWorkersMs?: number;
+  /** Hears how far the windows have come (the slowest partition's window and simulated time), about once a second. */
+  onProgress?: (p: { window: number; simulatedPs: number }) => void;
 }
 
 /** How often "waiting for workers: k of P partitions taken" is said while partitions are untaken, ms. */
@@ -190,13 +192,23 @@ export async function coordinateRun(
     onMessage(d.message);
     wakeup.notify();
   };
+  /** Each partition's newest progress (null until it sent one). */
+  const windowsOf: Array<{ window: number; simulatedPs: number } | null> = new Array(P).fill(null);
   const subs = [subjects.ready, subjects.report, subjects.failure, subjects.resync].map((s) => transport.subscribe(s(job.prefix), accept));
   // Partitions' progress messages only keep the run alive (and could feed a progress bar); a
   // forged one must not keep a dead run waiting.
   subs.push(
     transport.subscribe(subjects.progress(job.prefix), (msg) => {
-      if (seal.open(msg.subject, msg.data) === null) return rejections.reject(msg.subject, "no valid MAC for this run");
+      const data = seal.open(msg.subject, msg.data);
+      if (data === null) return rejections.reject(msg.subject, "no valid MAC for this run");
       lastHeard = Date.now();
+      if (options.onProgress === undefined) return;
+      const d = decodeMessage(data, job.run);
+      if (!d.ok || d.message.kind !== "progress" || d.message.from < 0 || d.message.from >= P) return;
+      windowsOf[d.message.from] = { window: d.message.window, simulatedPs: d.message.simulatedPs };
+      if (windowsOf.some((w) => w === null)) return;
+      const all = windowsOf as Array<{ window: number; simulatedPs: number }>;
+      options.onProgress({ window: Math.min(...all.map((w) => w.window)), simulatedPs: Math.min(...all.map((w) => w.simulatedPs)) });
     }),
   );
   const stopWatching = transport.onReconnect(() => {

@@ -17,7 +17,7 @@ export async function runInThreads(
   spec: ResolvedSpec,
   runIndex: number,
   workers: number,
-  options: { timeoutMs?: number; cpuOwners?: number[]; log?: (line: string) => void } = {},
+  options: { timeoutMs?: number; cpuOwners?: number[]; log?: (line: string) => void; onProgress?: (p: { window: number; simulatedPs: number }) => void } = {},
 ): Promise<{ result: RunResult; stats: DistributedStats }> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const run = newRunId();
@@ -55,7 +55,7 @@ export async function runInThreads(
     // A thread that fails early must fail the run at once, not after the coordinator's timeout.
     let failFast: (e: Error) => void = () => {};
     const failed = new Promise<never>((_, reject) => (failFast = reject));
-    const run = coordinateRun(coordinator, job, { timeoutMs, log: options.log }, () => {
+    const run = coordinateRun(coordinator, job, { timeoutMs, log: options.log, onProgress: options.onProgress }, () => {
       startThreads();
       Promise.all(finished).catch((e: Error) => failFast(e));
     });

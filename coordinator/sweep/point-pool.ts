@@ -21,6 +21,8 @@ type Work = { doc: PointDocument } | { spec: ResolvedSpec; runIndex: number };
 
 interface Task {
   work: Work;
+  /** Hears the simulated time of a configuration as it runs (runConfig only). */
+  onProgress?: (simulatedPs: number) => void;
   resolve(r: RunResult): void;
   reject(e: Error): void;
 }
@@ -50,15 +52,15 @@ export class PointPool {
     return this.submit({ doc });
   }
 
-  /** Runs configuration `runIndex` of a resolved spec (what `refsim run` runs in process). */
-  runConfig(spec: ResolvedSpec, runIndex: number): Promise<RunResult> {
-    return this.submit({ spec, runIndex });
+  /** Runs configuration `runIndex` of a resolved spec (what `refsim run` runs in process); `onProgress` hears its simulated time. */
+  runConfig(spec: ResolvedSpec, runIndex: number, onProgress?: (simulatedPs: number) => void): Promise<RunResult> {
+    return this.submit({ spec, runIndex }, onProgress);
   }
 
-  private submit(work: Work): Promise<RunResult> {
+  private submit(work: Work, onProgress?: (simulatedPs: number) => void): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error("the point pool is closed"));
     return new Promise<RunResult>((resolve, reject) => {
-      this.queue.push({ work, resolve, reject });
+      this.queue.push({ work, onProgress, resolve, reject });
       this.dispatch();
     });
   }
@@ -84,6 +86,10 @@ export class PointPool {
     worker.on("message", (m: PointReply) => {
       const task = thread.task;
       if (task === null || task.id !== m.id) return;
+      if ("progress" in m) {
+        task.onProgress?.(m.progress);
+        return;
+      }
       thread.task = null;
       if (m.ok) task.resolve(JSON.parse(m.json) as RunResult);
       else if (m.name === "SpecError") task.reject(new SpecError("", m.message));

@@ -8,7 +8,13 @@ import { runPoint, type PointDocument } from "./point-run.ts";
  * terminated: a sweep point's document, or one configuration of a resolved spec (`refsim run`).
  */
 export type PointRequest = { id: number; doc: PointDocument } | { id: number; spec: ResolvedSpec; runIndex: number };
-export type PointReply = { id: number; ok: true; json: string } | { id: number; ok: false; name: string; message: string };
+export type PointReply =
+  | { id: number; ok: true; json: string }
+  | { id: number; ok: false; name: string; message: string }
+  | { id: number; progress: number };
+
+/** How often a thread running a configuration says how far its simulated time has come, ms. */
+const PROGRESS_EVERY_MS = 250;
 
 const port = parentPort;
 if (port === null) throw new Error("point-thread.ts runs only as a worker thread");
@@ -16,7 +22,13 @@ port.on("message", (request: PointRequest) => {
   const id = request.id;
   let reply: PointReply;
   try {
-    const result = "doc" in request ? runPoint(request.doc) : simulate(planRuns(request.spec)[request.runIndex]);
+    let said = Date.now();
+    const progress = (simulatedPs: number) => {
+      if (Date.now() - said < PROGRESS_EVERY_MS) return;
+      said = Date.now();
+      port.postMessage({ id, progress: simulatedPs } satisfies PointReply);
+    };
+    const result = "doc" in request ? runPoint(request.doc) : simulate(planRuns(request.spec)[request.runIndex], {}, progress);
     reply = { id, ok: true, json: JSON.stringify(result) };
   } catch (e) {
     const err = e as Error;
