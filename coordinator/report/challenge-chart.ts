@@ -1,5 +1,5 @@
 import type { ChallengeGroup, ChallengePartName } from "../challenge.ts";
-import { PLOT_WIDTH_PX, type VegaLiteSpec } from "./report-data.ts";
+import { chartConfig, PLOT_WIDTH_PX, type VegaLiteSpec } from "./report-data.ts";
 
 /**
  * The 2006 challenge's chart: one horizontal bar per machine, workload and comparison (container
@@ -40,14 +40,14 @@ export const CHALLENGE_CHART_CAPTION =
 export function challengeChartSpec(groups: readonly ChallengeGroup[]): VegaLiteSpec {
   const bars = challengeBars(groups);
   const totals = groups.map((g) => ({ bar: challengeBarLabel(g), log2: Math.log2(g.ratio), factor: g.ratio }));
-  const y = { field: "bar", type: "nominal" as const, title: null, sort: null, axis: { labelLimit: 600 } };
+  const y = { field: "bar", type: "nominal" as const, title: null, sort: null, axis: { labelLimit: 0 } };
   const x = { field: "log2", type: "quantitative" as const, title: "log2(container throughput / other's): > 0 container better" };
   return {
     width: PLOT_WIDTH_PX,
     height: Math.max(60, 28 * groups.length),
     background: "white",
     padding: 8,
-    config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 600 }, legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 320 } },
+    config: chartConfig(),
     layer: [
       {
         data: { values: bars },

@@ -4,7 +4,7 @@ import type { RunResult } from "../../shared/metrics/result.ts";
 import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 import { forkBreakdownOf } from "../figures.ts";
 import { escapeHtml } from "./report-html.ts";
-import type { VegaLiteSpec } from "./report-data.ts";
+import { chartConfig, type VegaLiteSpec } from "./report-data.ts";
 
 /** One bar segment: a class of a fork's time, for one scheme at one CPU count (mean over seeds). */
 export interface ForkBreakdownRow {
@@ -117,7 +117,7 @@ export function forkBreakdownSpec(rows: readonly ForkBreakdownRow[]): VegaLiteSp
     },
     spec: { width: Math.max(90, 26 * cpuCounts), height: 220, layer: [bars, totals] },
     resolve: { scale: { x: "independent" } },
-    config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 }, header: { labelFontSize: 12 } },
+    config: chartConfig({ legend: { labelFontSize: 11 } }),
   };
 }
 

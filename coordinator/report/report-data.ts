@@ -314,6 +314,25 @@ export function byteTicks(highest: number): number[] {
   return ticks;
 }
 
+/**
+ * The vega config every chart of the report shares (the line charts here, the 2006 challenge's
+ * and the fork breakdown's): one font, and no text cut short. vega estimates text widths in
+ * Node (no canvas) above what a browser draws and would shorten titles and legend labels that
+ * fit; with no limit a long label makes the SVG wider, and the page scales it to its figure.
+ * `extra` adds to (or overrides) a part, e.g. `{ legend: { labelFontSize: 11 } }`.
+ */
+export function chartConfig(extra: Record<string, Record<string, unknown> | string> = {}): Record<string, unknown> {
+  const base: Record<string, Record<string, unknown> | string> = {
+    font: "sans-serif",
+    axis: { labelFontSize: 11, titleFontSize: 12, titleLimit: 0, labelLimit: 0 },
+    legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 0, titleLimit: 0 },
+    header: { labelFontSize: 12, labelLimit: 0 },
+  };
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) out[k] = typeof v === "string" ? v : { ...(base[k] as Record<string, unknown> | undefined), ...v };
+  return out;
+}
+
 /** The marker of a point with runs that completed too few operations (an amber square). */
 export const LOW_SAMPLE_COLOUR = "#d97706";
 
@@ -322,15 +341,13 @@ const LEGEND_BESIDE_MAX_CHARS = 22;
 
 /**
  * The legend of every chart: beside the plot for short labels (scheme names), under it for long
- * ones (a sweep's "percpu (fork-storm, numa-4096)"), in two columns past ten series. The label
- * limits are wide: vega measures text by an estimate here (no canvas in Node), which is larger
- * than the browser's text, and the SVG scales down to its figure's width anyway.
+ * ones (a sweep's "percpu (fork-storm, numa-4096)"), in two columns past ten series; labels are
+ * never cut (chartConfig).
  */
 export function legendPlacement(series: readonly string[]): { orient: "right" | "bottom"; columns?: number; labelLimit: number } {
   const longest = series.reduce((m, s) => Math.max(m, s.length), 0);
-  if (longest <= LEGEND_BESIDE_MAX_CHARS) return { orient: "right", labelLimit: 240 };
-  const columns = series.length > 10 ? 2 : 1;
-  return { orient: "bottom", columns, labelLimit: columns === 2 ? 300 : PLOT_WIDTH_PX };
+  if (longest <= LEGEND_BESIDE_MAX_CHARS) return { orient: "right", labelLimit: 0 };
+  return { orient: "bottom", columns: series.length > 10 ? 2 : 1, labelLimit: 0 };
 }
 
 /**
@@ -442,12 +459,7 @@ export function chartSpec(definition: ChartDefinition, points: readonly Aggregat
         loShown: p.lo === null ? null : Math.max(floor, p.lo),
       })),
     },
-    config: {
-      font: "sans-serif",
-      // Wide limits: vega estimates text widths in Node (no canvas) above what a browser draws, and would cut titles that fit.
-      axis: { labelFontSize: 11, titleFontSize: 12, titleLimit: 420 },
-      legend: { labelFontSize: 12, titleFontSize: 12 },
-    },
+    config: chartConfig(),
     layer,
   };
 }

@@ -174,12 +174,21 @@ ${list(items)}
  * CPU count, the means and the throughput's 95% interval), then each seed's own table.
  */
 function tables(runs: readonly RunResult[], seeds: readonly number[]): string {
-  const all = `<pre id="results-table">${escapeHtml(formatTable(runs))}</pre>`;
+  const all = tablePre(formatTable(runs), 'id="results-table"');
   if (seeds.length <= 1) return all;
-  const each = seeds
-    .map((seed) => `<h3>Seed ${seed}</h3>\n<pre class="results-table" data-seed="${seed}">${escapeHtml(formatTable(runs.filter((r) => r.seed === seed)))}</pre>`)
-    .join("\n");
+  const each = seeds.map((seed) => `<h3>Seed ${seed}</h3>\n${tablePre(formatTable(runs.filter((r) => r.seed === seed)), `class="results-table" data-seed="${seed}"`)}`).join("\n");
   return `${all}\n<details id="seed-tables"><summary>Each seed's runs (${seeds.length} tables)</summary>\n${each}\n</details>`;
+}
+
+/**
+ * A terminal table as preformatted text, its font small enough that its longest line fits the
+ * page's width (a monospace character is about 0.6 em wide), between 7 and 11.5 px: a table
+ * never wraps and never runs past its box.
+ */
+function tablePre(text: string, attributes: string): string {
+  const longest = text.split("\n").reduce((m, l) => Math.max(m, l.length), 1);
+  const fit = `font-size: max(7px, min(11.5px, calc((min(100vw, 1320px) - 7rem) / ${(longest * 0.61).toFixed(1)})))`;
+  return `<pre ${attributes} style="${fit}">${escapeHtml(text)}</pre>`;
 }
 
 function specFacts(doc: ResultsDocument, seeds: readonly number[]): string {
