@@ -333,9 +333,11 @@ async function coordinateExperiment(
   const kept = `${done.size} of ${total} runs in Redis (${continueWith} writes them)`;
   if (result === null) {
     const signal = interrupts.signal ?? "SIGINT";
-    const incomplete = incompleteRun(signal, done.size, total, continueWith);
-    const files = done.size > 0 ? await writeOutputs(out, experimentOf(spec, done), incomplete, kept) : null;
-    throw new InterruptedError(interruptedMessage(signal, `${done.size} of ${total} runs`, files, out, continueWith));
+    // The runs finished at the signal: one still in flight may finish while the files are written.
+    const finished = new Map(done);
+    const incomplete = incompleteRun(signal, finished.size, total, continueWith);
+    const files = finished.size > 0 ? await writeOutputs(out, experimentOf(spec, finished), incomplete, kept) : null;
+    throw new InterruptedError(interruptedMessage(signal, `${finished.size} of ${total} runs`, files, out, continueWith));
   }
   printRun(result, await writeOutputs(out, result, undefined, kept), started, o);
 }

@@ -79,15 +79,13 @@ export class RunProgress {
 
   /** Run `index` has simulated up to `simulatedPs`. */
   simulated(index: number, simulatedPs: number): void {
-    if (this.current?.index !== index) this.current = { index, simulatedPs: 0, windows: null };
-    this.current.simulatedPs = Math.max(this.current.simulatedPs, simulatedPs);
+    this.advance(index, simulatedPs);
     this.draw(false);
   }
 
   /** A distributed run's windows: the simulated time and, from the second report on, windows per second. */
   windows(index: number, p: WindowProgress): void {
-    this.simulated(index, p.simulatedPs);
-    const c = this.current as NonNullable<typeof this.current>;
+    const c = this.advance(index, p.simulatedPs);
     const now = this.out.now();
     if (c.windows === null) c.windows = { t0: now, w0: p.window, rate: null };
     else if (now > c.windows.t0) c.windows.rate = ((p.window - c.windows.w0) * 1000) / (now - c.windows.t0);
@@ -142,6 +140,12 @@ export class RunProgress {
     return parts.join(" | ");
   }
 
+  private advance(index: number, simulatedPs: number): NonNullable<typeof this.current> {
+    if (this.current?.index !== index) this.current = { index, simulatedPs: 0, windows: null };
+    this.current.simulatedPs = Math.max(this.current.simulatedPs, simulatedPs);
+    return this.current;
+  }
+
   private partialWeight(): number {
     const c = this.current;
     if (c === null || this.finished.has(c.index)) return 0;
@@ -169,6 +173,10 @@ export class RunProgress {
   }
 }
 
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 /**
  * Whether a distributed run was slower than the same run in one process would be, and if so
  * the advice to print. One process runs the same events one after another: about the sum of
@@ -183,8 +191,8 @@ export function distributionAdvice(config: RunConfig, stats: DistributedStats, e
   const waitMs = stats.wallMs / stats.windows;
   const instead = how === "cluster" ? "run it without --cluster (embedded), or with fewer --workers" : "run it without --workers (one thread per run)";
   return (
-    `refsim: distribution is slower than one process here: ${config.scheme} @ ${config.cpuCount} CPUs took ${(stats.wallMs / 1000).toFixed(1)} s over ${stats.partitions} partitions, ` +
+    `refsim: distribution is slower than one process here: ${config.scheme} @ ${config.cpuCount} CPUs took ${seconds(stats.wallMs)} over ${stats.partitions} partitions, ` +
     `${stats.windows} windows of ${perWindow.toPrecision(3)} events each (lookahead ${simulatedTime(stats.lookaheadPs)}; ${waitMs.toPrecision(3)} ms a window, mostly waiting for the partitions' messages), ` +
-    `where one process would take about ${(embeddedMs / 1000).toFixed(1)} s. ${instead[0].toUpperCase()}${instead.slice(1)}: distribution pays when a window holds thousands of events (more CPUs per partition, a longer lookahead between sockets).`
+    `where one process would take about ${seconds(embeddedMs)}. ${instead[0].toUpperCase()}${instead.slice(1)}: distribution pays when a window holds thousands of events (more CPUs per partition, a longer lookahead between sockets).`
   );
 }
