@@ -4,12 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { start, type Finished } from "../support/refsim-process.ts";
+import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 
 // Interrupts keep what finished, a full disk loses nothing that finished, and --resume runs
 // only what is missing, with results byte-identical to a run that was never stopped.
 
 const base = mkdtempSync(join(tmpdir(), "refsim-interrupt-"));
-// 21 short runs: enough that the signal lands with runs still to go.
+// Every scheme at 3 CPU counts (24 short runs): enough that the signal lands with runs still to go.
+const TOTAL = SCHEME_NAMES.length * 3;
 const RUN = ["run", "--machine", "small-4", "--cpus", "1,2,4", "--workload", "migration", "--duration", "300us", "--quiet"];
 const SWEEP_SPEC = join(base, "sweep.json");
 writeFileSync(
@@ -43,12 +45,12 @@ describe("interrupts keep what finished; --resume finishes it identically", () =
     const r = await interrupted(RUN, dir, 2, "SIGINT");
     expect(r.code).toBe(130);
     const doc = JSON.parse(read(dir, "results.json").toString());
-    expect(doc.incomplete).toMatchObject({ reason: "interrupted by SIGINT", total: 21, continueWith: `refsim run --resume ${dir}` });
+    expect(doc.incomplete).toMatchObject({ reason: "interrupted by SIGINT", total: TOTAL, continueWith: `refsim run --resume ${dir}` });
     expect(doc.incomplete.done).toBeGreaterThanOrEqual(2);
-    expect(doc.incomplete.done).toBeLessThan(21);
+    expect(doc.incomplete.done).toBeLessThan(TOTAL);
     expect(doc.runs).toHaveLength(doc.incomplete.done);
     expect(read(dir, "results.csv").toString().trim().split("\n")).toHaveLength(1 + doc.incomplete.done);
-    expect(r.stderr).toContain(`refsim: interrupted by SIGINT: kept ${doc.incomplete.done} of 21 runs in ${dir}: results.json (marked incomplete), results.csv, report.html`);
+    expect(r.stderr).toContain(`refsim: interrupted by SIGINT: kept ${doc.incomplete.done} of ${TOTAL} runs in ${dir}: results.json (marked incomplete), results.csv, report.html`);
     expect(r.stderr).toContain(`refsim: continue with: refsim run --resume ${dir}`);
     const resumed = await start(["run", "--resume", dir, "--quiet"]).done;
     expect(resumed.code).toBe(0);
