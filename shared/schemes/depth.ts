@@ -14,10 +14,18 @@ import { hasKind } from "./namespaces.ts";
 export const MAX_PID_NS_LEVEL = 32;
 export const MAX_USER_NS_PARENT_LEVEL = 32;
 
+/**
+ * Past this many levels a chain cannot be Linux's: the deepest namespace the limits allow is at
+ * level MAX_USER_NS_PARENT_LEVEL + 1. Only a broken scheme gets there, one whose namespace was
+ * freed while held and whose memory was reused by one of its own descendants (a cycle); the
+ * invariants report that run, and the walk stops here instead of going round for ever.
+ */
+const LEVEL_CAP = MAX_USER_NS_PARENT_LEVEL + 2;
+
 /** The level of a namespace: 1 plus the level of the namespace it holds, if it nests. */
 export function namespaceLevel(k: KernelApi, ns: number): number {
   let level = 1;
-  for (let o = k.object(ns); o.holds.length > 0 && k.hierarchical[o.nsKind]; o = k.object(o.holds[0])) level++;
+  for (let o = k.object(ns); level < LEVEL_CAP && o.holds.length > 0 && k.hierarchical[o.nsKind]; o = k.object(o.holds[0])) level++;
   return level;
 }
 
