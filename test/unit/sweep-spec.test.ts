@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readSpecFile } from "../../coordinator/load-spec.ts";
 import { loadSweep } from "../../coordinator/sweep/points.ts";
 import { SpecError } from "../../shared/engine/errors.ts";
+import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 
 /** Parses and plans a sweep spec; returns the SpecError it raises (fails the test if none). */
 function rejection(doc: Record<string, unknown>): SpecError {
@@ -20,7 +21,8 @@ const base = { machines: ["small-4"], workloads: ["fork-storm"], cpus: [1, 2] };
 describe("sweep spec validation", () => {
   it("accepts a minimal sweep spec", () => {
     const p = loadSweep(base, "test");
-    expect(p.points).toHaveLength(7 * 2);
+    // Every scheme (a sweep without `schemes` takes them all) at each of the 2 CPU counts.
+    expect(p.points).toHaveLength(SCHEME_NAMES.length * 2);
     expect(p.name).toBe("fork-storm on small-4");
     expect(p.distributeAbove).toBeNull();
   });
