@@ -105,6 +105,13 @@ describe("Prng (xoshiro128**)", () => {
     const r = Math.imul(2095104, inv) >>> 0;
     expect((r * n) % 2 ** 32).toBe(2095104);
     expect(firstDraw(r).nextInt(n)).toBe(Math.floor((r * n) / 2 ** 32));
+    // r with low word 1 (r = n^-1): rejected although its high word is not 0.
+    const one = firstDraw(inv);
+    const after = Prng.fromState(one.state);
+    after.nextU32();
+    const next = after.nextU32();
+    expect(Math.floor((inv * n) / 2 ** 32)).toBeGreaterThan(0);
+    expect(one.nextInt(n)).toBe(Math.floor((next * n) / 2 ** 32));
   });
 
   it("nextInt accepts the largest bound, 2^21, and names a bad one", () => {
