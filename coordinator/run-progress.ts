@@ -163,8 +163,11 @@ export class RunProgress {
     if (this.stopped) return;
     const now = this.out.now();
     const every = this.out.interactive ? BAR_EVERY_MS : this.plainEveryMs;
+    // Without a terminal the first line comes after one period too: a command that ends within
+    // it prints no progress at all (its log holds only what it has to say).
     if (!this.out.interactive) force = false;
-    if (!force && now - this.lastDrawn < every) return;
+    const since = this.out.interactive ? this.lastDrawn : Math.max(this.lastDrawn, this.started);
+    if (!force && now - since < every) return;
     this.lastDrawn = now;
     if (this.out.interactive) {
       const filled = Math.round(this.share() * BAR_WIDTH);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 
@@ -44,9 +45,9 @@ describe("refsim CLI", () => {
     const doc = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     expect(doc.schemaVersion).toBe(1);
     expect(doc.spec.machine).toBe("small-4");
-    expect(doc.runs).toHaveLength(7 * 2);
+    expect(doc.runs).toHaveLength(SCHEME_NAMES.length * 2);
     const csv = readFileSync(join(out, "results.csv"), "utf8").trim().split("\n");
-    expect(csv).toHaveLength(1 + 14);
+    expect(csv).toHaveLength(1 + SCHEME_NAMES.length * 2);
     expect(csv[0].split(",")).toContain("throughput_ops_per_sec");
   });
 
