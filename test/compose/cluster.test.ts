@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,46 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   });
 }
 
+/**
+ * Follows containers' logs (`docker logs --follow`, their stderr, where refsim logs) and wakes a
+ * waiter whenever a line arrives: `until` resolves with the first non-undefined answer of `test`
+ * on the logs so far, or fails with `what` at `deadline`.
+ */
+function followLogs(ids: string[]) {
+  const texts = new Map(ids.map((id) => [id, ""]));
+  let wake: (() => void) | null = null;
+  const followers = ids.map((id) => {
+    const child = spawn("docker", ["logs", "--follow", id], { stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      texts.set(id, (texts.get(id) ?? "") + chunk);
+      wake?.();
+    });
+    return child;
+  });
+  return {
+    async until<T>(test: (logs: Array<{ id: string; text: string }>) => T | undefined, deadline: number, what: string): Promise<T> {
+      for (;;) {
+        const answer = test([...texts].map(([id, text]) => ({ id, text })));
+        if (answer !== undefined) return answer;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(what);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    },
+    stop() {
+      for (const child of followers) child.kill();
+    },
+  };
+}
+
 async function must(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const out = await run(command, args, env);
   if (out.code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${out.code}: ${out.stderr.trim().slice(-2000)}`);
@@ -65,7 +105,6 @@ describe("docker compose: Redis, NATS, a coordinator and 3 workers", () => {
 
   const compose = (...args: string[]) => must("docker", ["compose", "-p", project, ...files, ...args], env);
   const containers = async (service: string) => (await compose("ps", "-aq", service)).split("\n").filter((id) => id !== "");
-  const workerLogs = async () => Promise.all((await containers("worker")).map(async (id) => ({ id, text: (await run("docker", ["logs", id])).stderr })));
 
   /** Brings the cluster up, optionally does something while it runs, and returns /results. */
   async function clusterRun(name: string, duringRun?: () => Promise<void>): Promise<{ json: string; csv: string; coordinatorLog: string }> {
@@ -135,34 +174,30 @@ describe("docker compose: Redis, NATS, a coordinator and 3 workers", () => {
       // The experiment's runs go one after the other (ids <run>-0, -1, -2): kill the worker that
       // takes a partition of the second one, once that run is under way.
       const deadline = Date.now() + 300_000;
-      for (;;) {
-        const taken = (await workerLogs()).flatMap(({ id, text }) => [...text.matchAll(/run \S+-1 partition \d+\/\d+ \(job (\S+)\)/g)].map((m) => ({ id, job: m[1] })));
-        if (taken.length >= WORKERS) {
-          const victim = taken[0];
-          lostJob = victim.job;
-          await must("docker", ["kill", victim.id]);
-          record(`killed worker container ${victim.id.slice(0, 12)}, which held partition job ${lostJob}`);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error("the second run's partitions were not all taken within 300 s");
-        await new Promise((resolve) => setTimeout(resolve, 200));
+      const logs = followLogs(await containers("worker"));
+      try {
+        const victim = await logs.until(
+          (all) => {
+            const taken = all.flatMap(({ id, text }) => [...text.matchAll(/run \S+-1 partition \d+\/\d+ \(job (\S+)\)/g)].map((m) => ({ id, job: m[1] })));
+            return taken.length >= WORKERS ? taken[0] : undefined;
+          },
+          deadline,
+          "the second run's partitions were not all taken within 300 s",
+        );
+        lostJob = victim.job;
+        await must("docker", ["kill", victim.id]);
+        record(`killed worker container ${victim.id.slice(0, 12)}, which held partition job ${lostJob}`);
+        const [coordinator] = await containers("coordinator");
+        const running = (await must("docker", ["inspect", "--format", "{{.State.Running}}", coordinator])).trim();
+        expect(running, "the coordinator still runs when the worker is killed").toBe("true");
+        await logs.until(
+          (all) => (all.reduce((n, { text }) => n + text.split(`(job ${lostJob})`).length - 1, 0) >= 2 ? true : undefined),
+          deadline,
+          `no other worker took ${lostJob} again within 300 s`,
+        );
+      } finally {
+        logs.stop();
       }
-      const [coordinator] = await containers("coordinator");
-      const running = (await must("docker", ["inspect", "--format", "{{.State.Running}}", coordinator])).trim();
-      expect(running, "the coordinator still runs when the worker is killed").toBe("true");
-      await new Promise<void>((resolve, reject) => {
-        const poll = setInterval(async () => {
-          const logs = await workerLogs().catch(() => []);
-          const takers = logs.reduce((n, { text }) => n + text.split(`(job ${lostJob})`).length - 1, 0);
-          if (takers >= 2) {
-            clearInterval(poll);
-            resolve();
-          } else if (Date.now() > deadline) {
-            clearInterval(poll);
-            reject(new Error(`no other worker took ${lostJob} again within 300 s`));
-          }
-        }, 500);
-      });
       record(`another worker took ${lostJob} again`);
     });
     expect(got.coordinatorLog).toMatch(/coordinator: rolling back/);
