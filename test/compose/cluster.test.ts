@@ -172,10 +172,18 @@ describe("docker compose: Redis, NATS, a coordinator and 3 workers", () => {
     let lostJob = "";
     const got = await clusterRun("cluster-kill", async () => {
       // The experiment's runs go one after the other (ids <run>-0, -1, -2): kill the worker that
-      // takes a partition of the second one, once that run is under way.
+      // took a partition of the second one, once that run is under way: every partition answered
+      // and its first epoch began (the coordinator's second "epoch 1 starts"). A kill between the
+      // take and the answer is no rollback: the coordinator only waits for the job to be taken again.
       const deadline = Date.now() + 300_000;
       const logs = followLogs(await containers("worker"));
+      const coordinatorLogs = followLogs(await containers("coordinator"));
       try {
+        await coordinatorLogs.until(
+          ([c]) => (c.text.split("coordinator: epoch 1 starts").length - 1 >= 2 ? true : undefined),
+          deadline,
+          "the second run's first epoch did not start within 300 s",
+        );
         const victim = await logs.until(
           (all) => {
             const taken = all.flatMap(({ id, text }) => [...text.matchAll(/run \S+-1 partition \d+\/\d+ \(job (\S+)\)/g)].map((m) => ({ id, job: m[1] })));
@@ -197,6 +205,7 @@ describe("docker compose: Redis, NATS, a coordinator and 3 workers", () => {
         );
       } finally {
         logs.stop();
+        coordinatorLogs.stop();
       }
       record(`another worker took ${lostJob} again`);
     });
