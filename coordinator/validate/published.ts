@@ -3,9 +3,10 @@
  * - `input`: the figure is a preset number (SSYNC's uncontended latencies, a measured local
  *   atomic); the comparison checks that the model reproduces its own inputs in the setting they
  *   were measured in (a ratio off 1 is a modelling artefact, e.g. the simulation's message floor).
- * - `calibration`: the one contended measurement a preset's free parameter was fitted to (at most
- *   one per machine: xeon-80's cross-socket occupancy, from RadixVM's shared counter at 80 cores;
- *   opteron-48 has none: no usable contended figure for it was found, README lists what was tried).
+ * - `calibration`: a contended measurement a preset's free parameter was fitted to (at most one per
+ *   machine). None is used today: xeon-80's cross-socket hand-off is derived from its home agent
+ *   (presets.ts, WESTMERE_EX_HOME_AGENT), and opteron-48 has no usable contended figure (README lists
+ *   what was tried).
  * - `comparison`: a published figure the model was not fitted to.
  */
 export type PublishedRole = "input" | "calibration" | "comparison";
@@ -99,14 +100,15 @@ const RADIXVM_REFCACHE = [0.871e6, 8.848e6, 17.65e6, 26.5e6, 35.46e6, 44.17e6, 5
 export const RADIXVM_CORES = [1, 10, 20, 30, 40, 50, 60, 70, 80];
 
 /**
- * Roles: the shared counter's 1-core point is an input (it sets the work of an iteration other than
- * its reference counting, see validate.ts); its 80-core point is xeon-80's one contended
- * calibration point (presets.ts, XEON_OCCUPANCY); every other point is compared, not fitted.
+ * Roles: the 1-core points are inputs: the shared counter's sets the work of an iteration other than
+ * its reference counting (see validate.ts), refcache's the cost of refcache's own path (the
+ * `refcacheLocal` cost, shared/kernel/costs.ts). Every point from 10 cores on is compared, not
+ * fitted: no contended point is calibrated.
  */
 function radixvmPoints(): RefcountBenchPoint[] {
   return [
-    ...RADIXVM_CORES.map((n, i) => radixvm("container", n, RADIXVM_SHARED[i], n === 1 ? "input" : n === 80 ? "calibration" : "comparison")),
-    ...RADIXVM_CORES.map((n, i) => radixvm("refcache", n, RADIXVM_REFCACHE[i], "comparison")),
+    ...RADIXVM_CORES.map((n, i) => radixvm("container", n, RADIXVM_SHARED[i], n === 1 ? "input" : "comparison")),
+    ...RADIXVM_CORES.map((n, i) => radixvm("refcache", n, RADIXVM_REFCACHE[i], n === 1 ? "input" : "comparison")),
   ];
 }
 

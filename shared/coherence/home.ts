@@ -1,5 +1,5 @@
 import type { Engine } from "../engine/engine.ts";
-import { DIE } from "../machine/distance.ts";
+import { DIE, HOP1 } from "../machine/distance.ts";
 import type { Machine } from "../machine/machine.ts";
 import type { MeasuredWindow } from "../kernel/cpu.ts";
 import { pickWaiter } from "./arbitration.ts";
@@ -227,7 +227,7 @@ export class HomeNode {
         this.stats.upgrades++;
         this.stats.invalidations += invalidated;
       }
-      occupancy = c.occupancyPs[farthest];
+      occupancy = this.handOffPs(farthest);
       grantAt = now + Math.max(latency - legD, legD);
       this.send(grantAt - now, requester, EV_LINE_DATA, line, 0, kind, sourceCode(farthest, true, contended));
       e.holder = requester;
@@ -267,7 +267,7 @@ export class HomeNode {
         e.exclusive = true;
         clearSharers(e);
       }
-      occupancy = c.occupancyPs[occClass];
+      occupancy = this.handOffPs(occClass);
       const legH = c.legPs[topo.nodeDistance(holder, this.node)];
       grantAt = now + Math.max(latency - legD, legH + c.legPs[dist]);
       if (counted) this.stats.transfersByClass[dist]++;
@@ -277,6 +277,17 @@ export class HomeNode {
     }
     e.holderRequest = requestNumber;
     e.busyUntilPs = now + occupancy;
+  }
+
+  /**
+   * How long a cache-to-cache transfer whose farthest party is at distance `cls` keeps the line:
+   * the class's occupancy, or, when it crosses sockets on a machine whose home agent serves
+   * cross-socket transactions by snooping every socket, that transaction's (crossSocketOccupancyPs).
+   */
+  private handOffPs(cls: number): number {
+    const c = this.machine.costs;
+    const crossing = c.crossSocketOccupancyPs;
+    return crossing !== null && cls >= HOP1 ? Math.max(crossing, c.occupancyPs[cls]) : c.occupancyPs[cls];
   }
 
   /** Sends an invalidation to a sharer. */

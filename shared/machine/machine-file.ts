@@ -1,4 +1,4 @@
-import { MACHINE_PRESETS, type MachinePreset } from "./presets.ts";
+import { CROSS_SOCKET_HAND_OFFS, type CrossSocketHandOff, MACHINE_PRESETS, type MachinePreset } from "./presets.ts";
 import type { SocketLinks } from "./topology.ts";
 
 /**
@@ -75,7 +75,11 @@ function checkFields(file: string, prefix: string, value: Record<string, unknown
  * Fields of MachinePreset that the built-in presets leave out (types do not exist at run time,
  * so each is named here with a value of its shape): per-class occupancy, given instead of derived.
  */
-const OPTIONAL_MACHINE_FIELDS: Partial<Record<keyof MachinePreset, unknown>> = { occupancy: [null, null, null, null, null] };
+const OPTIONAL_MACHINE_FIELDS: Partial<Record<keyof MachinePreset, unknown>> = {
+  occupancy: [null, null, null, null, null],
+  crossSocketHandOff: "holder",
+  crossSocketHandOffSource: "",
+};
 
 /** Validates a parsed machine file; `file` names it in errors. */
 export function parseMachineFile(doc: unknown, file: string): MachineFile {
@@ -83,7 +87,11 @@ export function parseMachineFile(doc: unknown, file: string): MachineFile {
   if (doc.format !== MACHINE_FILE_FORMAT) throw new MachineFileError(file, "format", `expected "${MACHINE_FILE_FORMAT}"`);
   if (!isRecord(doc.machine)) throw new MachineFileError(file, "machine", doc.machine === undefined ? "missing field" : "expected an object");
   const machine = doc.machine;
-  checkFields(file, "machine", machine, MACHINE_PRESETS[0] as unknown as Record<string, unknown>, OPTIONAL_MACHINE_FIELDS);
+  const required = Object.fromEntries(Object.entries(MACHINE_PRESETS[0]).filter(([k]) => !Object.hasOwn(OPTIONAL_MACHINE_FIELDS, k)));
+  checkFields(file, "machine", machine, required, OPTIONAL_MACHINE_FIELDS);
+  if (machine.crossSocketHandOff !== undefined && !CROSS_SOCKET_HAND_OFFS.includes(machine.crossSocketHandOff as CrossSocketHandOff)) {
+    throw new MachineFileError(file, "machine.crossSocketHandOff", `expected one of ${CROSS_SOCKET_HAND_OFFS.join(", ")}`);
+  }
   if (MACHINE_PRESETS.some((p) => p.name === machine.name)) throw new MachineFileError(file, "machine.name", `"${String(machine.name)}" is a built-in preset's name; choose another`);
   if (!UNITS.includes(machine.unit as MachinePreset["unit"])) throw new MachineFileError(file, "machine.unit", `expected one of ${UNITS.join(", ")}`);
   const links = (machine.shape as Record<string, unknown>).socketLinks;

@@ -17,6 +17,12 @@ export interface MachineCosts {
   atomicPs: number[];
   /** How long one transfer of each class keeps its line busy. */
   occupancyPs: number[];
+  /**
+   * Under a `home-broadcast` cross-socket hand-off (MachinePreset.crossSocketHandOff), how long
+   * a transfer that crosses sockets keeps its line busy: the atomic latency of the machine's
+   * farthest socket pair plus a locked RMW, whatever CPUs the run uses. Null: the class's occupancy.
+   */
+  crossSocketOccupancyPs: number | null;
   /** DRAM fetch from a node at this distance from the CPU ([DIE] is the CPU's own node). */
   dramPs: number[];
   /**
@@ -76,6 +82,7 @@ function resolveCosts(p: MachinePreset): MachineCosts {
     if (given !== null && given[cls] >= 0) return given[cls];
     return Math.max(legPs[cls], ps - 2 * legPs[cls] + localAtomicPs);
   });
+  const crossSocketOccupancyPs = p.crossSocketHandOff === "home-broadcast" ? atomicPs[farthestSocketClass(p)] + localAtomicPs : null;
   const dramLocal = toPs(p.dramLocal);
   const dramPs = new Array<number>(CLASS_COUNT).fill(dramLocal);
   const remoteIndex = [PACKAGE, HOP1, HOP2];
@@ -86,7 +93,15 @@ function resolveCosts(p: MachinePreset): MachineCosts {
     dramPs[cls] = given !== null && given !== undefined ? toPs(given) : dramLocal + Math.max(0, atomicPs[cls] - atomicPs[DIE]);
   }
   const directory = p.protocol === "directory";
-  return { readPs, atomicPs, occupancyPs, dramPs, legPs, directory, hitPs, localAtomicPs, frequencyMHz: p.frequencyMHz };
+  return { readPs, atomicPs, occupancyPs, crossSocketOccupancyPs, dramPs, legPs, directory, hitPs, localAtomicPs, frequencyMHz: p.frequencyMHz };
+}
+
+/** The distance class of the machine's two farthest sockets (all of its sockets, used or not). */
+function farthestSocketClass(p: MachinePreset): number {
+  const whole = new Topology({ ...p.shape, diesPerSocket: 1, coresPerDie: 1, threadsPerCore: 1 });
+  let farthest = DIE;
+  for (let a = 0; a < p.shape.sockets; a++) for (let b = a + 1; b < p.shape.sockets; b++) farthest = Math.max(farthest, whole.socketDistance(a, b));
+  return farthest;
 }
 
 /**

@@ -43,13 +43,27 @@ export interface MachinePreset {
   /**
    * Occupancy per class [smt, die, package, hop1, hop2]: how long one transfer keeps a line from
    * serving the next, which bounds a contended line's throughput at 1 / occupancy. Omitted (every
-   * preset but xeon-80): derived by the hand-off mechanism, see OCCUPANCY_MECHANISM. Given
-   * (xeon-80's cross-socket classes, calibrated on one contended point, XEON_OCCUPANCY; or a
-   * machine file): these values, in the preset's unit; null = derived.
+   * preset): derived by the hand-off mechanism, see OCCUPANCY_MECHANISM. Given (a machine
+   * file): these values, in the preset's unit; null = derived.
    */
   occupancy?: Array<number | null>;
   occupancySource: string;
+  /**
+   * How a contended hand-off between two sockets completes. Omitted (`holder`): the holder
+   * forwards the line to the next requester and the line is free again after the class's
+   * occupancy. `home-broadcast`: the line's home agent serves conflicting requests one
+   * transaction at a time, and a transaction that crosses sockets completes only once every
+   * socket of the machine has answered its snoop (a directory that records only that a line may
+   * be in a remote socket, not which): such a hand-off keeps the line for the atomic latency of
+   * the machine's farthest socket plus the new holder's locked RMW, however many sockets take
+   * part (see WESTMERE_EX_HOME_AGENT).
+   */
+  crossSocketHandOff?: CrossSocketHandOff;
+  crossSocketHandOffSource?: string;
 }
+
+export const CROSS_SOCKET_HAND_OFFS = ["holder", "home-broadcast"] as const;
+export type CrossSocketHandOff = (typeof CROSS_SOCKET_HAND_OFFS)[number];
 
 /**
  * Locked RMWs on an owned line, measured back to back with no other core touching the line
@@ -81,8 +95,9 @@ const SSYNC_DIRECTORY =
  * flies to the next holder. The flight is what the published transfer latency leaves after the
  * request and the recall (two message legs, each 1/8 of the read latency: an assumption). So
  * occupancy = atomic latency - 2 legs + localAtomic, per class, from published uncontended
- * figures alone. Only xeon-80's cross-socket classes are calibrated (XEON_OCCUPANCY); no contended
- * figure was found for the other presets (see the README's validation section).
+ * figures alone. xeon-80's cross-socket hand-offs go through its home agent instead
+ * (WESTMERE_EX_HOME_AGENT); no contended figure is fitted on any preset (see the README's
+ * validation section).
  */
 export const OCCUPANCY_MECHANISM =
   "derived, not fitted: occupancy = atomic latency of the class - 2 message legs (request and recall, " +
@@ -91,20 +106,38 @@ export const OCCUPANCY_MECHANISM =
   "for this machine was found to calibrate it.";
 
 /**
- * xeon-80's one contended calibration point. The derived occupancies (OCCUPANCY_MECHANISM) of its
- * cross-socket classes are 272 (hop1) and 350 (hop2) cycles; one factor, 1.43, scales both, fitted
- * so that get-put at 80 CPUs reproduces RadixVM's shared counter at 80 cores (1.28M iterations/s,
- * coordinator/validate: the 'calibration' row; think time from its 1-core point). Within a socket
- * the derived value stays. The rest of RadixVM's curve, and the refcache curve, are compared, not
- * fitted. A plausible cause, not modelled: on QPI's source-snooping protocol, conflicting requests
- * for one line are resolved by its home agent, which adds messages to a contended hand-off.
+ * xeon-80's cross-socket hand-off, from the home agent of its processor family (Westmere-EX).
+ * Intel's datasheet for the Xeon E7-8800/4800/2800 (volume 2, section 5, "Home Agent and Global
+ * Coherence Engine (Bbox)") describes the home agent as the place where conflicting requests for
+ * a line are resolved, with a 2-bit directory kept in each line's DRAM ECC bits whose states are
+ * I (in no remote socket), R ("may be present in a remote socket") and E (owned by an I/O hub);
+ * early data return without waiting for every peer snoop response (Directory Assisted Snoopy) is
+ * only for requests of the home's own socket, on a line in state I. A contended line that moves
+ * between sockets is in state R, which does not say where it is, so each of its transactions
+ * waits for the snoop responses of every socket, the farthest included, and the next conflicting
+ * request is served after it. The hand-off therefore costs the machine's farthest transfer (SSYNC's
+ * two-hop atomic, 430 cycles, which times a request, its snoop and the data of a line two hops
+ * away) plus the new holder's locked RMW, whether 2 or 8 sockets contend. This is derived, not
+ * fitted: no contended point is used; RadixVM's shared-counter curve is compared, not fitted.
+ * Within a socket the line moves through the socket's own last-level cache (derived occupancy).
+ */
+const WESTMERE_EX_HOME_AGENT =
+  "home-broadcast: Intel Xeon Processor E7-8800/4800/2800 Product Families datasheet, volume 2, section 5 " +
+  "(Home Agent and Global Coherence Engine, Bbox): the home agent resolves conflicting requests; its directory " +
+  "(2 bits per line in DRAM ECC) has states I, R ('line may be present in a remote socket') and E (IOH), and early " +
+  "data return without every peer's snoop response (DAS) is only for the home socket's requests on a line in I. A " +
+  "line contended across sockets is in R, so each transaction waits for every socket's snoop response: a " +
+  "cross-socket hand-off costs the farthest (two-hop) atomic, 430 cycles (SSYNC Table 2), plus localAtomic, with " +
+  "2 sockets as with 8. Derived, not fitted: no contended point is calibrated.";
+
+/**
+ * How the occupancy of a contended line's hand-off is found on xeon-80: within a socket by the
+ * hand-off mechanism, between sockets by its home agent (WESTMERE_EX_HOME_AGENT).
  */
 const XEON_OCCUPANCY =
-  "hop1 389 and hop2 500 cycles: calibrated, the derived values (272 and 350: atomic latency - 2 message legs + " +
-  "localAtomic) times one factor 1.43, fitted to ONE contended point: RadixVM (Clements, Kaashoek, Zeldovich, EuroSys " +
-  "2013), reference-counting microbenchmark, shared counter at 80 cores of an 80-core Xeon E7-8870 = 1.28M " +
-  "iterations/s (2 gets and 2 puts each), which get-put on this preset reproduces at 80 CPUs (refsim validate). die: " +
-  "derived, not fitted (atomic latency - 2 legs + localAtomic). Every other RadixVM point is validation only.";
+  "within a socket: derived, not fitted (atomic latency - 2 message legs + localAtomic, as on every preset). " +
+  "Between sockets: the home agent's transaction, 430 + 20 = 450 cycles (see crossSocketHandOff). No contended " +
+  "figure is fitted: RadixVM's shared counter (EuroSys 2013) at 1 to 80 cores is compared in refsim validate.";
 
 export const MACHINE_PRESETS: readonly MachinePreset[] = [
   {
@@ -170,8 +203,9 @@ export const MACHINE_PRESETS: readonly MachinePreset[] = [
     protocolSource: SSYNC_BROADCAST,
     dramLocal: 355,
     dramRemote: [null, null, null],
-    occupancy: [null, null, null, 389, 500],
     occupancySource: XEON_OCCUPANCY,
+    crossSocketHandOff: "home-broadcast",
+    crossSocketHandOffSource: WESTMERE_EX_HOME_AGENT,
   },
   {
     name: "modern-2s",
@@ -238,5 +272,6 @@ export function presetSources(m: MachinePreset): Array<[label: string, source: s
     ["protocol", m.protocolSource],
     ["local atomic", m.localAtomicSource],
     ["occupancy", m.occupancySource],
+    ...(m.crossSocketHandOffSource === undefined ? [] : [["cross-socket hand-off", m.crossSocketHandOffSource] as [string, string]]),
   ];
 }

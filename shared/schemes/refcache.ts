@@ -34,10 +34,12 @@ export const refcacheCounter: Counter = {
     w.access(k.countLine(obj), RMW_SET, encodeRefcacheWord(1, false, false));
   },
   get(k, w, obj) {
+    w.compute(k.costs.refcacheLocalPs);
     w.access(k.perCpuLine(obj, k.currentCpu), RMW_PLAIN_ADD, 1);
     w.action(TAG_DIRTY, obj);
   },
   put(k, w, obj) {
+    w.compute(k.costs.refcacheLocalPs);
     w.access(k.perCpuLine(obj, k.currentCpu), RMW_PLAIN_ADD, -1);
     w.action(TAG_DIRTY, obj);
   },

@@ -21,6 +21,8 @@ export interface KernelCostsPs {
   nsCreateLinuxPs: number[];
   nsproxyCreatePs: number;
   freePs: number;
+  /** Refcache's get or put beside the change of its per-CPU delta (interrupts off, the way lookup). */
+  refcacheLocalPs: number;
 }
 
 export interface SchemeOptions {

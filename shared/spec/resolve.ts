@@ -241,6 +241,7 @@ export function planRuns(r: ResolvedSpec): RunConfig[] {
     nsCreateLinuxPs: kinds.map((k) => ps(c[NS_CREATE_COST[k]], `costs.${NS_CREATE_COST[k]}`)),
     nsproxyCreatePs: ps(c.nsproxyCreate, "costs.nsproxyCreate"),
     freePs: ps(c.free, "costs.free"),
+    refcacheLocalPs: ps(c.refcacheLocal, "costs.refcacheLocal"),
   };
   const options: SchemeOptions = {
     sloppyBatch: r.options.sloppyBatch,

@@ -148,6 +148,7 @@ export const specSchema = z.strictObject({
       containerAlloc: costField,
       nsproxyCreate: costField,
       free: costField,
+      refcacheLocal: costField,
       nsCreate: costField,
       netnsCreate: costField,
       mntnsCreate: costField,

@@ -16,8 +16,14 @@ function hotLine(machine: string, cpus: number[], seed = 1): RunResult[] {
   return runsOf({ machine, cpus, schemes: ["none"], workload: "hot-line", seed }).map((run) => simulate(run));
 }
 
+/**
+ * What one transfer of each class keeps the line for: the class's occupancy, or, between sockets
+ * on a machine whose home agent snoops every socket (xeon-80), that transaction's: the atomic of
+ * its farthest sockets plus a locked RMW (430 + 20 cycles at 2.13 GHz = 211,268 ps).
+ */
 function occupancies(machine: string): number[] {
-  return new Machine(findMachinePreset(machine)!, 1).costs.occupancyPs;
+  const c = new Machine(findMachinePreset(machine)!, 1).costs;
+  return c.occupancyPs.map((ps, cls) => (c.crossSocketOccupancyPs !== null && cls >= HOP1 ? Math.max(ps, c.crossSocketOccupancyPs) : ps));
 }
 
 /** Mean occupancy, in picoseconds, of the transfers a run reports. */
@@ -51,13 +57,33 @@ describe("hot-line: one contended counter", () => {
   it("the next holder is a uniform choice among the waiting CPUs: on xeon-80 at 80 CPUs, 9/79 of transfers stay on the die, 30/79 go one hop, 40/79 two", () => {
     const [r] = hotLine("xeon-80", [80]);
     const s = r.lineTransferShare;
-    // About 920 transfers in the 180 us window at xeon-80's calibrated cross-socket occupancy.
+    // About 890 transfers in the 180 us window at xeon-80's cross-socket hand-off (211 ns).
     expect(r.lineTransfers.total).toBeGreaterThan(800);
     expect(s.die).toBeCloseTo(9 / 79, 1);
     expect(Math.abs(s.die - 9 / 79)).toBeLessThan(0.03);
     expect(Math.abs(s.hop1 - 30 / 79)).toBeLessThan(0.03);
     expect(Math.abs(s.hop2 - 40 / 79)).toBeLessThan(0.03);
     expect(s.die + s.hop1 + s.hop2).toBeCloseTo(1, 5);
+  });
+
+  it("on xeon-80 a hand-off between sockets costs the home agent's whole transaction, the farthest (two-hop) atomic plus a locked RMW, with 2 sockets taking part as with 8", () => {
+    const xeon = findMachinePreset("xeon-80")!;
+    // (430 + 20) cycles at 2130 MHz (each figure rounded to picoseconds: 201,878 + 9,390).
+    expect(new Machine(xeon, 20).costs.crossSocketOccupancyPs).toBe(Math.round((450 * 1e6) / 2130));
+    expect(new Machine(xeon, 80).costs.crossSocketOccupancyPs).toBe(211268);
+    // Within a socket the derived occupancy: 120 - 2 x (109 / 8) + 20 cycles.
+    expect(new Machine(xeon, 20).costs.occupancyPs[DIE]).toBe(Math.round((120 * 1e6) / 2130) - 2 * Math.round(Math.round((109 * 1e6) / 2130) / 8) + Math.round((20 * 1e6) / 2130));
+    // A machine whose farthest sockets are one hop apart pays its one-hop atomic; a holder-forwarded machine has none.
+    const twoSockets = new Machine({ ...xeon, shape: { ...xeon.shape, sockets: 2, socketLinks: "full" } }, 20).costs;
+    expect(twoSockets.crossSocketOccupancyPs).toBe(Math.round((324 * 1e6) / 2130) + Math.round((20 * 1e6) / 2130));
+    expect(new Machine(findMachinePreset("modern-2s")!, 2).costs.crossSocketOccupancyPs).toBeNull();
+    // 20 CPUs (sockets 0 and 1): each cross-socket increment takes 211,268 ps like at 80 CPUs.
+    const [r20] = hotLine("xeon-80", [20]);
+    const c = new Machine(xeon, 20).costs;
+    const t = r20.lineTransfers;
+    const predicted = 1e12 / ((t.die * c.occupancyPs[DIE] + (t.hop1 + t.hop2) * 211268) / t.total);
+    expect(Math.abs(r20.throughputOpsPerSec / predicted - 1)).toBeLessThan(0.05);
+    expect(t.hop2).toBe(0);
   });
 
   it("on small-4 with 4 CPUs the line leaves the holder's socket two times in three (not the old socket-grouped round robin's one in two)", () => {

@@ -45,15 +45,16 @@ function forkLoop(scheme: SchemeName) {
  * What a plain fork's scheme part does on a CPU that already holds its lines: atomics and plain
  * accesses (loads, per-CPU adds); and how many distinct scheme lines the very first fork fetches.
  */
-const SCHEME_PART: Record<SchemeName, { atomics: number; plain: number; lines: number }> = {
-  none: { atomics: 0, plain: 0, lines: 0 },
-  "clone-flags": { atomics: 8, plain: 0, lines: 8 },
-  container: { atomics: 1, plain: 0, lines: 1 },
-  openvz: { atomics: 2, plain: 0, lines: 1 }, // get_ve and pget_ve, both on the VE's one line
-  nsproxy: { atomics: 1, plain: 0, lines: 1 },
-  percpu: { atomics: 0, plain: 2, lines: 2 }, // read the mode word, add to the own per-CPU count
-  sloppy: { atomics: 0, plain: 2, lines: 2 }, // read the mode word, take a spare
-  refcache: { atomics: 0, plain: 1, lines: 1 }, // add to the own delta
+const SCHEME_PART: Record<SchemeName, { atomics: number; plain: number; lines: number; pathPs: number }> = {
+  none: { atomics: 0, plain: 0, lines: 0, pathPs: 0 },
+  "clone-flags": { atomics: 8, plain: 0, lines: 8, pathPs: 0 },
+  container: { atomics: 1, plain: 0, lines: 1, pathPs: 0 },
+  openvz: { atomics: 2, plain: 0, lines: 1, pathPs: 0 }, // get_ve and pget_ve, both on the VE's one line
+  nsproxy: { atomics: 1, plain: 0, lines: 1, pathPs: 0 },
+  percpu: { atomics: 0, plain: 2, lines: 2, pathPs: 0 }, // read the mode word, add to the own per-CPU count
+  sloppy: { atomics: 0, plain: 2, lines: 2, pathPs: 0 }, // read the mode word, take a spare
+  // Add to the own delta, after refcache's own path (interrupts off, the way lookup): DEFAULT_COSTS.refcacheLocal, 62 ns.
+  refcache: { atomics: 0, plain: 1, lines: 1, pathPs: 62_000 },
 };
 
 describe("an uncontended fork costs its fixed cost plus the sum of its accesses", () => {
@@ -70,9 +71,9 @@ describe("an uncontended fork costs its fixed cost plus the sum of its accesses"
       const r = forkLoop(scheme);
       expect(r.invariants.ok).toBe(true);
       expect(r.operations.fork).toBeGreaterThan(5);
-      const steadyPs = FORK_PS + 2 * firstTouchPs() + part.atomics * costs.localAtomicPs + part.plain * costs.hitPs;
+      const steadyPs = FORK_PS + 2 * firstTouchPs() + part.atomics * costs.localAtomicPs + part.plain * costs.hitPs + part.pathPs;
       // A second atomic on a line the first fork already fetched (openvz's pget_ve) costs a local atomic.
-      const firstPs = FORK_PS + 2 * firstTouchPs() + part.lines * firstTouchPs() + Math.max(0, part.atomics - part.lines) * costs.localAtomicPs;
+      const firstPs = FORK_PS + 2 * firstTouchPs() + part.lines * firstTouchPs() + Math.max(0, part.atomics - part.lines) * costs.localAtomicPs + part.pathPs;
       expect(r.latency.fork!.p50Ns * 1000).toBe(steadyPs);
       expect(r.latency.fork!.maxNs * 1000).toBe(firstPs);
     },
@@ -83,7 +84,7 @@ describe("an uncontended fork costs its fixed cost plus the sum of its accesses"
     (scheme, part) => {
       const r = forkLoop(scheme);
       // sloppy's put is a mode read plus a spare added; every other mirror has the fork's shape.
-      const exitPs = EXIT_PS + part.atomics * costs.localAtomicPs + part.plain * costs.hitPs;
+      const exitPs = EXIT_PS + part.atomics * costs.localAtomicPs + part.plain * costs.hitPs + part.pathPs;
       expect(r.latency.exit!.p50Ns * 1000).toBe(exitPs);
       expect(r.latency.exit!.maxNs * 1000).toBe(exitPs);
     },

@@ -29,12 +29,16 @@ describe("refsim validate, fast subset", () => {
     expect(c.crossSocketShare).toBeGreaterThan(0.7);
   });
 
-  it("RadixVM on xeon-80: the one calibration point reproduces; the shared counter collapses once a second socket joins while refcache scales linearly, as the figure shows", () => {
+  it("RadixVM on xeon-80, with no contended point fitted: the 1-core inputs reproduce; the shared counter collapses once a second socket joins while refcache scales linearly, as the figure shows", () => {
     const rows = refcountBenchRows([1, 10, 20, 80], "100us");
     const at = (label: string) => rows.find((r) => r.experiment === label)!;
-    expect(rows.filter((r) => r.role === "calibration").map((r) => r.experiment)).toEqual(["shared counter, 80 cores"]);
-    expect(Math.abs(at("shared counter, 80 cores").ratio - 1)).toBeLessThan(0.03);
+    expect(rows.filter((r) => r.role === "calibration")).toEqual([]);
+    expect(rows.filter((r) => r.role === "input").map((r) => r.experiment)).toEqual(["shared counter, 1 core", "refcache, 1 core"]);
     expect(Math.abs(at("shared counter, 1 core").ratio - 1)).toBeLessThan(0.01);
+    expect(Math.abs(at("refcache, 1 core").ratio - 1)).toBeLessThan(0.01);
+    // The home agent's transaction (430 + 20 cycles a hand-off between sockets, derived, not
+    // fitted) gives 80 cores within 10% of RadixVM's 1.28M iterations/s.
+    expect(Math.abs(at("shared counter, 80 cores").ratio - 1)).toBeLessThan(0.1);
     // RadixVM: 4.31M iterations/s at 10 cores, 1.33M at 20 (a second socket), 1.28M at 80.
     const shared = (n: number) => at(`shared counter, ${n} core${n === 1 ? "" : "s"}`).simulatedItersPerSec;
     expect(shared(10)).toBeGreaterThan(2.5 * shared(1));
@@ -48,17 +52,20 @@ describe("refsim validate, fast subset", () => {
     // The hot-line column derived from the same points: only xeon-80 from 10 cores on.
     expect(radixvmCyclesPerAtomic("xeon-80", 1)).toBeNull();
     expect(radixvmCyclesPerAtomic("opteron-48", 48)).toBeNull();
-    expect(radixvmCyclesPerAtomic("xeon-80", 80)?.role).toBe("calibration");
+    expect(radixvmCyclesPerAtomic("xeon-80", 80)?.role).toBe("comparison");
   });
 
-  it("per-CPU counters beat a shared counter by a bounded factor on two CPUs of one socket (get-put on xeon-80)", () => {
-    const [two] = getPutTable("xeon-80", [2], "40us");
-    const shared = two.throughput.container!;
-    for (const s of ["percpu", "refcache"] as const) {
-      const ratio = two.throughput[s]! / shared;
-      expect(ratio, s).toBeGreaterThan(1.5);
-      expect(ratio, s).toBeLessThan(50);
-    }
+  it("per-CPU counters beat a shared counter by a bounded factor on two CPUs of one socket; refcache pays its own path, so it loses on one CPU and wins once the line moves among a socket's CPUs (get-put on xeon-80)", () => {
+    const [one, two, ten] = getPutTable("xeon-80", [1, 2, 10], "40us");
+    const ratio = (row: typeof one, s: "percpu" | "refcache") => row.throughput[s]! / row.throughput.container!;
+    // percpu_ref's get is this_cpu_add (no LOCK prefix) against a lock xadd that moves the line.
+    expect(ratio(two, "percpu")).toBeGreaterThan(1.5);
+    expect(ratio(two, "percpu")).toBeLessThan(50);
+    // RadixVM's figure: refcache 0.871M against the shared counter's 1.077M iterations/s on one
+    // core, 8.85M against 4.31M on ten cores of one socket.
+    expect(ratio(one, "refcache")).toBeLessThan(1);
+    expect(ratio(ten, "refcache")).toBeGreaterThan(1.5);
+    expect(ratio(ten, "refcache")).toBeLessThan(50);
   });
 
   it("get-put takes and drops one reference through each scheme's own get and put", () => {
