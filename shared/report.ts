@@ -7,7 +7,7 @@ import { lockResults, lockViolations } from "./locks/lock-results.ts";
 import { ATTR_LOCK_WAIT, latencyBreakdown } from "./metrics/attribution.ts";
 import { checkReferences } from "./metrics/invariants.ts";
 import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts, VarAccessResult } from "./metrics/result.ts";
-import { percentile } from "./metrics/stats.ts";
+import { LatencyHistogram, type HistogramReport } from "./metrics/latency-histogram.ts";
 import { COUNTERS, SCHEMES } from "./schemes/index.ts";
 import type { RunConfig } from "./spec/resolve.ts";
 
@@ -15,7 +15,8 @@ import type { RunConfig } from "./spec/resolve.ts";
 export interface CpuReport {
   id: number;
   opsByKind: number[];
-  latencyPsByKind: number[][];
+  /** Latencies of the operations completed in the measured window, by kind (metrics/latency-histogram.ts). */
+  latencyPsByKind: HistogramReport[];
   accessesBySource: number[];
   /** The accesses of `access` operations (per-container variables), by source. */
   varAccessesBySource: number[];
@@ -114,26 +115,19 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     if (!isCountedOp(op)) continue;
     const name = OP_KINDS[op];
     let count = 0;
-    let samples = 0;
+    const merged = new LatencyHistogram();
     for (const c of cpus) {
       count += c.opsByKind[op];
-      samples += c.latencyPsByKind[op].length;
+      merged.add(c.latencyPsByKind[op]);
     }
     if (count === 0) continue;
     operations[name] = count;
     totalOps += count;
-    const sorted = new Float64Array(samples);
-    let at = 0;
-    for (const c of cpus) {
-      sorted.set(c.latencyPsByKind[op], at);
-      at += c.latencyPsByKind[op].length;
-    }
-    sorted.sort();
-    for (const v of sorted) latencySumPs[op] += v;
+    latencySumPs[op] = merged.sum;
     latency[name] = {
-      p50Ns: round3(percentile(sorted, 50) / 1000),
-      p99Ns: round3(percentile(sorted, 99) / 1000),
-      maxNs: round3(sorted[sorted.length - 1] / 1000),
+      p50Ns: round3(merged.percentile(50) / 1000),
+      p99Ns: round3(merged.percentile(99) / 1000),
+      maxNs: round3(merged.max / 1000),
     };
   }
 

@@ -20,7 +20,7 @@ import {
 import { spinSatisfied } from "../locks/lock-word.ts";
 import { applyRmw } from "../coherence/rmw.ts";
 import { isContended, isUpgrade, SOURCE_COUNT, sourceCode, sourceOf } from "../coherence/source.ts";
-import { SampleBuffer } from "../metrics/samples.ts";
+import { LatencyHistogram } from "../metrics/latency-histogram.ts";
 import { ATTR_CAPACITY, ATTR_INTERRUPTED } from "../metrics/attribution.ts";
 import { insertSteps, isCountedOp, OP_ACCESS, OP_KIND_COUNT, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, STEP_SLEEP, STEP_SPIN, StepWriter, type Program, type Step } from "./program.ts";
 
@@ -63,7 +63,8 @@ export interface CpuStats {
   completedByKind: Float64Array;
   /** Operations (of the kinds counted) that were in flight at the end of the window and completed in the drain. */
   drainedOps: number;
-  latencyPsByKind: SampleBuffer[];
+  /** Latencies of the operations completed in the measured window, by kind (picoseconds). */
+  latencyPsByKind: LatencyHistogram[];
   /** Accesses by where their data came from (SOURCE_* codes; 0 = local hit). */
   accessesBySource: Float64Array;
   /** Atomic RMWs by where their line came from. */
@@ -156,7 +157,7 @@ export class Cpu {
       opsByKind: new Float64Array(OP_KIND_COUNT),
       completedByKind: new Float64Array(OP_KIND_COUNT),
       drainedOps: 0,
-      latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new SampleBuffer()),
+      latencyPsByKind: Array.from({ length: OP_KIND_COUNT }, () => new LatencyHistogram()),
       accessesBySource: new Float64Array(SOURCE_COUNT),
       atomicsBySource: new Float64Array(SOURCE_COUNT),
       varAccessesBySource: new Float64Array(SOURCE_COUNT),
@@ -369,7 +370,7 @@ export class Cpu {
     this.stats.completedByKind[p.op]++;
     if (this.counted(now)) {
       this.stats.opsByKind[p.op]++;
-      this.stats.latencyPsByKind[p.op].push(now - p.startPs);
+      this.stats.latencyPsByKind[p.op].record(now - p.startPs);
       if (p.op === OP_ACCESS) this.stats.varLinesTouched += distinctLines(p.steps);
     } else if (now >= this.window.durationPs && isCountedOp(p.op)) {
       this.stats.drainedOps++;

@@ -8,7 +8,7 @@ import { Cpu } from "../kernel/cpu.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { ObjectTable } from "../kernel/objects.ts";
 import { StepWriter } from "../kernel/program.ts";
-import { SampleBuffer } from "../metrics/samples.ts";
+import { LatencyHistogram } from "../metrics/latency-histogram.ts";
 import { Partition } from "./partition.ts";
 import type { Ownership } from "./partitioning.ts";
 import type { RunConfig } from "../spec/resolve.ts";
@@ -33,7 +33,7 @@ import { WorkloadDriver } from "../workloads/driver.ts";
  * such state could not be restored.
  */
 
-export const CHECKPOINT_FORMAT = 3;
+export const CHECKPOINT_FORMAT = 4;
 const MAGIC = 0x4b435352; // "RSCK" little-endian
 const HEADER_BYTES = 16;
 
@@ -49,7 +49,7 @@ const CLASSES: ReadonlyMap<string, { prototype: object }> = new Map<string, { pr
   ["WorkloadDriver", WorkloadDriver],
   ["Cpu", Cpu],
   ["HomeNode", HomeNode],
-  ["SampleBuffer", SampleBuffer],
+  ["LatencyHistogram", LatencyHistogram],
 ]);
 const NAME_OF = new Map<object, string>([...CLASSES].map(([name, c]) => [c.prototype, name]));
 

@@ -285,7 +285,7 @@ export class Partition implements EventHandler, Router {
       cpus.push({
         id: cpu.id,
         opsByKind: Array.from(s.opsByKind),
-        latencyPsByKind: s.latencyPsByKind.map((b) => Array.from(b.values())),
+        latencyPsByKind: s.latencyPsByKind.map((h) => h.report()),
         accessesBySource: Array.from(s.accessesBySource),
         varAccessesBySource: Array.from(s.varAccessesBySource),
         varLinesTouched: s.varLinesTouched,

@@ -1,3 +1,4 @@
+import { LatencyHistogram } from "../../shared/metrics/latency-histogram.ts";
 import { describe, expect, it } from "vitest";
 import { resultsCsv } from "../../coordinator/output.ts";
 import { namespaceShareGroup } from "../../coordinator/namespace-share-verdict.ts";
@@ -34,7 +35,7 @@ describe("where an operation's latency goes", () => {
       let interrupted = 0;
       for (const cpu of report.cpus) {
         for (const op of [OP_FORK, OP_EXIT]) {
-          const latency = cpu.latencyPsByKind[op].reduce((a, b) => a + b, 0);
+          const latency = LatencyHistogram.fromReport(cpu.latencyPsByKind[op]).sum;
           let attributed = 0;
           for (let c = 0; c < classes; c++) attributed += cpu.timeByOp[op * classes + c];
           expect(attributed).toBe(latency);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LatencyHistogram } from "../../shared/metrics/latency-histogram.ts";
 import { EV_CPU_STEP } from "../../shared/coherence/protocol.ts";
 import { Engine } from "../../shared/engine/engine.ts";
 import { Cpu, type CpuHooks } from "../../shared/kernel/cpu.ts";
@@ -61,8 +62,8 @@ describe("a CPU running compute steps", () => {
     expect(cpu.stats.opsByKind[OP_FORK]).toBe(1);
     expect(cpu.stats.opsByKind[OP_EXIT]).toBe(0);
     expect(Array.from(cpu.stats.completedByKind.slice(0, 2))).toEqual([1, 1]);
-    expect(Array.from(cpu.stats.latencyPsByKind[OP_FORK].values())).toEqual([3000]);
-    expect(cpu.stats.latencyPsByKind[OP_EXIT].values().length).toBe(0);
+    expect(cpu.stats.latencyPsByKind[OP_FORK].report()).toEqual(LatencyHistogram.of([3000]).report());
+    expect(cpu.stats.latencyPsByKind[OP_EXIT].count).toBe(0);
     expect(cpu.stats.busyPs).toBe(8000);
     expect(cpu.stats.stallPs).toBe(0);
     expect(cpu.idle).toBe(true);
@@ -72,7 +73,7 @@ describe("a CPU running compute steps", () => {
     const { cpu, engine } = rig([program(OP_FORK, 2000), program(OP_FORK, 8000)]);
     cpu.wake();
     engine.runUntil(Infinity);
-    expect(Array.from(cpu.stats.latencyPsByKind[OP_FORK].values())).toEqual([2000]);
+    expect(cpu.stats.latencyPsByKind[OP_FORK].report()).toEqual(LatencyHistogram.of([2000]).report());
   });
 
   // An interrupt at 2500 ps, 1500 ps into the fork's 3000 ps step: the kernel work (400 ps) runs
@@ -93,8 +94,8 @@ describe("a CPU running compute steps", () => {
       [OP_KWORK, 2900],
       [OP_FORK, 4400],
     ]);
-    expect(Array.from(cpu.stats.latencyPsByKind[OP_FORK].values())).toEqual([4400]);
-    expect(Array.from(cpu.stats.latencyPsByKind[OP_KWORK].values())).toEqual([400]);
+    expect(cpu.stats.latencyPsByKind[OP_FORK].report()).toEqual(LatencyHistogram.of([4400]).report());
+    expect(cpu.stats.latencyPsByKind[OP_KWORK].report()).toEqual(LatencyHistogram.of([400]).report());
     expect(cpu.stats.busyPs).toBe(1900);
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { Task } from "../../shared/kernel/kernel.ts";
 import { COUNTER_ATOMIC, COUNTER_NONE, OBJ_CONTAINER, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
 import { checkReferences } from "../../shared/metrics/invariants.ts";
-import { SampleBuffer } from "../../shared/metrics/samples.ts";
 import { confidenceInterval95, sampleStdDev, tQuantile95 } from "../../shared/metrics/stats.ts";
 
 // The end-of-run reference check and the small statistics, against records and values worked
@@ -72,12 +71,5 @@ describe("statistics at their edges", () => {
     expect(confidenceInterval95([4])).toEqual({ mean: 4, halfWidth: NaN });
     // Two values 1 and 3: s = sqrt(2), half-width 12.706 x sqrt(2) / sqrt(2) = 12.706.
     expect(confidenceInterval95([1, 3]).halfWidth).toBeCloseTo(12.706, 12);
-  });
-
-  it("keeps every sample a buffer is given past its initial capacity", () => {
-    const b = new SampleBuffer(4);
-    for (let i = 0; i < 100; i++) b.push(i * 10);
-    expect(b.length).toBe(100);
-    expect(Array.from(b.values())).toEqual(Array.from({ length: 100 }, (_, i) => i * 10));
   });
 });

@@ -6,6 +6,7 @@ import type { Task } from "../../shared/kernel/kernel.ts";
 import { COUNTER_ATOMIC, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
 import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KIND_COUNT, OP_KWORK, OP_WORK } from "../../shared/kernel/program.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
+import { LatencyHistogram } from "../../shared/metrics/latency-histogram.ts";
 import { mergeReports, type CpuReport, type HomeReport, type PartitionReport } from "../../shared/report.ts";
 import { ATTR_LOCK_WAIT } from "../../shared/metrics/attribution.ts";
 import { runOf } from "./support/spec.ts";
@@ -18,10 +19,10 @@ const K = config.kinds.length;
 
 function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, number[]> }): CpuReport {
   const opsByKind = new Array<number>(OP_KIND_COUNT).fill(0);
-  const latencyPsByKind = Array.from({ length: OP_KIND_COUNT }, () => [] as number[]);
+  const latencyPsByKind = Array.from({ length: OP_KIND_COUNT }, () => new LatencyHistogram().report());
   for (const [op, lat] of Object.entries(fill.ops)) {
     opsByKind[Number(op)] = lat.length;
-    latencyPsByKind[Number(op)] = lat;
+    latencyPsByKind[Number(op)] = LatencyHistogram.of(lat).report();
   }
   const { ops: _, ...rest } = fill;
   return {
@@ -223,7 +224,7 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     for (const p of rs) {
       for (const c of p.cpus) {
         c.opsByKind.fill(0);
-        c.latencyPsByKind = c.latencyPsByKind.map(() => []);
+        c.latencyPsByKind = c.latencyPsByKind.map(() => new LatencyHistogram().report());
         c.stallPs = 0;
         c.busyPs = 0;
       }
