@@ -1,6 +1,6 @@
 import { getHeapStatistics } from "node:v8";
-import { estimateMemory, formatBytes, parseBytes } from "../shared/spec/memory-estimate.ts";
-import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
+import { estimateMemory, memoryRefusal, parseBytes } from "../shared/spec/memory-estimate.ts";
+import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/resolve.ts";
 import { UsageError } from "./usage-error.ts";
 
 /**
@@ -23,13 +23,12 @@ export function memoryLimit(option: string | undefined): number {
  * naming the run, the estimate and the limit.
  */
 export function checkProjectedMemory(spec: ResolvedSpec, partitions: number, limitBytes: number): void {
-  let worst: { bytes: number; operations: number; what: string } | null = null;
+  let worst: RunConfig | null = null;
+  let worstBytes = -1;
   for (const config of planRuns(spec)) {
-    const e = estimateMemory(config, partitions);
-    if (worst === null || e.bytes > worst.bytes) worst = { bytes: e.bytes, operations: e.operations, what: `${config.scheme} at ${config.cpuCount} CPU${config.cpuCount === 1 ? "" : "s"}` };
+    const bytes = estimateMemory(config, partitions).bytes;
+    if (bytes > worstBytes) [worst, worstBytes] = [config, bytes];
   }
-  if (worst === null || worst.bytes <= limitBytes) return;
-  throw new UsageError(
-    `projected memory ${formatBytes(worst.bytes)} for ${worst.what} (${spec.duration} simulated, about ${worst.operations.toExponential(1)} operations) exceeds the limit of ${formatBytes(limitBytes)}: shorten the duration, use fewer CPUs, split each run with --workers, or raise --memory-limit`,
-  );
+  const refusal = worst === null ? null : memoryRefusal(worst, partitions, limitBytes, spec.duration);
+  if (refusal !== null) throw new UsageError(refusal);
 }

@@ -4,12 +4,14 @@ import { fromCpuOwners, lookaheadPs, socketAligned, type Ownership } from "../sh
 import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import type { CheckpointStore } from "./checkpoint-store.ts";
 import { CheckpointPolicy } from "./partition/checkpoint-policy.ts";
-import { RollbackSignal, RunAbortedError } from "./partition/errors.ts";
+import { MemoryRefusalError, RollbackSignal, RunAbortedError } from "./partition/errors.ts";
+import { memoryRefusal, parseBytes } from "../shared/spec/memory-estimate.ts";
+import { getHeapStatistics } from "node:v8";
 import { RunLink, type RunContext } from "./partition/link.ts";
 import { WindowLoop } from "./partition/window-loop.ts";
 import type { Transport } from "./transport/transport.ts";
 
-export { CoordinatorAbortError, CountMismatchError, RunAbortedError } from "./partition/errors.ts";
+export { CoordinatorAbortError, CountMismatchError, MemoryRefusalError, RunAbortedError } from "./partition/errors.ts";
 export { subjects } from "./partition/subjects.ts";
 
 /** One partition of one run: what a partition job carries. */
@@ -55,6 +57,17 @@ export interface RunnerOptions {
   store?: CheckpointStore;
   /** This start's incarnation, where there is no store to count them (tests). Default 1. */
   incarnation?: number;
+  /**
+   * The memory this partition may be projected to need (shared/spec/memory-estimate.ts) before
+   * it refuses the job: default $REFSIM_MEMORY_LIMIT, else this process's V8 heap limit.
+   */
+  memoryLimitBytes?: number;
+}
+
+/** $REFSIM_MEMORY_LIMIT when it is a size, else this process's V8 heap limit. */
+export function workerMemoryLimit(): number {
+  const n = parseBytes(process.env.REFSIM_MEMORY_LIMIT ?? "");
+  return n >= 1 ? n : getHeapStatistics().heap_size_limit;
 }
 
 export interface RunnerStats {
@@ -108,11 +121,14 @@ export async function runPartition(transport: Transport, job: PartitionJob, opti
   const incarnation = store === undefined ? (options.incarnation ?? 1) : await store.claimIncarnation(job.run, me);
   const who = incarnation > 1 ? `partition ${me} (incarnation ${incarnation})` : `partition ${me}`;
   const c: RunContext = { job, transport, me, partitions: job.partitions, incarnation, who, log, stats, timeoutMs: options.timeoutMs ?? 60_000 };
-  // Built before the hello, so the run's clock does not wait for it.
-  const fresh = new Partition(config, own, me);
   const link = new RunLink(c);
   const checkpoints = new CheckpointPolicy(c, store, config, own);
   try {
+    // Refused before anything is built: the coordinator hears why, in the line it would say itself.
+    const refusal = memoryRefusal(config, job.partitions, options.memoryLimitBytes ?? workerMemoryLimit(), job.spec.duration);
+    if (refusal !== null) throw new MemoryRefusalError(refusal);
+    // Built before the hello, so the run's clock does not wait for it.
+    const fresh = new Partition(config, own, me);
     // Subscriptions must be in effect at the server before anyone may send to them.
     await transport.flush();
     // Listening now, so a finish sent after this check is heard.

@@ -3,7 +3,7 @@ import { DelayedError, Worker as QueueWorker, UnrecoverableError, type Job } fro
 import { RedisCheckpointStore } from "./checkpoint-store.ts";
 import { connectNats } from "./transport/nats.ts";
 import type { Transport } from "./transport/transport.ts";
-import { CoordinatorAbortError, CountMismatchError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
+import { CoordinatorAbortError, CountMismatchError, MemoryRefusalError, runPartition, type PartitionJob, type RunnerStats } from "./partition-runner.ts";
 import { DEFAULT_PARTITION_QUEUE, redactRedisUrl, redisAnswers, redisConnection, redisErrorLog } from "./queue.ts";
 import { connectPatiently } from "./patient-connect.ts";
 import { redactUrl } from "./transport/server-url.ts";
@@ -97,8 +97,9 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
         log(`worker ${process.pid}: run ${data.run} partition ${data.partition} done: ${stats.windows} windows, ${stats.rejected} messages rejected`);
         return stats;
       } catch (e) {
-        // Reasons that a retry cannot change: the spec, a broken message count, an aborted run.
-        if (e instanceof SpecError || e instanceof CountMismatchError || e instanceof CoordinatorAbortError) throw new UnrecoverableError((e as Error).message);
+        // Reasons that a retry cannot change: the spec, a broken message count, an aborted run, a
+        // partition too big for this process.
+        if (e instanceof SpecError || e instanceof CountMismatchError || e instanceof CoordinatorAbortError || e instanceof MemoryRefusalError) throw new UnrecoverableError((e as Error).message);
         throw e;
       } finally {
         running--;

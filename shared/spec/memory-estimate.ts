@@ -72,6 +72,18 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   return { bytes, operations, setupObjects };
 }
 
+/**
+ * The one line that refuses a run projected to need more than `limitBytes` in one process, or
+ * null when it fits (the coordinator says it before a run starts, a worker before it takes a
+ * partition).
+ */
+export function memoryRefusal(config: RunConfig, partitions: number, limitBytes: number, duration: string): string | null {
+  const e = estimateMemory(config, partitions);
+  if (e.bytes <= limitBytes) return null;
+  const what = `${config.scheme} at ${config.cpuCount} CPU${config.cpuCount === 1 ? "" : "s"}`;
+  return `projected memory ${formatBytes(e.bytes)} for ${what} (${duration} simulated, about ${e.operations.toExponential(1)} operations) exceeds the limit of ${formatBytes(limitBytes)}: shorten the duration, use fewer CPUs, split each run with --workers, or raise --memory-limit`;
+}
+
 /** A byte count as people read it: 1.5 GiB, 300 MiB. */
 export function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;

@@ -6,6 +6,9 @@ import { estimateMemory, parseBytes } from "../../shared/spec/memory-estimate.ts
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { runOf } from "./support/spec.ts";
+import { MemoryRefusalError, runPartition, subjects } from "../../worker/partition-runner.ts";
+import { MemoryBus } from "../../worker/transport/memory.ts";
+import { newRunId, newRunSecret, runPrefix } from "../../coordinator/run-id.ts";
 
 // Memory must not grow with simulated time: under linux-6 a freed object's memory goes back to a
 // slab list and the next object of its kind reuses it, so the object table holds the live
@@ -95,6 +98,31 @@ describe("projected memory", () => {
     // Split over workers, each process holds a share; a default run is far below any limit.
     expect(() => checkProjectedMemory(long, 4, parseBytes("4GiB"))).not.toThrow();
     expect(() => checkProjectedMemory(spec({}), 1, parseBytes("64MiB"))).not.toThrow();
+  });
+
+  it("a worker refuses a partition projected past its limit with the coordinator's line, tells the coordinator, and builds nothing", async () => {
+    const long = spec({ duration: "9000s" });
+    const bus = new MemoryBus();
+    const run = newRunId();
+    const prefix = runPrefix(run);
+    const heard: string[] = [];
+    const listener = bus.connect();
+    listener.subscribe(subjects.failure(prefix), (m) => heard.push(m.subject));
+    await listener.flush();
+    const job = { run, prefix, secret: newRunSecret(), spec: long, runIndex: 0, partitions: 1, partition: 0 };
+    let coordinatorLine = "";
+    try {
+      checkProjectedMemory(long, 1, parseBytes("4GiB"));
+    } catch (e) {
+      coordinatorLine = (e as Error).message;
+    }
+    const refused = runPartition(bus.connect(), job, { memoryLimitBytes: parseBytes("4GiB"), timeoutMs: 2000 });
+    await expect(refused).rejects.toBeInstanceOf(MemoryRefusalError);
+    await expect(refused).rejects.toThrow(coordinatorLine);
+    expect(coordinatorLine).toMatch(/^projected memory /);
+    await listener.flush();
+    expect(heard).toEqual([subjects.failure(prefix)]);
+    await listener.close();
   });
 
   it("reads sizes people write", () => {

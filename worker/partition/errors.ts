@@ -23,3 +23,8 @@ export class CoordinatorAbortError extends RunAbortedError {
 
 /** The coordinator started a new epoch: drop the window in hand and restore. */
 export class RollbackSignal extends Error {}
+
+/** The partition is projected to need more memory than this process may hold: a retry cannot change that. */
+export class MemoryRefusalError extends Error {
+  override readonly name = "MemoryRefusalError";
+}
