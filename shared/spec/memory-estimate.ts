@@ -4,20 +4,25 @@ import type { RunConfig } from "./resolve.ts";
 /**
  * A run's projected memory, before it starts: what its state will hold at its largest. Measured
  * on Node 20 with this model (heap plus array buffers after a full GC; see the README's memory
- * model): about 16 KB per CPU (its caches' maps, kernel state, statistics and its first task),
- * about 1 KB per object set up before the run (its record, its lines in a directory and a cache),
- * and per operation of the run 16 B (its latency sample; the sample buffer grows by doubling).
- * Under `kernel: refcounts-only` every new object takes fresh memory that is never reused, so a
- * run grows by about 600 B per operation more (measured: fork-storm, 13,454 objects in 8.2 MB),
- * and per-CPU counters (percpu, sloppy, refcache) that destroy namespaces leave each dead
- * object's per-CPU lines behind (assumed 200 B per CPU per operation). Under linux-6 freed
- * memory is reused, so objects stay bounded by the live ones plus the slab lists.
+ * model): about 16 KB per CPU (its caches' maps, kernel state, statistics and its first task)
+ * and 16 KB more for its latency histograms (57 B a bucket; buckets follow the latencies'
+ * spread, not their number: at most 174 per CPU measured, in a 23,000-operation container-churn
+ * run), and about 1 KB per object set up before the run (its record, its lines in a directory
+ * and a cache). Under linux-6 freed memory is reused, so objects stay bounded by the live ones
+ * plus the slab lists, and nothing else grows per operation but the records per-CPU counters
+ * (percpu, sloppy) keep of each namespace they destroy: 24 B per operation (measured:
+ * container-churn, percpu, 4 CPUs, 0.8 s to 3.2 s). Under `kernel: refcounts-only` every new
+ * object takes fresh memory that is never reused: 1.4 KB per object created (measured: 880 B in
+ * fork-storm, 1.3-1.4 KB in container-churn), and per-CPU counters (percpu, sloppy, refcache)
+ * that destroy namespaces leave each dead object's per-CPU lines behind (50 B per CPU per
+ * operation, the most measured).
  */
 export const BYTES_PER_CPU = 16 * 1024;
+export const HISTOGRAM_BYTES_PER_CPU = 16 * 1024;
 export const BYTES_PER_SETUP_OBJECT = 1024;
-export const BYTES_PER_OP = 16;
-export const FRESH_BYTES_PER_OP = 600;
-export const DEAD_PERCPU_BYTES_PER_CPU_OP = 200;
+export const PERCPU_RECORD_BYTES_PER_OP = 24;
+export const FRESH_BYTES_PER_OBJECT = 1400;
+export const DEAD_PERCPU_BYTES_PER_CPU_OP = 50;
 
 export interface MemoryEstimate {
   bytes: number;
@@ -40,36 +45,49 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   const localAtomicPs = new Machine(config.machine, config.cpuCount).costs.localAtomicPs;
   const nsCreatePs = c.nsCreatePs.reduce((a, b) => a + b, 0);
   const forkCycle = c.forkPs + w.childWorkPs + c.exitPs;
-  // [weight, CPU time of one pick, operations it completes]
-  const picks: Array<[number, number, number]> = [
-    [m.fork, forkCycle + w.thinkPs, 2],
-    [m.access, c.accessPs + w.thinkPs, 1],
-    [m.unshare, c.unsharePs + w.thinkPs, 1],
-    [m.setns, c.setnsPs + w.thinkPs, 1],
-    [m.migrate, c.migratePs + w.thinkPs, 1],
-    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks],
-    [m.hotInc, localAtomicPs + w.thinkPs, 1],
-    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1],
-    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1],
+  const newKinds = popCount(w.forkNewKinds);
+  // [weight, CPU time of one pick, operations it completes, objects it creates (at most)]
+  const picks: Array<[number, number, number, number]> = [
+    [m.fork, forkCycle + w.thinkPs, 2, 1 + newKinds + (newKinds > 0 ? 1 : 0)],
+    [m.access, c.accessPs + w.thinkPs, 1, 0],
+    [m.unshare, c.unsharePs + w.thinkPs, 1, 2],
+    [m.setns, c.setnsPs + w.thinkPs, 1, 1],
+    [m.migrate, c.migratePs + w.thinkPs, 1, 0],
+    // The container, its bundle, a namespace of each kind and its tasks.
+    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks, 2 + config.kinds.length + w.churnTasks],
+    [m.hotInc, localAtomicPs + w.thinkPs, 1, 0],
+    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1, 0],
+    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1, 0],
   ];
   let timePs = 0;
   let ops = 0;
-  for (const [weight, ps, n] of picks) {
+  let objects = 0;
+  for (const [weight, ps, n, created] of picks) {
     timePs += weight * Math.max(ps, 1);
     ops += weight * n;
+    objects += weight * created;
   }
-  const operations = timePs > 0 ? Math.ceil((ops / timePs) * config.durationPs * config.cpuCount) : 0;
+  const perOpTime = timePs > 0 ? (config.durationPs * config.cpuCount) / timePs : 0;
+  const operations = Math.ceil(ops * perOpTime);
+  const created = Math.ceil(objects * perOpTime);
   const levels = w.containers.nesting + 1;
   const setupObjects = w.containers.count * levels * (config.kinds.length + 2) + config.cpuCount * w.tasksPerCpu;
-  let perOp = BYTES_PER_OP;
+  const destroys = m.churn > 0 || m.unshare > 0 || w.forkNewKinds !== 0;
+  const s = config.scheme;
+  let grows = destroys && (s === "percpu" || s === "sloppy") ? PERCPU_RECORD_BYTES_PER_OP * operations : 0;
   if (config.kernel === "refcounts-only") {
-    perOp += FRESH_BYTES_PER_OP;
-    const destroys = m.churn > 0 || m.unshare > 0 || w.forkNewKinds !== 0;
-    if (destroys && (config.scheme === "percpu" || config.scheme === "sloppy" || config.scheme === "refcache")) perOp += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount;
+    grows += FRESH_BYTES_PER_OBJECT * created;
+    if (destroys && (s === "percpu" || s === "sloppy" || s === "refcache")) grows += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount * operations;
   }
   const share = 1 / Math.max(1, partitions);
-  const bytes = BYTES_PER_CPU * config.cpuCount * share + BYTES_PER_SETUP_OBJECT * setupObjects + perOp * operations * share;
+  const bytes = (BYTES_PER_CPU + HISTOGRAM_BYTES_PER_CPU) * config.cpuCount * share + BYTES_PER_SETUP_OBJECT * setupObjects + grows * share;
   return { bytes, operations, setupObjects };
+}
+
+function popCount(mask: number): number {
+  let n = 0;
+  for (let v = mask; v > 0; v = Math.floor(v / 2)) n += v % 2;
+  return n;
 }
 
 /**
