@@ -129,9 +129,16 @@ export interface KernelCpu extends PerCpuCounterState {
   /** Objects-awaiting-free changes: time, object, +1 or -1. */
   awaiting: number[];
   freed: number[];
+  /** Objects whose counter switched mode on this CPU, each memory once. */
   switched: number[];
-  /** The generation of each switched object's memory, beside `switched` (memory reuse). */
+  /**
+   * The generation of each switched object's memory, beside `switched` (memory reuse): the
+   * newest one switched here (an older generation's switch no longer says anything of the
+   * object living there, so memory that is reused keeps one entry, not one per object).
+   */
   switchedGen: number[];
+  /** Where each object of `switched` is in it. */
+  switchedAt: Map<number, number>;
   violations: Violation[];
   locks: LockCpuState;
   /** Whether the CPU runs the scheme's own steps of an operation (between TAG_SCHEME_BEGIN and _END). */
@@ -260,6 +267,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
         freed: [],
         switched: [],
         switchedGen: [],
+        switchedAt: new Map(),
         violations: [],
         refcacheDirty: new Set(),
         refcacheReviews: [],
@@ -635,8 +643,13 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     if (owner !== 0) {
       if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) {
         const st = this.perCpu[this.currentCpu];
-        st.switched.push(step.obj);
-        st.switchedGen.push(this.objects.get(step.obj).gen);
+        const gen = this.objects.get(step.obj).gen;
+        const at = st.switchedAt.get(step.obj);
+        if (at === undefined) {
+          st.switchedAt.set(step.obj, st.switched.length);
+          st.switched.push(step.obj);
+          st.switchedGen.push(gen);
+        } else if (st.switchedGen[at] < gen) st.switchedGen[at] = gen;
       }
       (COUNTERS[owner] as Counter).onAction(this, program, step, out);
       return;

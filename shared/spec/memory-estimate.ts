@@ -5,22 +5,23 @@ import type { RunConfig } from "./resolve.ts";
  * A run's projected memory, before it starts: what its state will hold at its largest. Measured
  * on Node 20 with this model (heap plus array buffers after a full GC; see the README's memory
  * model): about 16 KB per CPU (its caches' maps, kernel state, statistics and its first task)
- * and 16 KB more for its latency histograms (57 B a bucket; buckets follow the latencies'
- * spread, not their number: at most 174 per CPU measured, in a 23,000-operation container-churn
- * run), and about 1 KB per object set up before the run (its record, its lines in a directory
- * and a cache). Under linux-6 freed memory is reused, so objects stay bounded by the live ones
- * plus the slab lists, and nothing else grows per operation but the records per-CPU counters
- * (percpu, sloppy) keep of each namespace they destroy: 24 B per operation (measured:
- * container-churn, percpu, 4 CPUs, 0.8 s to 3.2 s). Under `kernel: refcounts-only` every new
- * object takes fresh memory that is never reused: 1.4 KB per object created (measured: 880 B in
- * fork-storm, 1.3-1.4 KB in container-churn), and per-CPU counters (percpu, sloppy, refcache)
- * that destroy namespaces leave each dead object's per-CPU lines behind (50 B per CPU per
- * operation, the most measured).
+ * and 32 KB more for its latency histograms (57 B a bucket; buckets follow the latencies'
+ * spread, not their number: 270 per CPU after 93,000 container-churn operations, the most
+ * measured, and still growing slowly as rarer latencies come), and about 1 KB per object set up
+ * before the run (its record, its lines in a directory and a cache). Under linux-6 freed memory
+ * is reused, so objects stay bounded by the live ones plus the slab lists, and nothing else
+ * grows per operation but the log percpu and sloppy keep of each namespace that starts and ends
+ * awaiting its free (the machine-wide peak needs them all, in time order): 10 B per operation
+ * (measured: container-churn on 4 CPUs from 3.2 s to 12.8 s simulated, 9.3 B percpu, 6.9 B
+ * sloppy). Under `kernel: refcounts-only` every new object takes fresh memory that is never
+ * reused: 1.4 KB per object created (measured: 880 B in fork-storm, 1.3-1.4 KB in
+ * container-churn), and per-CPU counters (percpu, sloppy, refcache) that destroy namespaces
+ * leave each dead object's per-CPU lines behind (50 B per CPU per operation, the most measured).
  */
 export const BYTES_PER_CPU = 16 * 1024;
-export const HISTOGRAM_BYTES_PER_CPU = 16 * 1024;
+export const HISTOGRAM_BYTES_PER_CPU = 32 * 1024;
 export const BYTES_PER_SETUP_OBJECT = 1024;
-export const PERCPU_RECORD_BYTES_PER_OP = 24;
+export const PERCPU_RECORD_BYTES_PER_OP = 10;
 export const FRESH_BYTES_PER_OBJECT = 1400;
 export const DEAD_PERCPU_BYTES_PER_CPU_OP = 50;
 
