@@ -31,6 +31,10 @@ export interface LineScenario {
   home?: (line: number) => number;
   /** The seed of the homes' arbitration (1 if not given). */
   seed?: number;
+  /** The measured window the homes' and CPUs' counters keep to (all time if not given). */
+  window?: { warmupPs: number; durationPs: number };
+  /** Lines' values in memory before the run (0 if not given). */
+  initial?: Map<number, number>;
 }
 
 /** One completed access: when its effect happened, and where its data came from (SOURCE_* code). */
@@ -77,9 +81,10 @@ export function runLineScenario(s: LineScenario) {
       accesses.push({ cpu, line, rmw, source, timePs });
     },
   };
-  const ALWAYS = { warmupPs: 0, durationPs: Infinity };
-  const cpus = Array.from({ length: n }, (_, id) => new Cpu(id, engine, machine, hooks, ALWAYS));
-  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, ALWAYS, s.seed ?? 1));
+  const window = s.window ?? { warmupPs: 0, durationPs: Infinity };
+  const cpus = Array.from({ length: n }, (_, id) => new Cpu(id, engine, machine, hooks, window));
+  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, window, s.seed ?? 1));
+  for (const [line, value] of s.initial ?? []) homes[home(line)].presetValue(line, value);
   engine.setHandler({
     handle(type, target, a0, a1, a2, a3) {
       if (type === EV_CPU_STEP) cpus[target].step(a0);
