@@ -91,6 +91,15 @@ describe("refcache's central count word", () => {
         for (const queued of [false, true]) expect(decodeRefcacheWord(encodeRefcacheWord(count, dirty, queued))).toEqual({ count, dirty, queued });
   });
 
+  it("holds counts from -2^34 up to 2^34 - 1, the flags intact at both ends", () => {
+    for (const count of [-(2 ** 34), 2 ** 34 - 1])
+      for (const dirty of [false, true])
+        for (const queued of [false, true]) expect(decodeRefcacheWord(encodeRefcacheWord(count, dirty, queued))).toEqual({ count, dirty, queued });
+    // The lowest count queued is the queued bit alone; dirty, the dirty bit alone.
+    expect(encodeRefcacheWord(-(2 ** 34), false, true)).toBe(2 ** 36);
+    expect(encodeRefcacheWord(-(2 ** 34), true, false)).toBe(2 ** 35);
+  });
+
   it("a flush that brings an unqueued count to zero queues it for review, clean; any other flush marks it dirty", () => {
     expect(rmw(RMW_REFCACHE_FLUSH, encodeRefcacheWord(1, false, false), -1)).toEqual([encodeRefcacheWord(0, false, true), FLUSH_QUEUE_REVIEW]);
     expect(rmw(RMW_REFCACHE_FLUSH, encodeRefcacheWord(1, true, false), -1)).toEqual([encodeRefcacheWord(0, false, true), FLUSH_QUEUE_REVIEW]);

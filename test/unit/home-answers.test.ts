@@ -266,3 +266,156 @@ describe("the directory's indirection", () => {
     expect(new HomeNode(1, 5, new Engine(6), bc, w, 1).indirectionPs(0, 1)).toBe(0);
   });
 });
+
+describe("who a write invalidates, and what it costs", () => {
+  it("a write from a third CPU invalidates the sharer near it and pays for the holder far from it; the sharer's next read misses", () => {
+    // CPU 1 reads at 0 (E, 120). CPU 2 reads at 200 (from CPU 1, hop1: 460; CPU 1 keeps a copy,
+    // the line busy until 232.5 + 255 = 487.5). CPU 0 increments at 500: at the home at 510, from
+    // CPU 2 (hop1, 300), invalidating CPU 1 (die, 100: the holder's 300 is the larger): 510 +
+    // max(300 - 10, 32.5 + 32.5) = 800; busy until 510 + 255 = 765. CPU 1 reads again at 600: its
+    // copy is gone, so it asks the home (at 610), waits until 765, and gets the line from CPU 0
+    // (die, 80): 765 + max(80 - 10, 10 + 10) = 835 (CPU 0 forwards it when its own data lands).
+    const r = run([
+      [0, [compute(500), atomic]],
+      [1, [read, compute(480), read]],
+      [2, [compute(200), read]],
+    ]);
+    expect([timesNs(r, 0), timesNs(r, 1), timesNs(r, 2)]).toEqual([[800], [120, 835], [460]]);
+    expect(r.accesses.filter((a) => a.cpu === 1).map((a) => a.source)).toEqual([SOURCE_DRAM_LOCAL, DIE]);
+    const s = stats(r);
+    expect([s.invalidations, s.upgrades, s.queueWaitPs]).toEqual([1, 0, 155 * NS]);
+    expect([s.transfersByClass[DIE], s.transfersByClass[HOP1]]).toEqual([1, 2]);
+  });
+
+  it("an upgrade invalidates the sharers and the forwarder alike, paying for the farthest", () => {
+    // CPU 0 reads (E, 120). CPU 2 reads at 200 from CPU 0 (460; CPU 0 a sharer; busy to 487.5).
+    // CPU 1 reads at 500 from CPU 2 (hop1, 260): at the home at 510, 510 + max(250, 32.5 + 32.5)
+    // = 760; sharers 0 and 2, CPU 1 the forwarder; busy until 765. CPU 0 increments at 800: an
+    // upgrade (at the home at 810) invalidating CPU 2 (hop1, 300) and CPU 1 (die, 100): 810 +
+    // max(300 - 10, 10) = 1100, its source the farthest (hop1); busy until 810 + 255 = 1065.
+    // CPUs 1 and 2 read again at 1200: both miss and get copies from CPU 0.
+    const r = run([
+      [0, [read, compute(680), atomic]],
+      [1, [compute(500), read, compute(430), read]],
+      [2, [compute(200), read, compute(740), read]],
+    ]);
+    expect(timesNs(r, 0)).toEqual([120, 1100]);
+    expect(r.accesses.filter((a) => a.cpu === 0).map((a) => a.source)).toEqual([SOURCE_DRAM_LOCAL, HOP1]);
+    expect(timesNs(r, 1)[0]).toBe(760);
+    expect(timesNs(r, 2)[0]).toBe(460);
+    // The second reads: each a transfer from CPU 0 or its forwarder, not a hit on a stale copy.
+    expect(r.accesses.filter((a) => a.cpu !== 0 && a.timePs > 1100 * NS).map((a) => a.source).every((src) => src === DIE || src === HOP1)).toBe(true);
+    const s = stats(r);
+    expect([s.upgrades, s.invalidations]).toEqual([1, 2]);
+    expect(r.finalValue.get(0)).toBe(1);
+  });
+
+  it("an upgrade through a home on the other socket pays the directory's indirection to the copy it invalidates", () => {
+    // Homed on node 1. CPU 0 reads at 0: leg 32.5, remote DRAM 200: 200. CPU 1 reads at 300 (at
+    // the home at 332.5) from CPU 0: die 80 + indirection 45: 332.5 + max(125 - 32.5, 42.5) = 425.
+    // CPU 0 writes at 500, an upgrade at the home at 532.5 invalidating CPU 1: die 100 + 45 = 145:
+    // 532.5 + max(145 - 32.5, 32.5) = 645.
+    const r = run([
+      [0, [read, compute(300), atomic]],
+      [1, [compute(300), read]],
+    ], { home: 1 });
+    expect([timesNs(r, 0), timesNs(r, 1)]).toEqual([[200, 645], [425]]);
+    expect([stats(r, 1).upgrades, stats(r, 1).invalidations]).toEqual([1, 1]);
+  });
+
+  it("a write pays the indirection to a sharer on another socket through a home on a third", () => {
+    // small-4 with three sockets (CPUs 0-1, 2-3, 4-5; every socket one hop from the others), the
+    // line homed on node 2. CPU 2 reads at 0: leg 32.5, remote DRAM 200: 200. CPU 1 reads at 300
+    // (at the home at 332.5) from CPU 2 (hop1 260, indirection 32.5 + 32.5 - 32.5 - 10 = 22.5):
+    // 332.5 + max(282.5 - 32.5, 32.5 + 32.5) = 582.5; busy until 332.5 + 255 = 587.5. CPU 0
+    // increments at 700 (at the home at 732.5): from CPU 1 (die 100 + indirection 45 = 145),
+    // invalidating CPU 2 (hop1 300 + 22.5 = 322.5, the larger): 732.5 + max(322.5 - 32.5, 32.5 +
+    // 10) = 1022.5.
+    const small6: MachinePreset = { ...small4, name: "small-6", shape: { ...small4.shape, sockets: 3 } };
+    const r = runLineScenario({
+      preset: small6,
+      cpuCount: 6,
+      programs: new Map<number, LineOp[]>([
+        [0, [compute(700), atomic]],
+        [1, [compute(300), read]],
+        [2, [read]],
+      ]),
+      home: () => 2,
+    });
+    expect(r.idle).toBe(true);
+    expect([timesNs(r, 2), timesNs(r, 1), timesNs(r, 0)]).toEqual([[200], [582.5], [1022.5]]);
+    expect(r.homes[2].stats.invalidations).toBe(1);
+  });
+});
+
+describe("a line granted while nobody else waits is kept for the next access", () => {
+  it("after a fetch from memory, after a transfer and after an upgrade that waited, the next write is a hit", () => {
+    // CPU 0: two increments from DRAM: 120, and a local hit at once (120). CPU 1 reads at 200
+    // (from CPU 0: 280), increments: an upgrade that waits at the home (290 to 310): 400, and
+    // increments again: a hit (400). CPU 2 increments at 1000 (at the home at 1032.5) from CPU 1
+    // (hop1): 1032.5 + max(300 - 32.5, 42.5) = 1300, and again: a hit (1300).
+    const r = run([
+      [0, [atomic, atomic]],
+      [1, [compute(200), read, atomic, atomic]],
+      [2, [compute(1000), atomic, atomic]],
+    ]);
+    expect([timesNs(r, 0), timesNs(r, 1), timesNs(r, 2)]).toEqual([[120, 120], [280, 400, 400], [1300, 1300]]);
+    expect(r.finalValue.get(0)).toBe(6);
+    expect(stats(r).upgrades).toBe(1);
+  });
+});
+
+describe("the waiting requests, kept in CPU order", () => {
+  it.each([0, 1])("two requests arriving in CPU order are arbitrated in CPU order (the draw picks #%i)", (pick) => {
+    // As mesi.test's arbitration, with CPU 2 (at the home at 37.5) ahead of CPU 3 (62.5): at 120
+    // the home draws among [2, 3]; the one drawn gets the line from CPU 1 at 387.5, the other at
+    // 487.5.
+    const seed = Array.from({ length: 64 }, (_, s) => s + 1).find((s) => pickWaiter(s, 0, 2, 2) === pick)!;
+    const r = run([
+      [0, [atomic]],
+      [1, [atomic]],
+      [2, [compute(5), atomic]],
+      [3, [compute(30), atomic]],
+    ], { seed });
+    const first = [2, 3][pick];
+    const second = [2, 3][1 - pick];
+    expect(timesNs(r, first)).toEqual([387.5]);
+    expect(timesNs(r, second)).toEqual([487.5]);
+  });
+
+  it.each([0, 1])("a request arriving just as the line falls free is served at once, before another arriving then (draw #%i)", (pick) => {
+    // CPU 2 increments at 0: at the home (node 0) at 32.5, from remote DRAM: 200; the line busy
+    // one hop1 leg, until 65. CPUs 0 and 1 increment at 55: both at the home at 65, the instant
+    // the line falls free. CPU 0's request comes first and is served at once, whatever the draw
+    // (none is made): from CPU 2 (hop1) at 65 + max(300 - 10, 32.5 + 32.5) = 355, busy until 65 +
+    // 255 = 320. CPU 1 waits until 320: from CPU 0 (die), 320 + max(100 - 10, 10 + 10) = 410.
+    const seed = Array.from({ length: 64 }, (_, s) => s + 1).find((s) => pickWaiter(s, 0, 1, 2) === pick)!;
+    const r = run([
+      [0, [compute(55), atomic]],
+      [1, [compute(55), atomic]],
+      [2, [atomic]],
+    ], { seed });
+    expect([timesNs(r, 0), timesNs(r, 1), timesNs(r, 2)]).toEqual([[355], [410], [200]]);
+    expect(stats(r).queueWaitPs).toBe(255 * NS);
+  });
+});
+
+describe("the directory's indirection is never negative", () => {
+  it("on a ring of four sockets, two CPUs two hops apart through a home one hop from each add nothing", () => {
+    // One CPU per socket on a ring; reads: hop1 100, hop2 400 (legs 12.5 and 50, a die's 10).
+    // Through node 1: legs 12.5 + 12.5 = 25, fewer than the pair's measured 50 + 10: no indirection.
+    const ring: MachinePreset = {
+      ...small4,
+      name: "ring-4",
+      shape: { sockets: 4, diesPerSocket: 1, coresPerDie: 1, threadsPerCore: 1, socketLinks: "ring" },
+      atomic: [null, 100, null, 150, 500],
+      read: [null, 80, null, 100, 400],
+      dramRemote: [null, 200, 300],
+    };
+    const m = new Machine(ring, 4);
+    expect(m.topology.cpuDistance(0, 2)).toBe(5);
+    const home = new HomeNode(1, 5, new Engine(8), m, { warmupPs: 0, durationPs: Infinity }, 1);
+    expect(home.indirectionPs(0, 2)).toBe(0);
+    expect(home.indirectionPs(2, 0)).toBe(0);
+  });
+});
