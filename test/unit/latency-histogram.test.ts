@@ -23,7 +23,8 @@ function latencies(seed: number, n: number): number[] {
 
 describe("latency histogram", () => {
   it("puts every value in a bucket that holds it, at most 1/1024 of its lowest value wide", () => {
-    const probe = [0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 1e6, 2 ** 30 - 1, 2 ** 30, 2 ** 40 + 12345, 2 ** 52 + 2, 9e15];
+    // 2^49 - 1: Math.log2 rounds it up to exactly 49, which log2Floor must correct.
+    const probe = [0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 1e6, 2 ** 30 - 1, 2 ** 30, 2 ** 40 + 12345, 2 ** 49 - 1, 2 ** 52 + 2, 9e15];
     for (const v of [...probe, ...latencies(7, 2000)]) {
       const { lowest, width } = bucketRange(bucketOf(v));
       expect(lowest).toBeLessThanOrEqual(v);
@@ -91,5 +92,29 @@ describe("latency histogram", () => {
     expect(h.count).toBe(2_000_000);
     expect(h.buckets).toBeLessThanOrEqual(14 * 1024);
     expect(h.buckets).toBeLessThanOrEqual(before * 1.01);
+  });
+
+  it("a bucket that only ever held one value reports that value, even when it held it several times; a mixed one its midpoint; the last rank the exact maximum", () => {
+    // 5000..5003 is one bucket above 2048 (2^12 <= v < 2^13: width 2^(12-10) = 4), midpoint 5002.
+    expect(bucketOf(5000)).toBe(bucketOf(5003));
+    expect(bucketRange(bucketOf(5000))).toEqual({ lowest: 5000, width: 4 });
+    const same = LatencyHistogram.of([5001, 5001, 9000]);
+    expect(same.percentile(50)).toBe(5001);
+    const mixed = LatencyHistogram.of([5000, 5001, 9000]);
+    expect(mixed.percentile(50)).toBe(5002);
+    // Both values in one bucket: the 100th percentile (rank n) is the maximum, not the midpoint.
+    const top = LatencyHistogram.of([5000, 5003]);
+    expect(top.percentile(100)).toBe(5003);
+    expect(top.percentile(50)).toBe(5002);
+    expect(LatencyHistogram.of([7]).percentile(0)).toBe(7);
+  });
+
+  it("carries the sum's low part at exactly 2^40 and gives the sum back", () => {
+    const h = LatencyHistogram.of([2 ** 39, 2 ** 39]);
+    expect(h.report()).toMatchObject({ count: 2, sumHigh: 1, sumLow: 0, max: 2 ** 39 });
+    expect(h.sum).toBe(2 ** 40);
+    const g = LatencyHistogram.of([2 ** 40 - 1, 3]);
+    expect([g.sumHigh, g.sumLow, g.sum]).toEqual([1, 2, 2 ** 40 + 2]);
+    expect(new LatencyHistogram().sum).toBe(0);
   });
 });
