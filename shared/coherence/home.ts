@@ -10,8 +10,6 @@ import { sourceCode, SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "./source.ts";
 interface DirectoryEntry {
   /** The CPU holding the token (the Modified copy, or the forwarding Shared copy); -1 = memory. */
   holder: number;
-  /** Whether the holder's copy is exclusive (no sharers). */
-  exclusive: boolean;
   /** CPUs with a Shared copy besides the holder. */
   sharers: number[];
   /**
@@ -37,7 +35,7 @@ interface DirectoryEntry {
 const WAIT_FIELDS = 4;
 
 function newEntry(value: number): DirectoryEntry {
-  return { holder: -1, exclusive: false, sharers: [], sharerRequests: [], busyUntilPs: 0, value, holderRequest: 0, waiting: [], freeScheduled: false, served: 0 };
+  return { holder: -1, sharers: [], sharerRequests: [], busyUntilPs: 0, value, holderRequest: 0, waiting: [], freeScheduled: false, served: 0 };
 }
 
 /** Counters a home node keeps about the transfers it served (after the warm-up). */
@@ -60,8 +58,8 @@ export interface HomeStats {
  * reaches the requester after its latency.
  *
  * - A line fetched from memory while nobody caches it is Exclusive: the CPU may write it at once,
- *   silently (E -> M needs no message, so the directory cannot tell E from M and keeps one
- *   "exclusive" flag for both).
+ *   silently (E -> M needs no message, so the directory cannot tell E from M: it records the
+ *   holder and an empty sharer list for both).
  * - A CPU with a Shared copy that writes upgrades (S -> M): its copy is current (any write since
  *   it was fetched would have invalidated it), so the home invalidates the other copies and grants
  *   ownership without moving the data.
@@ -206,7 +204,6 @@ export class HomeNode {
       // Nobody caches the line: the requester's copy is Exclusive (E), whatever it asked for.
       this.send(grantAt - now, requester, EV_LINE_DATA, line, e.value, WRITE, sourceCode(source, false, contended && kind === WRITE));
       e.holder = requester;
-      e.exclusive = true;
       clearSharers(e);
     } else if (kind === WRITE && (e.holder === requester || e.sharers.includes(requester))) {
       // S -> M: invalidate every other copy (the forwarder's too); no data moves.
@@ -231,7 +228,6 @@ export class HomeNode {
       grantAt = now + Math.max(latency - legD, legD);
       this.send(grantAt - now, requester, EV_LINE_DATA, line, 0, kind, sourceCode(farthest, true, contended));
       e.holder = requester;
-      e.exclusive = true;
       clearSharers(e);
     } else {
       const holder = e.holder;
@@ -247,7 +243,6 @@ export class HomeNode {
         } else {
           e.sharerRequests[i] = e.holderRequest;
         }
-        e.exclusive = false;
       } else {
         latency = c.atomicPs[dist] + this.indirectionPs(requester, holder);
         let invalidated = 0;
@@ -264,7 +259,6 @@ export class HomeNode {
           invalidated++;
         }
         if (counted) this.stats.invalidations += invalidated;
-        e.exclusive = true;
         clearSharers(e);
       }
       occupancy = this.handOffPs(occClass);
