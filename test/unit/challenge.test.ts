@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { challengeEvidence, challengeGroups, type ChallengeEvidence } from "../../coordinator/challenge.ts";
 import { runExperiment } from "../../coordinator/experiment.ts";
-import { resultsDocument } from "../../coordinator/output.ts";
 import { challengeBars } from "../../coordinator/report/challenge-chart.ts";
-import { renderReport } from "../../coordinator/report/write-report.ts";
 import { verdict } from "../../coordinator/verdict.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { withChaseOf } from "../../shared/schemes/chase.ts";
@@ -102,18 +100,5 @@ describe("the counterfactual runs", () => {
       expect(g.parts.pointerChase).toBe(1);
       expect(g.parts.referenceCount).toBe(g.ratio);
     }
-  });
-
-  it("results.json's verdict carries the split and its evidence, and the report draws the chart from them", async () => {
-    const spec = resolveSpec(parseSpec({ machine: "small-4", cpus: [2], schemes: ["clone-flags", "container"], workload: "net-heavy", duration: "100us", warmup: "10us" }));
-    const result = runExperiment(spec);
-    const doc = resultsDocument(result, "test", challengeEvidence(spec, result.runs));
-    expect(doc.verdict.challenge).toHaveLength(1);
-    expect(doc.verdict.challengeEvidence).toHaveLength(2);
-    const html = await renderReport(doc);
-    expect(html).toContain('<section id="challenge">');
-    expect(html).toMatch(/<figure class="chart" id="chart-challenge"[\s\S]*<svg role="img"/);
-    const without = await renderReport({ ...doc, verdict: verdict(doc.runs) });
-    expect(without).toContain("Not answered here: the split needs counterfactual runs");
   });
 });

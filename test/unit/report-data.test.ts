@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../shared/metrics/result.ts";
-import type { SchemeName } from "../../shared/schemes/scheme.ts";
 import type { ResultsDocument } from "../../coordinator/output.ts";
 import { verdict } from "../../coordinator/verdict.ts";
 import {
@@ -20,41 +19,9 @@ import {
   seriesLabels,
   type ChartId,
 } from "../../coordinator/report/report-data.ts";
-import { renderSvgs } from "../../coordinator/report/render-charts.ts";
+import { runResult } from "./support/run-result.ts";
 
-const SOURCES = { hit: 0, smt: 0, die: 0, package: 0, hop1: 0, hop2: 0, "dram-local": 0, "dram-remote": 0 };
-
-/** A run with plausible zeros everywhere but what a test sets. */
-function run(fields: Partial<RunResult> & { scheme: SchemeName; cpus: number }): RunResult {
-  return {
-    machine: "small-4",
-    workload: "fork-storm",
-    seed: 1,
-    measuredPs: 1_000_000_000,
-    operations: { fork: 100, exit: 100 },
-    totalOps: 200,
-    throughputOpsPerSec: 200_000,
-    latency: { fork: { p50Ns: 15_000, p99Ns: 16_000, maxNs: 20_000 }, exit: { p50Ns: 8_000, p99Ns: 9_000, maxNs: 10_000 } },
-    atomics: { total: 0, shared: 0, bySource: { ...SOURCES } },
-    atomicsPerOp: 0,
-    sharedAtomicsPerOp: 0,
-    accessesBySource: { ...SOURCES },
-    access: { operations: 0, linesPerAccess: 0, lineAccessesPerAccess: 0, transfersPerAccess: 0, dramPerAccess: 0, bySource: { ...SOURCES } },
-    lineTransfers: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0, total: 0 },
-    lineTransferShare: { smt: 0, die: 0, package: 0, hop1: 0, hop2: 0 },
-    transfersPerOp: 0,
-    dramFetches: { local: 0, remote: 0 },
-    invalidations: 0,
-    coherenceStallPs: 0,
-    stallShare: 0,
-    lineQueueWaitPs: 0,
-    memory: { bytesPerTask: 8, refBytesPerContainer: 36, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 },
-    scalingEfficiency: 1,
-    engineEvents: 0,
-    invariants: { ok: true, violationCount: 0, violations: [] },
-    ...fields,
-  };
-}
+const run = runResult;
 
 const throughput = (r: RunResult) => r.throughputOpsPerSec;
 
@@ -321,19 +288,5 @@ describe("verdict on the page", () => {
     const shown = reportVerdict(doc);
     expect(shown.overSeeds).toEqual([1, 2]);
     expect(shown.verdict.comparisons.find((c) => c.scheme === "nsproxy")?.throughputRatio).toBe(2);
-  });
-});
-
-describe("rendering", () => {
-  it("vega renders every chart to SVG with each scheme's name as legend text", async () => {
-    const schemes = ["none", "clone-flags", "nsproxy"] as const;
-    const runs = schemes.flatMap((scheme) => [1, 2, 4].flatMap((cpus) => [1, 2].map((seed) => run({ scheme, cpus, seed, throughputOpsPerSec: 1000 * cpus + seed }))));
-    const svgs = await renderSvgs(reportCharts(runs).map((c) => c.spec));
-    expect(svgs).toHaveLength(6);
-    for (const svg of svgs) {
-      expect(svg.startsWith("<svg")).toBe(true);
-      for (const scheme of schemes) expect(svg).toContain(`>${scheme}</text>`);
-      expect(svg).toContain(">CPUs (log2 scale)</text>");
-    }
   });
 });
