@@ -1,8 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { PointOutcome } from "../../coordinator/sweep/outcome.ts";
-import { failedPoints, sweepResultsDocument } from "../../coordinator/sweep/output.ts";
+import { failedPoints, sweepResultsDocument, writeSweepResults } from "../../coordinator/sweep/output.ts";
 import { loadSweep } from "../../coordinator/sweep/points.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
+import { runResult } from "./support/run-result.ts";
 
 // A sweep's results document from made-up outcomes (no simulation): which points it keeps, in
 // which order, the efficiency it fills in, and what its sweep section says of every point.
@@ -97,5 +101,30 @@ describe("a sweep's results document", () => {
       { id: mp4.id, point: "percpu @ 4 CPUs, modern-2s, migration, seed 3", error: "timed out" },
     ]);
     expect(failedPoints(plan, new Map())).toHaveLength(plan.points.length);
+  });
+
+  it("writes results.json and results.csv of the document, with why it is incomplete when it is", () => {
+    const dir = mkdtempSync(join(tmpdir(), "refsim-sweep-output-"));
+    try {
+      const incomplete = { reason: "stopped", done: 5, total: 8, continueWith: "refsim sweep --resume" };
+      // One point done (a whole result, for the CSV), one failed, six without an outcome.
+      const some = new Map<string, PointOutcome>([
+        [n1.id, { status: "done", result: runResult({ scheme: "nsproxy", machine: "small-4", cpus: 1, workload: "migration", seed: 3 }), earlier: false }],
+        [p1.id, { status: "failed", error: "worker lost", attempts: 1 }],
+      ]);
+      const written = writeSweepResults(dir, plan, some, incomplete);
+      expect(written.json).toBe(join(dir, "results.json"));
+      expect(written.csv).toBe(join(dir, "results.csv"));
+      expect(written.doc.incomplete).toEqual(incomplete);
+      const json = JSON.parse(readFileSync(written.json, "utf8"));
+      expect(json.incomplete).toEqual(incomplete);
+      expect(json.sweep.failed).toHaveLength(7);
+      expect(json.runs).toHaveLength(1);
+      // A header and the one run that succeeded.
+      expect(readFileSync(written.csv, "utf8").trim().split("\n")).toHaveLength(2);
+      expect(writeSweepResults(dir, plan, some).doc.incomplete).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
