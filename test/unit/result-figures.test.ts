@@ -3,7 +3,7 @@ import { fillScalingEfficiency } from "../../coordinator/experiment.ts";
 import { dominantOp, formatTable, formatVerdict } from "../../coordinator/table.ts";
 import { verdict } from "../../coordinator/verdict.ts";
 import type { Task } from "../../shared/kernel/kernel.ts";
-import { COUNTER_ATOMIC, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_NONE, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
 import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KIND_COUNT, OP_KWORK, OP_WORK } from "../../shared/kernel/program.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { LatencyHistogram } from "../../shared/metrics/latency-histogram.ts";
@@ -336,6 +336,126 @@ function run(fill: Partial<RunResult>): RunResult {
     ...fill,
   } as RunResult;
 }
+
+describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bounds", () => {
+  const kinds = (r: RunResult) => r.invariants.violations.map((v) => [v.kind, v.obj]);
+
+  it("keeps each object's newest record, whichever partition reports it first", () => {
+    // nsproxy 9's stale record (generation 0) holds 8 twice: read, 8 would have 3 references for its count of 2.
+    const stale = obj(9, OBJ_NSPROXY, [8, 8]);
+    const newest = { ...obj(9, OBJ_NSPROXY, [8]), gen: 2 };
+    const first = reports();
+    first[0].objects = [newest];
+    first[1].objects = [obj(7, OBJ_NAMESPACE, []), obj(8, OBJ_NAMESPACE, []), { ...stale, gen: 1 }];
+    expect(mergeReports(config, first).invariants.ok).toBe(true);
+    const last = reports();
+    last[0].objects = [stale];
+    last[1].objects = [obj(7, OBJ_NAMESPACE, []), obj(8, OBJ_NAMESPACE, []), { ...obj(9, OBJ_NSPROXY, [8]), gen: 1 }];
+    expect(mergeReports(config, last).invariants.ok).toBe(true);
+  });
+
+  it("takes memory on a free list as freed when its generation is the object's, not an earlier life's", () => {
+    // Namespaces 10 and 11 are held by nobody and do not await free: a leak each, unless freed.
+    const rs = reports();
+    rs[1].objects.push({ ...obj(10, OBJ_NAMESPACE, []), gen: 1 }, { ...obj(11, OBJ_NAMESPACE, []), gen: 2 });
+    expect(kinds(mergeReports(config, rs))).toEqual([
+      ["leak", 10],
+      ["leak", 11],
+    ]);
+    // 10's memory is on home 0's free list at its own generation; 11's on CPU 1's list at generation 1, an earlier life.
+    rs[1].homes[0].freeMemory = [10, 1];
+    rs[0].cpus[0].freeMemory = [11, 1];
+    const r = mergeReports(config, rs);
+    expect(kinds(r)).toEqual([["leak", 11]]);
+    // Live: 8, 9 and 11 (7 and 10 freed).
+    expect(r.memory.liveObjectsAtEnd).toBe(3);
+  });
+
+  it("an object awaits free when its last change was +1; changes at one time go in object, then delta order; the figures count changes before the duration only", () => {
+    const rs = reports();
+    // Namespace 10 starts awaiting at 400 ps and stays; 11 starts and stops twice: 11 is a leak, 10 is not.
+    rs[1].objects.push(obj(10, OBJ_NAMESPACE, []), obj(11, OBJ_NAMESPACE, []));
+    rs[1].cpus[0].awaiting.push(400, 10, 1, 500, 11, 1, 600, 11, -1);
+    rs[0].cpus[0].awaiting.push(700, 12, 1, 700, 12, -1, 700, 11, 1, 800, 11, -1, 1_000_000_000, 13, 1);
+    const r = mergeReports(config, rs);
+    expect(kinds(r)).toEqual([["leak", 11]]);
+    // In time order: 100 7+ (1), 200 5+ (2), 300 7- (1), 400 10+ (2), 500 11+ (3), 600 11- (2); at 700 in object,
+    // then delta order: 11+ (3), 12- (2), 12+ (3); 800 11- (2). The +1 at exactly the duration (1 ms) counts for
+    // neither figure. Peak 3, 2 at the end. (12's +1 before its -1, as given, would make a peak of 4.)
+    expect(r.memory.awaitingFreePeak).toBe(3);
+    expect(r.memory.awaitingFreeAtEnd).toBe(2);
+  });
+  it("without partition 0's report there are no set-up container holds, lock classes or container roots", () => {
+    const rs = reports();
+    rs[1].partition = 2;
+    const r = mergeReports(config, rs);
+    // Namespace 8 loses the container's reference: its count of 2 is one more than the 1 held (by nsproxy 9).
+    expect(r.invariants.violations.map((v) => v.detail)).toEqual(["count 2 but 1 references held"]);
+    expect(r.memory.refBytesPerContainer).toBe(0);
+  });
+
+  it("checks objects in id order, counts live objects other than tasks and the global one, and lists 20 violations of more", () => {
+    const rs = reports({ count8: 3 });
+    // Reported in reverse: 9 (lost: its count in CPU 1's line is set to 1, 2 tasks hold it) then 8 (leak).
+    rs[0].cpus[0].heldLines = [count(9), 1];
+    rs[1].objects.reverse();
+    rs[1].objects.push({ ...obj(20, OBJ_TASK, []), counter: COUNTER_NONE }, { ...obj(21, OBJ_GLOBAL, []), counter: COUNTER_NONE });
+    const many = Array.from({ length: 23 }, (_, i) => ({ kind: "use-after-free" as const, obj: 1, cpu: 0, timePs: i, detail: "x" }));
+    rs[1].cpus[0].violations = many;
+    const r = mergeReports(config, rs);
+    expect(r.invariants.violationCount).toBe(25);
+    expect(r.invariants.violations).toHaveLength(20);
+    expect(mergeReports(config, reports({ count8: 3 })).invariants.violations.map((v) => v.obj)).toEqual([8]);
+    const both = reports({ count8: 3 });
+    both[0].cpus[0].heldLines = [count(9), 1];
+    both[1].objects.reverse();
+    expect(mergeReports(config, both).invariants.violations.map((v) => [v.kind, v.obj])).toEqual([
+      ["leak", 8],
+      ["lost-reference", 9],
+    ]);
+    // 8 and 9 live (7 freed); the task and the global object are not counted.
+    expect(r.memory.liveObjectsAtEnd).toBe(2);
+  });
+
+  it("gives the stall share of stall plus busy time when CPUs stalled longer than they ran", () => {
+    const rs = reports();
+    rs[1].cpus[0].busyPs = 100;
+    rs[0].cpus[0].busyPs = 50;
+    // Stall 300 + 100 = 400 of 400 + 150: 0.727273.
+    expect(mergeReports(config, rs).stallShare).toBe(0.727273);
+  });
+
+  it("counts each object of a container once, skips an object no report has and one without a counter, and charges nsproxy its pointers", () => {
+    const rs = reports();
+    // Roots: nsproxy 9 (holding 8), 8 again, 30 (no record), global object 21 (no counter), nsproxy 22 holding nothing.
+    rs[1].objects.push({ ...obj(21, OBJ_GLOBAL, []), counter: COUNTER_NONE }, obj(22, OBJ_NSPROXY, []));
+    rs[1].firstContainerRoots = [9, 8, 30, 21, 22];
+    // 9: 4 + 8K; 8: 4; 22: 4 + 8K.
+    expect(mergeReports(config, rs).memory.refBytesPerContainer).toBe(2 * (4 + 8 * K) + 4);
+  });
+
+  it("counts every distance's accesses as transfers per access", () => {
+    const rs = reports();
+    // hit 5, smt 1, die 2, package 4, hop1 8, hop2 16, DRAM 32 + 64 over 2 accesses: 31 / 2 transfers, 96 / 2 from DRAM.
+    rs[1].cpus[0].varAccessesBySource = [5, 1, 2, 4, 8, 16, 32, 64];
+    const a = mergeReports(config, rs).access;
+    expect(a.transfersPerAccess).toBe(15.5);
+    expect(a.dramPerAccess).toBe(48);
+    expect(a.lineAccessesPerAccess).toBe(66);
+  });
+
+  it("gives the kernel path's drain: operations in flight at the window's end and how long after it the last one ended", () => {
+    const linux = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us", kernel: "linux-6" });
+    const rs = reports();
+    rs[0].cpus[0].drainedOps = 2;
+    rs[1].cpus[0].drainedOps = 3;
+    // Partition 1 ended 500 ps after the 1 ms duration, partition 0 at it: 0.5 ns.
+    expect(mergeReports(linux, rs).kernelPath!.drain).toEqual({ operations: 5, afterWindowNs: 0.5 });
+    rs[0].endPs = 999_000_000;
+    rs[1].endPs = 999_500_000;
+    expect(mergeReports(linux, rs).kernelPath!.drain.afterWindowNs).toBe(0);
+  });
+});
 
 describe("fillScalingEfficiency", () => {
   it("divides throughput per CPU by the same scheme's, machine's, workload's and seed's one-CPU throughput", () => {
