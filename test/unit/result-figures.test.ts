@@ -602,6 +602,59 @@ describe("verdict and table", () => {
     expect([empty.cpus, empty.comparisons, empty.summary]).toEqual([0, [], []]);
   });
 
+  it("compares a seeded row with clone-flags' mean over its seeds, aligns the scheme and CPU columns left and the rest right, and marks a row by any seed", () => {
+    const at = (scheme: "clone-flags" | "nsproxy" | "percpu", seed: number, throughputOpsPerSec: number, fill: Partial<RunResult> = {}) =>
+      run({ scheme, cpus: 2, seed, operations: { fork: 200 }, totalOps: 200, throughputOpsPerSec, ...fill });
+    const short = { drain: { operations: 500, afterWindowNs: 100 } } as unknown as RunResult["kernelPath"];
+    const lines = formatTable([
+      at("clone-flags", 1, 100),
+      at("clone-flags", 2, 200),
+      at("nsproxy", 1, 300, { totalOps: 50 }),
+      at("nsproxy", 2, 300),
+      at("percpu", 1, 400, { kernelPath: short }),
+      at("percpu", 2, 400),
+    ]).split("\n");
+    const cells = lines.map((l) => l.trim().split(/\s{2,}/));
+    // clone-flags: mean 150, s = 50 sqrt(2), half-width 12.706 x 50 = 635; nsproxy 300 / 150, percpu 400 / 150.
+    // One low-sample seed marks nsproxy's row (!), one seed with a window too short percpu's (~).
+    expect(cells.slice(2, 5).map((c) => c.slice(0, 5))).toEqual([
+      ["clone-flags", "2", "2", "150 ±635", "1.00x"],
+      ["nsproxy", "2", "2", "300 ±0!", "2.00x"],
+      ["percpu", "2", "2", "400 ±0~", "2.67x"],
+    ]);
+    // Widths: scheme 11 ("clone-flags"), cpus 4, seeds 5: "nsproxy" and "2" padded on the right, the seeds' "2" on the left.
+    expect(lines[3].startsWith(`${"nsproxy".padEnd(11)}  ${"2".padEnd(4)}  ${"2".padStart(5)}  `)).toBe(true);
+  });
+
+  it("takes the first of two equally frequent operations for p99, 'p99' alone without any, and per-access columns when any run made accesses", () => {
+    expect(dominantOp([run({ operations: { exit: 100, access: 100 } })])).toBe("exit");
+    expect(formatTable([run({ operations: {} })]).split("\n")[0]).toContain("eff  p99  atomics/op");
+    const accessed = run({ cpus: 2, operations: { access: 10 }, access: { operations: 10, linesPerAccess: 2, lineAccessesPerAccess: 3, transfersPerAccess: 0.5, dramPerAccess: 0, bySource: {} } as unknown as RunResult["access"] });
+    expect(formatTable([run({ operations: { access: 10 } }), accessed]).split("\n")[0]).toContain("lines/acc  xfers/acc");
+  });
+
+  it("leaves out the no-namespace comparison when none completed nothing, and takes none's mean over its seeds at the largest CPU count only", () => {
+    const zero = verdict([run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 100 }), run({ scheme: "percpu", cpus: 2, throughputOpsPerSec: 300 }), run({ scheme: "none", cpus: 2, throughputOpsPerSec: 0 })]);
+    expect(zero.summary).toEqual(["Highest throughput at 2 CPUs: percpu, 3.00x clone-flags."]);
+    expect(zero.baseline).toBe("clone-flags");
+    // none at 2 CPUs: seeds 100 and 300, mean 200 (its 1-CPU run of 1000 does not count): percpu 400 / 200.
+    const seeded = verdict([
+      run({ scheme: "none", cpus: 1, throughputOpsPerSec: 1000 }),
+      run({ scheme: "none", cpus: 2, seed: 1, throughputOpsPerSec: 100 }),
+      run({ scheme: "none", cpus: 2, seed: 2, throughputOpsPerSec: 300 }),
+      run({ scheme: "clone-flags", cpus: 2, throughputOpsPerSec: 100 }),
+      run({ scheme: "percpu", cpus: 2, throughputOpsPerSec: 400 }),
+    ]);
+    expect(seeded.summary).toEqual(["Highest throughput at 2 CPUs: percpu, 4.00x clone-flags, 2.00x the no-namespace baseline's."]);
+  });
+
+  it("says how many of the 2006 split's counterfactual runs broke an invariant", () => {
+    const runs = [run({ scheme: "clone-flags", cpus: 4, throughputOpsPerSec: 100 }), run({ scheme: "container", cpus: 4, throughputOpsPerSec: 150 })];
+    const evidence = (["layout", "chase"] as const).map((step, i) => ({ machine: "m", workload: "w", cpus: 4, seed: 1, versus: "clone-flags" as const, step, throughputOpsPerSec: 120, invariantsOk: i === 0 }));
+    expect(verdict(runs, evidence).summary).toContain("1 counterfactual run(s) of the 2006 split broke an invariant: their parts are suspect.");
+    expect(verdict(runs, evidence.slice(0, 1)).summary.some((l) => l.includes("counterfactual run(s)"))).toBe(false);
+  });
+
   it("shows fork's p99 when forks are within 10% of the most frequent operation, else the most frequent one", () => {
     expect(dominantOp([run({ operations: { fork: 90, exit: 100 } })])).toBe("fork");
     expect(dominantOp([run({ operations: { fork: 89, exit: 100 } })])).toBe("exit");
