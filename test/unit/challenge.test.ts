@@ -10,6 +10,7 @@ import { simulate } from "../../shared/simulation.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { resolveSpec } from "../../shared/spec/resolve.ts";
 import { runOf } from "./support/spec.ts";
+import { runResult } from "./support/run-result.ts";
 
 // The 2006 challenge (issue 12 item 6): container against clone-flags and nsproxy, the ratio split
 // by counterfactual runs of container (the other model's layout, then its pointer chase too) into
@@ -100,5 +101,53 @@ describe("the counterfactual runs", () => {
       expect(g.parts.pointerChase).toBe(1);
       expect(g.parts.referenceCount).toBe(g.ratio);
     }
+  });
+});
+
+describe("which counterfactual runs the split makes", () => {
+  const SPEC = { machine: "small-4", cpus: [1, 2], schemes: ["container", "clone-flags", "nsproxy"], workload: "net-heavy", duration: "60us", warmup: "2us" };
+  // Made-up results stand for the experiment's runs: only their scheme, CPUs, machine, workload and seed choose the counterfactuals.
+  const made = (scheme: "container" | "clone-flags" | "nsproxy" | "percpu", cpus: number, fill: Partial<RunResult> = {}) =>
+    runResult({ scheme, cpus, machine: "small-4", workload: "net-heavy", throughputOpsPerSec: 12345, ...fill });
+
+  it("at the largest CPU count where container and each other model both ran, with the other's layout simulated, then its chase too", () => {
+    const spec = resolveSpec(parseSpec(SPEC));
+    const runs = [
+      made("container", 1),
+      made("container", 2),
+      made("clone-flags", 1),
+      made("clone-flags", 2),
+      // nsproxy at 2 CPUs only on another machine and another workload: its comparison is at 1 CPU.
+      made("nsproxy", 1),
+      made("nsproxy", 2, { machine: "modern-2s" }),
+      made("nsproxy", 2, { workload: "fork-storm" }),
+      // Another scheme at more CPUs changes nothing.
+      made("percpu", 4),
+    ];
+    const ev = challengeEvidence(spec, runs);
+    expect(ev.map((e) => [e.versus, e.step, e.cpus, e.machine, e.workload, e.seed, e.invariantsOk])).toEqual([
+      ["clone-flags", "layout", 2, "small-4", "net-heavy", 1, true],
+      ["clone-flags", "chase", 2, "small-4", "net-heavy", 1, true],
+      ["nsproxy", "layout", 1, "small-4", "net-heavy", 1, true],
+      ["nsproxy", "chase", 1, "small-4", "net-heavy", 1, true],
+    ]);
+    // The container config of that count with the scattered layout (the native one is packed), then with the other's chase.
+    const config = (cpus: number) => ({ ...runOf({ ...SPEC, cpus: [cpus], schemes: ["container"] }) });
+    const scattered = (cpus: number) => ({ ...config(cpus), vars: { ...config(cpus).vars, layout: "scattered" as const } });
+    expect(ev[0].throughputOpsPerSec).toBe(simulate(scattered(2)).throughputOpsPerSec);
+    expect(ev[1].throughputOpsPerSec).toBe(simulate(scattered(2), { schemeOverride: withChaseOf(SCHEMES.container, "clone-flags") }).throughputOpsPerSec);
+    expect(ev[3].throughputOpsPerSec).toBe(simulate(scattered(1), { schemeOverride: withChaseOf(SCHEMES.container, "nsproxy") }).throughputOpsPerSec);
+    // The layouts differ on net-heavy (its variable accesses; 60 us is long enough to change the count), so the layout step is not the container run.
+    expect(ev[0].throughputOpsPerSec).not.toBe(simulate(config(2)).throughputOpsPerSec);
+  });
+
+  it("takes the container run itself as the layout step when the spec fixes one layout for every scheme, and skips runs the spec did not plan", () => {
+    const spec = resolveSpec(parseSpec({ ...SPEC, cpus: [2], vars: { layout: "scattered" } }));
+    const ev = challengeEvidence(spec, [made("container", 2), made("clone-flags", 2), made("container", 2, { seed: 9 }), made("clone-flags", 2, { seed: 9 })]);
+    // Seed 9 was not planned: no counterfactual of it. The layout step is the container run (12345 ops/s), the chase simulated.
+    expect(ev.map((e) => [e.step, e.seed, e.throughputOpsPerSec])).toEqual([
+      ["layout", 1, 12345],
+      ["chase", 1, simulate(runOf({ ...SPEC, cpus: [2], schemes: ["container"], vars: { layout: "scattered" } }), { schemeOverride: withChaseOf(SCHEMES.container, "clone-flags") }).throughputOpsPerSec],
+    ]);
   });
 });

@@ -163,6 +163,8 @@ describe("one chart's whole spec", () => {
     ];
     expect(aggregateRuns(runs, (r) => r.totalOps)).toMatchObject([{ seeds: 3, failedRuns: 2, lowSampleRuns: 2 }]);
     expect(aggregateRuns(runs, (r) => (r.seed === 2 ? NaN : r.seed === 3 ? Infinity : 1))).toMatchObject([{ seeds: 1, mean: 1 }]);
+    // none before clone-flags, as refsim presets lists them (not alphabetically).
+    expect(seriesLabels([run({ scheme: "clone-flags", cpus: 1 }), run({ scheme: "none", cpus: 1 })])).toEqual(["none", "clone-flags"]);
     const mixed = [run({ scheme: "nsproxy", cpus: 2, workload: "migration" }), run({ scheme: "nsproxy", cpus: 1 }), run({ scheme: "nsproxy", cpus: 2 })];
     expect(seriesLabels(mixed)).toEqual(["nsproxy (fork-storm, small-4)", "nsproxy (migration, small-4)"]);
     expect(aggregateRuns(mixed, (r) => r.cpus).map((p) => [p.series, p.cpus])).toEqual([

@@ -68,6 +68,8 @@ describe("figures' formats", () => {
   });
 
   it("a fork breakdown counts only with forks measured", () => {
+    // A results.json written before the breakdown existed: a kernel path without one.
+    expect(forkBreakdownOf(run({ scheme: "none", cpus: 1, kernelPath: { drain: { operations: 0, afterWindowNs: 0 } } as unknown as RunResult["kernelPath"] }))).toBeUndefined();
     expect(forkBreakdownOf(forkRun("none", 1, { operations: 0 }))).toBeUndefined();
     expect(forkBreakdownOf(forkRun("none", 1, { operations: 1, namespaceRefs: 0.5 }))?.namespaceRefs).toBe(0.5);
     expect(forkBreakdownOf(run({ scheme: "none", cpus: 1 }))).toBeUndefined();
@@ -170,6 +172,27 @@ describe("the namespace-share sentence", () => {
     expect(rough1.summary).toContain("(Fewer than 20 forks measured at 1 CPU for some scheme: those shares are rough; give a longer --duration.)");
   });
 
+  it("sorts the CPU counts as numbers, counts a socket's threads (modern-2s: 32), names no socket when every count is beyond one, and no lock wait where nsproxy measured no fork", () => {
+    // 10 before 2: as strings "10" < "2"; as numbers 2 is the fewest.
+    const m = namespaceShareGroup([forkRun("clone-flags", 10, {}, { machine: "m" }), forkRun("clone-flags", 2, {}, { machine: "m" })])!;
+    expect(m.points.map((p) => [p.cpus, p.role])).toEqual([
+      [2, "fewest CPUs"],
+      [10, "all CPUs"],
+    ]);
+    // modern-2s: 1 die x 16 cores x 2 threads = 32 CPUs per socket.
+    const modern = namespaceShareGroup([1, 32, 64].map((cpus) => forkRun("nsproxy", cpus, {}, { machine: "modern-2s" })))!;
+    expect(modern.points.map((p) => p.role)).toEqual(["1 CPU", "one socket", "all CPUs"]);
+    // opteron-48 at 16 and 48 CPUs: both beyond one socket of 12.
+    const beyond = namespaceShareGroup([forkRun("nsproxy", 16, {}), forkRun("nsproxy", 48, {})])!;
+    expect(beyond.points.map((p) => [p.cpus, p.role])).toEqual([
+      [16, "fewest CPUs"],
+      [48, "all CPUs"],
+    ]);
+    // nsproxy measured forks at 1 CPU only; at 4 CPUs only clone-flags did: no lock clause for nsproxy.
+    const partial = namespaceShareGroup([forkRun("nsproxy", 1, { namespaceRefs: 0.01 }), forkRun("nsproxy", 4, { operations: 0 }), forkRun("clone-flags", 4, { namespaceRefs: 0.02 })])!;
+    expect(partial.summary).toContain("nsproxy's one namespace reference is 1.0% at 1 CPU and no fork measured at 4 CPUs (all CPUs) of a fork's latency: once");
+  });
+
   it("is null without a fork measured under a kernel path", () => {
     expect(namespaceShareGroup([])).toBeNull();
     expect(namespaceShareGroup([run({ scheme: "nsproxy", cpus: 1 }), forkRun("nsproxy", 2, { operations: 0 })])).toBeNull();
@@ -232,5 +255,33 @@ describe("the 2006 challenge's sentence", () => {
     const [g] = challengeGroups([at("container", 200, { measuredPs: 0 }), at("clone-flags", 100)], evidence("clone-flags", 200, 100));
     expect(g.noise).toBe(Infinity);
     expect(g.summary).toMatch(/: not told apart, 2.00x the throughput/);
+  });
+
+  it("at exactly 2% of window noise says neither 'not told apart' nor how far the end moves; ties go to the reference count; the noise is of the compared runs only", () => {
+    // A 2 us fork in a 100 us window: noise 0.02, not above the 2% threshold.
+    const edge = { latency: { fork: { p50Ns: 2000, p99Ns: 2000, maxNs: 2000 } }, measuredPs: 100e6 };
+    const [same] = challengeGroups([at("container", 101, edge), at("clone-flags", 100, edge)], evidence("clone-flags", 101, 100));
+    expect(same.noise).toBe(0.02);
+    expect(same.summary).toContain(": no better, 1.01x the throughput");
+    const [far] = challengeGroups([at("container", 150, edge), at("clone-flags", 100, edge)], evidence("clone-flags", 125, 110));
+    expect(far.summary).not.toContain("window's end");
+    // Layout 144 / 120 = 1.2 and reference count 120 / 100 = 1.2 tie: the reference count is named (it is looked at first).
+    const [tie] = challengeGroups([at("container", 144), at("clone-flags", 100)], evidence("clone-flags", 120, 120));
+    expect(tie.summary).toContain("mostly because of the reference count (");
+    // The slow runs are nsproxy's and another machine's: clone-flags' comparison has no noise, and their throughput is not its.
+    const slow = { latency: { fork: { p50Ns: 50_000, p99Ns: 50_000, maxNs: 50_000 } }, measuredPs: 100e6 };
+    const runs = [at("container", 150), at("clone-flags", 100), at("nsproxy", 100, slow), at("clone-flags", 1, { machine: "m2", ...slow }), at("clone-flags", 1, { workload: "w2", ...slow })];
+    const [g] = challengeGroups(runs, evidence("clone-flags", 125, 110));
+    expect(g).toMatchObject({ ratio: 1.5, noise: 0 });
+    // The other model's slow runs count: 50 us in 100 us.
+    const [noisy] = challengeGroups([at("container", 150), at("clone-flags", 100, slow)], evidence("clone-flags", 125, 110));
+    expect(noisy.noise).toBe(0.5);
+  });
+
+  it("splits nothing when container or the chase step completed nothing; a window of no length with no latency is all noise too", () => {
+    expect(challengeGroups([at("container", 0), at("clone-flags", 100)], evidence("clone-flags", 100, 100))).toEqual([]);
+    expect(challengeGroups([at("container", 100), at("clone-flags", 100)], evidence("clone-flags", 100, 0))).toEqual([]);
+    const [g] = challengeGroups([at("container", 200, { measuredPs: 0, latency: {} }), at("clone-flags", 100)], evidence("clone-flags", 200, 100));
+    expect(g.noise).toBe(Infinity);
   });
 });
