@@ -184,7 +184,8 @@ describe("axes", () => {
       scale: { type: "log", base: 2, domain: [1, 4], nice: false, padding: 14 },
       axis: { values: [1, 4], format: "d", grid: true, labelFlush: false, labelOverlap: "greedy" },
     });
-    expect(cpuAxisEncoding([3]).scale.domain).toEqual([1.5, 6]);
+    // A single count: a log axis (max / min is 1, under 4, but there is nothing to crowd), widened to a factor of two.
+    expect(cpuAxisEncoding([3])).toMatchObject({ title: "CPUs (log2 scale)", scale: { type: "log", domain: [1.5, 6] } });
   });
 
   it("CPU ticks: every k-th on a linear axis and the largest, a tick too close to the largest giving way; a log axis without powers of two", () => {
@@ -281,5 +282,36 @@ describe("the page's seeds and verdict", () => {
     expect(shown.verdict.summary).not.toEqual(["as stored"]);
     expect(shown.verdict.comparisons.find((c) => c.scheme === "nsproxy")?.throughputRatio).toBe(3);
     expect(reportVerdict({ seed: 1, runs: [], verdict: stored })).toEqual({ verdict: stored, overSeeds: [] });
+  });
+
+  it("keeps the merged seeds' challenge evidence in the recomputed verdict", () => {
+    const runs = [1, 2].flatMap((seed) => [run({ scheme: "clone-flags", cpus: 4, seed, throughputOpsPerSec: 100 }), run({ scheme: "container", cpus: 4, seed, throughputOpsPerSec: 150 })]);
+    const challengeEvidence = (["layout", "chase"] as const).map((step) => ({ machine: "small-4", workload: "fork-storm", cpus: 4, seed: 1, versus: "clone-flags" as const, step, throughputOpsPerSec: 120, invariantsOk: true }));
+    const shown = reportVerdict({ seed: 1, runs, verdict: { ...verdict(runs), challengeEvidence } });
+    expect(shown.verdict.challengeEvidence).toEqual(challengeEvidence);
+    expect(shown.verdict.challenge).toHaveLength(1);
+  });
+});
+
+describe("points a chart keeps", () => {
+  it("keeps a zero on a linear chart, notes a fitted axis when some point has an interval, reads p99 of runs lacking the operation as 0, and takes an interval's low end on a log axis", () => {
+    const runs = [
+      run({ scheme: "none", cpus: 1, atomicsPerOp: 0, scalingEfficiency: 0.5, seed: 1 }),
+      run({ scheme: "none", cpus: 1, atomicsPerOp: 0, scalingEfficiency: 0.7, seed: 2 }),
+      run({ scheme: "none", cpus: 2, atomicsPerOp: 2, scalingEfficiency: 0.6, latency: {} }),
+    ];
+    const defs = chartDefinitions(runs);
+    const atomics = defs.find((d) => d.id === "atomics-per-op")!;
+    const spec = chartSpec(atomics, aggregateRuns(runs, atomics.metric), ["none"], [1, 2]) as unknown as { data: { values: Array<{ mean: number }> } };
+    expect(spec.data.values.map((v) => v.mean)).toEqual([0, 2]);
+    const eff = defs.find((d) => d.id === "scaling-efficiency")!;
+    // The 1-CPU point has two seeds (an interval), the 2-CPU point one.
+    expect(chartNotes(eff, aggregateRuns(runs, eff.metric))).toEqual(["The axis fits the means; an interval reaching past its edge is cut there."]);
+    // p99 of fork: 16 us in the first two runs, none in the third: microseconds.
+    expect(defs.find((d) => d.id === "p99-latency")!.yTitle).toBe("p99 fork latency (µs)");
+    const throughput = defs.find((d) => d.id === "throughput")!;
+    const point = { series: "none", scheme: "none" as const, cpus: 1, workload: "w", machine: "m", seeds: 2, failedRuns: 0, lowSampleRuns: 0, mean: 100, lo: 50, hi: 150 };
+    // The lowest positive value is the interval's low end, 50: the domain starts at 50 / 1.25 = 40.
+    expect((valueAxis(throughput, [point]).scale as { domain: number[] }).domain).toEqual([40, 187.5]);
   });
 });
