@@ -58,10 +58,10 @@ export function windowTooShort(r: RunResult): boolean {
   return d !== undefined && d.operations > r.totalOps;
 }
 
-/** "1.23ms", "456us", "789ns": a time in nanoseconds with three significant figures. */
+/** "1.23ms", "456us", "789ns": a time in nanoseconds with three significant figures (999.6 ns is "1.00us", as sig3 rounds). */
 export function duration(ns: number): string {
-  if (ns >= 1e6) return `${(ns / 1e6).toPrecision(3)}ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toPrecision(3)}us`;
+  if (ns >= 1e6 * 0.9995) return `${(ns / 1e6).toPrecision(3)}ms`;
+  if (ns >= 1e3 * 0.9995) return `${(ns / 1e3).toPrecision(3)}us`;
   return `${ns.toPrecision(3)}ns`;
 }
 

@@ -14,8 +14,8 @@ function bytes(v: number): string {
 
 function ns(v: number | undefined): string {
   if (v === undefined) return "-";
-  if (v >= 1e6) return `${(v / 1e6).toPrecision(3)}ms`;
-  if (v >= 1e3) return `${(v / 1e3).toPrecision(3)}us`;
+  if (v >= 1e6 * 0.9995) return `${(v / 1e6).toPrecision(3)}ms`;
+  if (v >= 1e3 * 0.9995) return `${(v / 1e3).toPrecision(3)}us`;
   return `${v.toPrecision(3)}ns`;
 }
 

@@ -531,7 +531,8 @@ describe("verdict and table", () => {
   it("writes bytes and times at their unit boundaries: 1023 B, 1.0 KiB, 1.0 MiB; 999 ns, 1.00 us, 1.00 ms", () => {
     const row = (cpus: number, bytesPerTask: number, p99Ns: number) =>
       run({ cpus, operations: { fork: 200 }, totalOps: 200, throughputOpsPerSec: 1, latency: { fork: { p50Ns: 1, p99Ns, maxNs: p99Ns } }, memory: { bytesPerTask, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 } });
-    const cells = formatTable([row(1, 1023, 999), row(2, 1024, 1000), row(4, 1 << 20, 1e6)])
+    // 999.6 ns and 999,600 ns round to 1000 in three figures: "1.00us" and "1.00ms", not "1.00e+3ns" and "1.00e+3us".
+    const cells = formatTable([row(1, 1023, 999), row(2, 1024, 1000), row(4, 1 << 20, 1e6), row(8, 0, 999.6), row(16, 0, 999_600), row(32, 0, 999.4)])
       .split("\n")
       .map((l) => l.trim().split(/\s{2,}/));
     const [p99, perTask] = [cells[0].indexOf("p99 fork"), cells[0].indexOf("B/task")];
@@ -539,6 +540,9 @@ describe("verdict and table", () => {
       ["999ns", "1023B"],
       ["1.00us", "1.0KiB"],
       ["1.00ms", "1.0MiB"],
+      ["1.00us", "0B"],
+      ["1.00ms", "0B"],
+      ["999ns", "0B"],
     ]);
   });
 

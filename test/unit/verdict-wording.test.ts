@@ -42,8 +42,9 @@ describe("figures' formats", () => {
     expect([NaN, 0, 0.1, 0.09, 0.00061, 0.999, 0.044].map(percent)).toEqual(["-", "0%", "10%", "9.0%", "0.061%", "100%", "4.4%"]);
   });
 
-  it("duration: ns below 1000, us from 1000 ns, ms from 1e6 ns", () => {
+  it("duration: ns below 999.5, us from 999.5 ns, ms from 999,500 ns (where three figures round up to 1000)", () => {
     expect([999, 1000, 1e6, 0.5, 2_500_000].map(duration)).toEqual(["999ns", "1.00us", "1.00ms", "0.500ns", "2.50ms"]);
+    expect([999.4, 999.5, 999_499, 999_500, 999_999].map(duration)).toEqual(["999ns", "1.00us", "999us", "1.00ms", "1.00ms"]);
   });
 
   it("a run is a low sample below 100 operations, its window too short when more were in flight than completed", () => {
