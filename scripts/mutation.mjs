@@ -16,6 +16,7 @@
 // keeps an incremental file of its own and the table says which files it used.
 // Equivalent mutants (no observable effect) are listed with their reasons in
 // test/mutation-equivalents.md; the score counts them as survivors.
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Stryker } from "@stryker-mutator/core";
 
@@ -54,7 +55,10 @@ mkdirSync("reports/mutation", { recursive: true });
 for (const name of chosen) {
   // A group's name, or paths separated by commas (one group): a file, or a folder's every .ts.
   const mutate = GROUPS[name] ?? name.split(",").map((p) => (/\.ts$/.test(p) ? p : `${p.replace(/\/$/, "")}/**/*.ts`));
-  const slug = name.replace(/[^A-Za-z0-9]+/g, "-") + (tests === undefined ? "" : "-subset");
+  // A long list of paths would make a file name past the file system's limit: its start and a hash.
+  const base = name.replace(/[^A-Za-z0-9]+/g, "-");
+  const short = base.length <= 100 ? base : `${base.slice(0, 80)}-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
+  const slug = short + (tests === undefined ? "" : "-subset");
   const t0 = Date.now();
   const results = await new Stryker({
     configFile: "stryker.config.mjs",
