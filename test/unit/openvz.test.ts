@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isFreedValue, RMW_ATOMIC_ADD } from "../../shared/coherence/protocol.ts";
 import { OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
-import { PCOUNT_UNIT, veCounts } from "../../shared/schemes/ve-counter.ts";
+import { PCOUNT_UNIT, pputVe, veCounts } from "../../shared/schemes/ve-counter.ts";
 import { simulate } from "../../shared/simulation.ts";
 import { atomics, OperationBench } from "./support/operation-bench.ts";
 import { runsOf } from "./support/spec.ts";
@@ -92,6 +92,26 @@ describe("the openvz scheme", () => {
       for (let i = 0; i < counter; i++) k.put(w, ve);
     });
     expect(b.violations().some((v) => v.startsWith("free-while-referenced"))).toBe(true);
+  });
+
+  it("reports a get on a freed VE as a use-after-free, and a process count taken below zero", () => {
+    const b = bench();
+    const task = b.worker(0);
+    // A VE of its own (counter 1, pcounter 1), freed at its task's exit; then one more get_ve on it.
+    const fork = b.run(0, (k, w) => b.scheme.fork(k, w, task.attach, 1 << UTS));
+    const ve = fork.value[0];
+    b.run(0, (k, w) => b.scheme.exit(k, w, fork.value, true));
+    expect(b.violations()).toEqual([]);
+    b.run(0, (k, w) => k.get(w, ve));
+    expect(b.violations()).toEqual(["use-after-free: VE count changed after the VE was freed"]);
+    // The set-up VE counts one process per task: one pput_ve more than that is -1.
+    const other = bench();
+    const shared = other.worker(0).attach[0];
+    const { pcounter } = veCounts(other.value(other.kernel.countLine(shared)));
+    other.run(0, (k, w) => {
+      for (let i = 0; i <= pcounter; i++) pputVe(k, w, shared);
+    });
+    expect(other.violations()).toEqual(["count-below-zero: VE process count fell to -1"]);
   });
 
   it("keeps every invariant over fork-storm, container-churn, nested and migration on 4 CPUs", () => {
