@@ -1,0 +1,340 @@
+import { describe, expect, it } from "vitest";
+import { HomeNode } from "../../shared/coherence/home.ts";
+import {
+  EV_CPU_STEP,
+  EV_LINE_DATA,
+  EV_LINE_FREE,
+  EV_LINE_INVALIDATE,
+  EV_LINE_RECALL,
+  EV_LINE_REQUEST,
+  RMW_ATOMIC_ADD,
+  RMW_NONE,
+  RMW_PLAIN_ADD,
+  RMW_SET,
+} from "../../shared/coherence/protocol.ts";
+import { SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "../../shared/coherence/source.ts";
+import { Engine } from "../../shared/engine/engine.ts";
+import { Cpu, type CpuHooks } from "../../shared/kernel/cpu.ts";
+import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KWORK, StepWriter, type Program } from "../../shared/kernel/program.ts";
+import { UNTIL_EQUAL } from "../../shared/locks/lock-word.ts";
+import { findMachinePreset } from "../../shared/machine/presets.ts";
+import { Machine } from "../../shared/machine/machine.ts";
+import { SELF } from "../../shared/machine/distance.ts";
+import { ATTR_INTERRUPTED } from "../../shared/metrics/attribution.ts";
+
+// A CPU with the memory system around it (homes, no kernel), on small-4 at 1 GHz (1 cycle = 1 ns
+// = 1000 ps): CPUs 0 and 1 on node 0, 2 and 3 on node 1. Lines homed by line % 2 (a negative
+// line, per-CPU data, on node 0). The figures, from the preset: a hit 4 ns, an atomic on a line
+// held exclusive 20 ns; a line nobody holds comes from DRAM: from the own node 120 ns, from the
+// other node 200 ns; a line another CPU of the die holds: 100 ns for its transfer.
+
+const CLASS_COMPUTE = 7;
+const CLASS_MEMORY = 9;
+
+interface Done {
+  cpu: number;
+  op: number;
+  atPs: number;
+  classes: number[];
+}
+
+function rig(programs: Map<number, Program[]>, window = { warmupPs: 0, durationPs: Infinity }, extra: Partial<CpuHooks> = {}) {
+  const machine = new Machine(findMachinePreset("small-4")!, 4);
+  const n = machine.cpuCount;
+  const engine = new Engine(n + machine.nodeCount);
+  const kwork = new Map<number, Program[]>();
+  const done: Done[] = [];
+  const results: Array<[number, number, number]> = [];
+  const home = (line: number) => (line < 0 ? 0 : line % 2);
+  const hooks: CpuHooks = {
+    lineHome: home,
+    nextProgram(cpu, kernelWorkOnly) {
+      const k = kwork.get(cpu.id)?.shift();
+      if (k !== undefined) return k;
+      if (kernelWorkOnly) return null;
+      return programs.get(cpu.id)?.shift() ?? null;
+    },
+    onResult(cpu, _p, step, result) {
+      results.push([cpu.id, step.line, result]);
+    },
+    onAction() {},
+    onProgramDone(cpu, p) {
+      done.push({ cpu: cpu.id, op: p.op, atPs: engine.nowPs, classes: [CLASS_COMPUTE, CLASS_MEMORY, ATTR_INTERRUPTED].map((c) => cpus[cpu.id].programTimePs[c]) });
+    },
+    timeClass: (_cpu, compute) => (compute ? CLASS_COMPUTE : CLASS_MEMORY),
+    ...extra,
+  };
+  const cpus = Array.from({ length: n }, (_, id) => new Cpu(id, engine, machine, hooks, window));
+  const homes = Array.from({ length: machine.nodeCount }, (_, node) => new HomeNode(node, n + node, engine, machine, window, 1));
+  const kicks = new Map<number, () => void>();
+  engine.setHandler({
+    handle(type, target, a0, a1, a2, a3) {
+      if (type === EV_CPU_STEP) cpus[target].step(a0);
+      else if (type === EV_LINE_REQUEST) homes[target - n].request(a0, a1, a2, a3);
+      else if (type === EV_LINE_RECALL) cpus[target].onRecall(a0, a1, a2, a3);
+      else if (type === EV_LINE_INVALIDATE) cpus[target].onInvalidate(a0, a1);
+      else if (type === EV_LINE_DATA) cpus[target].onData(a0, a1, a2, a3);
+      else if (type === EV_LINE_FREE) homes[target - n].lineFree(a0);
+      else if (type === 99) kicks.get(a0)!();
+      else throw new Error(`unexpected event ${type}`);
+    },
+  });
+  const at = (timePs: number, f: () => void) => {
+    kicks.set(timePs, f);
+    engine.send(timePs, 0, 0, 0, 99, timePs);
+  };
+  const run = () => {
+    for (const cpu of programs.keys()) cpus[cpu].wake();
+    engine.runUntil(Infinity);
+  };
+  return { machine, engine, cpus, homes, done, results, kwork, at, run };
+}
+
+function task(op: number, build: (w: StepWriter) => void, taskId = 1): Program {
+  const w = new StepWriter();
+  build(w);
+  return { op, taskId, startPs: -1, steps: w.steps, pc: 0, scratch: 0 };
+}
+
+describe("a CPU's accesses, by hand on small-4", () => {
+  it("pays a local DRAM fetch, then hits; counts each access by its source, atomics apart, shared atomics without per-CPU data", () => {
+    // CPU 0: load line 2 (node 0): DRAM, 0-120 ns; atomic add on it: the read brought an
+    // exclusive copy (nobody else holds it), so a local atomic, 20 ns (to 140); load it again: a
+    // hit, 4 ns (to 144); atomic add on per-CPU line -1 (node 0): a DRAM fetch, 120 ns (to 264),
+    // the add made as the data arrives; a plain add on -1 again: a hit, 4 ns, done at 268.
+    const r = rig(
+      new Map([
+        [
+          0,
+          [
+            task(OP_FORK, (w) =>
+              w
+                .access(2, RMW_NONE)
+                .access(2, RMW_ATOMIC_ADD, 5, 1)
+                .access(2, RMW_NONE)
+                .access(-1, RMW_ATOMIC_ADD, 1)
+                .access(-1, RMW_PLAIN_ADD, 2, 1),
+            ),
+          ],
+        ],
+      ]),
+    );
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([[OP_FORK, 268_000]]);
+    const s = r.cpus[0].stats;
+    // Two DRAM fetches (line 2, line -1), three hits; two atomics, one from DRAM (-1), one a hit.
+    expect(s.accessesBySource[SOURCE_DRAM_LOCAL]).toBe(2);
+    expect(s.accessesBySource[SELF]).toBe(3);
+    expect(s.atomicsBySource[SOURCE_DRAM_LOCAL]).toBe(1);
+    expect(s.atomicsBySource[SELF]).toBe(1);
+    // Only line 2's atomic is on a shared line.
+    expect(s.sharedAtomics).toBe(1);
+    // Waiting: the two fetches, 120 ns each.
+    expect(s.stallPs).toBe(240_000);
+    // Busy: the 20 + 4 + 4 ns of the hits.
+    expect(s.busyPs).toBe(28_000);
+    // The results handed on (tagged steps only): 0 + 5 = 5 on line 2; 1 + 2 = 3 on -1.
+    expect(r.results).toEqual([
+      [0, 2, 5],
+      [0, -1, 3],
+    ]);
+    expect(r.cpus[0].heldValue(2)).toBe(5);
+    expect(r.cpus[0].heldValue(-1)).toBe(3);
+    expect(r.cpus[0].heldEntries()).toEqual([2, 5, -1, 3]);
+    expect(r.cpus[0].heldValue(4)).toBeUndefined();
+    // The time classes sum to the latency: 268 ns, 240 + 28 of it memory, none compute.
+    expect(r.done[0].classes).toEqual([0, 268_000, 0]);
+    expect(r.cpus[0].idle).toBe(true);
+  });
+
+  it("fetches a remote node's line from its DRAM (200 ns) and counts it remote", () => {
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(3, RMW_NONE).compute(1000))]]]));
+    r.run();
+    expect(r.done.map((d) => d.atPs)).toEqual([201_000]);
+    expect(r.cpus[0].stats.accessesBySource[SOURCE_DRAM_REMOTE]).toBe(1);
+    expect(r.cpus[0].stats.stallPs).toBe(200_000);
+    expect(r.done[0].classes).toEqual([1000, 200_000, 0]);
+  });
+
+  it("counts an access operation's accesses by source and its distinct lines, and not another operation's", () => {
+    // access op: lines 2, 4, 2: two DRAM fetches (0-120, 120-240) then a hit (to 244); 2 distinct lines.
+    // Then an exit touching line 6: its access is counted, but not among the variables'.
+    const r = rig(
+      new Map([
+        [
+          0,
+          [task(OP_ACCESS, (w) => w.access(2, RMW_NONE).access(4, RMW_NONE).access(2, RMW_NONE)), task(OP_EXIT, (w) => w.access(6, RMW_NONE).compute(100))],
+        ],
+      ]),
+    );
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_ACCESS, 244_000],
+      [OP_EXIT, 364_100],
+    ]);
+    const s = r.cpus[0].stats;
+    expect(s.varLinesTouched).toBe(2);
+    expect(s.varAccessesBySource[SOURCE_DRAM_LOCAL]).toBe(2);
+    expect(s.varAccessesBySource[SELF]).toBe(1);
+    expect(s.accessesBySource[SOURCE_DRAM_LOCAL]).toBe(3);
+    expect(s.atomicsBySource.reduce((a, b) => a + b, 0)).toBe(0);
+    expect(s.sharedAtomics).toBe(0);
+    // Each task program's classes start from zero: the exit's are its own 120 + 0.1 ns.
+    expect(r.done[1].classes).toEqual([100, 120_000, 0]);
+  });
+
+  it("counts accesses, stalls and busy time only inside the measured window", () => {
+    // Window [150 ns, 300 ns). Line 2 fetched 0-120 (ends before: not counted), its atomic a
+    // local one 120-140 (not), line 4 fetched 140-260 (ends inside: its whole 120 ns wait
+    // counted), its atomic 260-280 (counted: 20 ns busy, a shared atomic), line 6 fetched
+    // 280-400 (ends after: not counted), compute 400-500 (not).
+    const r = rig(
+      new Map([
+        [0, [task(OP_FORK, (w) => w.access(2, RMW_NONE).access(2, RMW_ATOMIC_ADD, 1).access(4, RMW_NONE).access(4, RMW_ATOMIC_ADD, 1).access(6, RMW_NONE).compute(100_000))]],
+      ]),
+      { warmupPs: 150_000, durationPs: 300_000 },
+    );
+    r.run();
+    const s = r.cpus[0].stats;
+    expect(r.done.map((d) => d.atPs)).toEqual([500_000]);
+    expect(s.accessesBySource[SOURCE_DRAM_LOCAL]).toBe(1);
+    expect(s.accessesBySource[SELF]).toBe(1);
+    expect(s.atomicsBySource[SELF]).toBe(1);
+    expect(s.sharedAtomics).toBe(1);
+    expect(s.stallPs).toBe(120_000);
+    expect(s.busyPs).toBe(20_000);
+    // The fork ended after the window: not counted, but drained (a counted kind).
+    expect(s.opsByKind[OP_FORK]).toBe(0);
+    expect(s.completedByKind[OP_FORK]).toBe(1);
+    expect(s.drainedOps).toBe(1);
+  });
+
+  it("does not count kernel work finishing after the window as drained", () => {
+    const r = rig(new Map([[0, [{ ...task(OP_KWORK, (w) => w.compute(5000)), taskId: -1 }, task(OP_FORK, (w) => w.compute(5000))]]]), { warmupPs: 0, durationPs: 1000 });
+    r.run();
+    expect(r.cpus[0].stats.drainedOps).toBe(1);
+    expect(r.cpus[0].stats.completedByKind[OP_KWORK]).toBe(1);
+  });
+});
+
+describe("a spin, by hand on small-4", () => {
+  it("loads the line once, waits on its copy until a write takes it, then loads it again and sees the value", () => {
+    // CPU 1 spins until line 2 is 1: its load fetches the line from DRAM (0-120 ns) and sees 0.
+    // CPU 0 computes 200 ns, then stores 1 to line 2: it takes the line from CPU 1 (CPU 1's
+    // Exclusive copy is recalled and sent over the die: the write completes at 300 ns, the data
+    // arriving after the 100 ns transfer), which makes CPU 1 load it again: that load reaches
+    // the line CPU 0 holds, and its copy comes back with the value 1.
+    const r = rig(
+      new Map([
+        [1, [task(OP_FORK, (w) => w.spin(2, UNTIL_EQUAL, 1, 1).compute(1000))]],
+        [0, [task(OP_EXIT, (w) => w.compute(200_000).access(2, RMW_SET, 1))]],
+      ]),
+    );
+    let spinning = -2;
+    r.at(150_000, () => {
+      spinning = r.cpus[1].spinningOn;
+    });
+    r.run();
+    expect(spinning).toBe(2);
+    expect(r.cpus[1].spinningOn).toBe(-1);
+    const fork = r.done.find((d) => d.op === OP_FORK)!;
+    const exit = r.done.find((d) => d.op === OP_EXIT)!;
+    expect(exit.atPs).toBe(300_000);
+    // The spin's value is the one CPU 0 wrote; its result went to the kernel (tagged).
+    expect(r.results.filter((x) => x[0] === 1)).toEqual([[1, 2, 1]]);
+    // All of the spin's time was a wait on memory, then 1 ns of compute.
+    expect(fork.classes[0]).toBe(1000);
+    expect(fork.classes[1]).toBe(fork.atPs - 1000);
+    expect(fork.classes[2]).toBe(0);
+    // CPU 1's new load (sent as it lost its copy, at 220 ns) waits at the home until the write's
+    // transfer ends at 300 ns, then reads CPU 0's copy across the die, 80 ns: at 380 it sees 1,
+    // and computes 1 ns: done at 381.
+    expect(fork.atPs).toBe(381_000);
+    // CPU 1 spun with a copy it held: a spin's loads are not atomics.
+    expect(r.cpus[1].stats.atomicsBySource.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it("passes a spin whose condition holds on the held copy at once, as a hit", () => {
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(2, RMW_SET, 3).spin(2, UNTIL_EQUAL, 3).compute(1000))]]]));
+    r.run();
+    // DRAM 120 ns for the store's line, the spin a hit 4 ns, compute 1 ns.
+    expect(r.done.map((d) => d.atPs)).toEqual([125_000]);
+    expect(r.cpus[0].stats.accessesBySource[SELF]).toBe(1);
+  });
+});
+
+describe("an interrupt, by hand on small-4", () => {
+  it("waits for a line before running the kernel work; attributes the interrupted time of a compute step", () => {
+    // The task fetches line 2 (0-120 ns); an interrupt at 50 ns finds it waiting for the line,
+    // so nothing is preempted: the access and the compute after it (100 ns, to 220) come first,
+    // then the kernel work (30 ns, to 250).
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(2, RMW_NONE).compute(100_000))]]]));
+    r.at(50_000, () => {
+      r.kwork.set(0, [{ ...task(OP_KWORK, (w) => w.compute(30_000)), taskId: -1 }]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_FORK, 220_000],
+      [OP_KWORK, 250_000],
+    ]);
+  });
+
+  it("counts the time a compute step was interrupted apart, and the step's own time in its class", () => {
+    // Compute 100 ns from 0; interrupt at 40 ns runs 30 ns of kernel work (to 70); the step
+    // resumes with its 60 ns left (to 130). Classes: compute 40 + 60 = 100, interrupted 30.
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000))]]]));
+    r.at(40_000, () => {
+      r.kwork.set(0, [{ ...task(OP_KWORK, (w) => w.compute(30_000)), taskId: -1 }]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_KWORK, 70_000],
+      [OP_FORK, 130_000],
+    ]);
+    expect(r.done[1].classes).toEqual([100_000, 0, 30_000]);
+    expect(r.cpus[0].stats.busyPs).toBe(130_000);
+  });
+
+  it("does not preempt kernel work, nor a second time, nor a step ending now", () => {
+    // Kernel work of 100 ns from 0: an interrupt at 40 ns waits for it (more kernel work, 10 ns, at 100-110).
+    const r = rig(new Map([[0, [{ ...task(OP_KWORK, (w) => w.compute(100_000)), taskId: -1 }]]]));
+    r.at(40_000, () => {
+      r.kwork.set(0, [{ ...task(OP_KWORK, (w) => w.compute(10_000)), taskId: -1 }]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => d.atPs)).toEqual([100_000, 110_000]);
+  });
+});
+
+describe("a CPU's errors", () => {
+  it("names a sleep step without a kernel that sleeps, an unknown step kind, and data it did not ask for", () => {
+    const sleeping = rig(new Map([[0, [task(OP_FORK, (w) => w.sleep())]]]));
+    expect(() => sleeping.run()).toThrow("a sleep step, but the kernel cannot sleep");
+    const odd = task(OP_FORK, (w) => w.compute(1));
+    odd.steps.push({ ...odd.steps[0], kind: 9 });
+    const unknown = rig(new Map([[0, [odd]]]));
+    expect(() => unknown.run()).toThrow("unknown step kind 9");
+    const r = rig(new Map());
+    expect(() => r.cpus[2].onData(6, 0, 0, 0)).toThrow("line 6 arrived but the CPU waits for -1");
+    expect(() => r.cpus[2].onRecall(6, 1, 0, 0)).toThrow("recall of line 6 that the CPU neither holds nor awaits");
+    expect(() => r.cpus[2].onInvalidate(6, 0)).toThrow("invalidation of line 6 that the CPU neither holds nor awaits");
+  });
+
+  it("sleeps a program when the kernel takes it, and goes on when a wake-up came first", () => {
+    const slept: number[] = [];
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(1000).sleep().compute(2000)), task(OP_EXIT, (w) => w.compute(500).sleep().compute(700))]]]), undefined, {
+      onSleep: (_cpu, p) => {
+        slept.push(p.op);
+        return p.op === OP_FORK;
+      },
+    });
+    r.run();
+    // The fork leaves at 1 ns (never done); the exit runs from 1 ns: 0.5 + 0.7 ns, done at 2.2 ns.
+    expect(slept).toEqual([OP_FORK, OP_EXIT]);
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([[OP_EXIT, 2200]]);
+  });
+});
+
