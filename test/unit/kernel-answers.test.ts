@@ -1,0 +1,331 @@
+import { describe, expect, it } from "vitest";
+import { EV_TASK_WAKE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_ATOMIC_ADD, RMW_SET } from "../../shared/coherence/protocol.ts";
+import { Engine } from "../../shared/engine/engine.ts";
+import { EventQueue } from "../../shared/engine/event-queue.ts";
+import type { Cpu } from "../../shared/kernel/cpu.ts";
+import { Kernel, TAG_FREED, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_TASK_EXIT } from "../../shared/kernel/kernel.ts";
+import { COUNTER_ATOMIC, COUNTER_PERCPU, OBJ_CONTAINER, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
+import { OP_EXIT, OP_FORK, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program } from "../../shared/kernel/program.ts";
+import { Machine } from "../../shared/machine/machine.ts";
+import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../../shared/metrics/attribution.ts";
+import { TAG_PERCPU_SWITCHED } from "../../shared/schemes/percpu.ts";
+import type { KernelPathState } from "../../shared/kernel-path/setup.ts";
+import { runOf } from "./support/spec.ts";
+
+// The kernel model's glue, each figure by hand from the spec and DEFAULT_COSTS (shared/kernel/
+// costs.ts) on small-4 (1 GHz: 1 ns = 1000 ps): free 200 ns, a namespace's creation 5 us under
+// refcounts-only; under linux-6 each kind's own (mnt 30 us, uts 1 us, net 2.6 ms).
+
+function kernelFor(scheme: string, extra: Record<string, unknown> = {}) {
+  const config = runOf({ machine: "small-4", cpus: [4], schemes: [scheme], workload: "migration", duration: "1ms", warmup: "100us", seed: 42, ...extra });
+  const machine = new Machine(config.machine, config.cpuCount);
+  const engine = new Engine(machine.cpuCount + machine.nodeCount);
+  return { k: new Kernel(config, machine, engine), engine, config };
+}
+
+function drain(engine: Engine): number[][] {
+  const out: number[][] = [];
+  while (engine.queue.size > 0) {
+    const slot = engine.queue.pop();
+    const q = engine.queue;
+    const { priority, origin } = EventQueue.unpackRank(q.lastRank);
+    out.push([q.lastTimePs, q.type(slot), q.target(slot), q.a0(slot), q.a1(slot), priority, origin]);
+  }
+  return out;
+}
+
+const cpuOf = (id: number, programTimePs = new Float64Array(ATTR_CAPACITY)) => ({ id, programTimePs }) as unknown as Cpu;
+const prog = (op: number, taskId: number): Program => ({ op, taskId, startPs: 0, steps: [], pc: 0, scratch: 0 });
+
+describe("kernel: freeing an object", () => {
+  it("charges the free's 200 ns, poisons the count (unless already), frees the record, and puts what the object held", () => {
+    const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    const held = k.setup(0, (w) => k.create(w, OBJ_NAMESPACE, 0, [], COUNTER_ATOMIC));
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [held], COUNTER_ATOMIC));
+    const w = new StepWriter();
+    k.free(w, obj, false);
+    expect(w.steps.map((s) => [s.kind, s.ps, s.line, s.rmw, s.arg, s.obj])).toEqual([
+      [STEP_COMPUTE, 200_000, 0, 0, 0, -1],
+      [STEP_ACCESS, 0, k.countLine(obj), RMW_SET, FREED, -1],
+      [STEP_ACTION, 0, 0, 0, 0, obj],
+      [STEP_ACCESS, 0, k.countLine(held), RMW_ATOMIC_ADD, -1, held],
+    ]);
+    expect(w.steps[2].tag).toBe(TAG_FREED);
+    const again = new StepWriter();
+    k.free(again, obj, true);
+    expect(again.steps.map((s) => s.kind)).toEqual([STEP_COMPUTE, STEP_ACTION, STEP_ACCESS]);
+    // leave: an owned attachment is released, another one put (an atomic count: both are a -1).
+    const a = new StepWriter();
+    k.leave(a, held, true);
+    k.leave(a, held, false);
+    expect(a.steps.map((s) => [s.line, s.rmw, s.arg])).toEqual([
+      [k.countLine(held), RMW_ATOMIC_ADD, -1],
+      [k.countLine(held), RMW_ATOMIC_ADD, -1],
+    ]);
+    // A get is +1 on the same line.
+    const g = new StepWriter();
+    k.get(g, held);
+    expect(g.steps.map((s) => [s.line, s.rmw, s.arg])).toEqual([[k.countLine(held), RMW_ATOMIC_ADD, 1]]);
+  });
+
+  it("keeps a freed object's record under refcounts-only (fresh memory), noted freed on its CPU", () => {
+    const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.finishSetup();
+    k.currentCpu = 2;
+    k.onAction(cpuOf(2), prog(OP_EXIT, 1), new StepWriter().action(TAG_FREED, obj).steps[0], new StepWriter());
+    expect(k.perCpu[2].freed).toEqual([obj]);
+    expect(k.objects.has(obj)).toBe(true);
+  });
+
+  it("names an object without a count", () => {
+    const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    const t = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    expect(() => k.get(new StepWriter(), t.id)).toThrow(`object ${t.id} has no reference count`);
+  });
+});
+
+describe("kernel: creating objects", () => {
+  it("writes a task's thread_info and task_struct lines, an object's count, read and vars lines", () => {
+    const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    const w = new StepWriter();
+    const t = k.setup(0, () => k.newTask(w, 0, 0, [], false));
+    expect(w.steps.map((s) => [s.line, s.rmw, s.arg])).toEqual([
+      [k.threadInfoLine(t.id), RMW_SET, 0],
+      [k.taskStructLine(t.id), RMW_SET, 0],
+    ]);
+    expect([k.threadInfoLine(t.id), k.taskStructLine(t.id)]).toEqual([4 * t.id, 4 * t.id + 1]);
+    expect(k.object(t.id).type).toBe(OBJ_TASK);
+    expect(k.tasks.get(t.id)).toBe(t);
+    expect([t.cpu, t.role, t.parent, t.pull, t.churn]).toEqual([0, 0, -1, false, null]);
+    // An atomic count set to 1; the read line apart (layout not shared); the vars line to 0.
+    const o = new StepWriter();
+    const obj = k.setup(0, () => k.create(o, OBJ_CONTAINER, -1, [t.id], COUNTER_ATOMIC));
+    expect(o.steps.slice(0, 3).map((s) => [s.line, s.rmw, s.arg])).toEqual([
+      [k.countLine(obj), RMW_SET, 1],
+      [k.readLine(obj), RMW_SET, 0],
+      [k.varsLine(obj), RMW_SET, 0],
+    ]);
+    expect(k.readLine(obj)).toBe(4 * obj + 1);
+    expect(k.varsLine(obj)).toBe(4 * obj + 2);
+    expect(k.object(obj).holds).toEqual([t.id]);
+    // The global object has no count: its count line is set to 0.
+    const g = new StepWriter();
+    const glob = k.setup(0, () => k.createGlobal(g));
+    expect(k.globalObject).toBe(glob);
+    expect(g.steps[0]).toMatchObject({ line: k.countLine(glob), rmw: RMW_SET, arg: 0 });
+  });
+
+  it("records the creation time and hands the records of new objects over only when asked to", () => {
+    const { k, engine } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    k.finishSetup();
+    engine.nowPs = 7000;
+    const a = k.setup(1, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(k.object(a).createdPs).toBe(7000);
+    expect(k.takeCreatedObjects()).toEqual([]);
+    k.shareCreatedObjects = true;
+    const b = k.setup(1, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(k.takeCreatedObjects().map((o) => o.id)).toEqual([b]);
+    expect(k.takeCreatedObjects()).toEqual([]);
+  });
+
+  it("charges a namespace's creation: 5 us for each kind under refcounts-only, each kind's own under linux-6", () => {
+    const kinds = ["mnt", "uts", "net"];
+    const { k: old } = kernelFor("nsproxy", { kernel: "refcounts-only", namespaces: kinds });
+    const w = new StepWriter();
+    for (let i = 0; i < 3; i++) old.namespaceCreation(w, i);
+    // refcounts-only: net costs netnsCreate too (2.6 ms), the others nsCreate (5 us).
+    expect(w.steps.map((s) => s.ps)).toEqual([5_000_000, 5_000_000, 2_600_000_000]);
+    // linux-6, its kernel path present (a stand-in: mnt and uts read nothing of it): mnt's
+    // mntnsCreate 30 us, uts's utsnsCreate 1 us. Without the path, the refcounts-only figure.
+    const { k } = kernelFor("nsproxy", { namespaces: kinds });
+    const bare = new StepWriter();
+    k.namespaceCreation(bare, 0);
+    expect(bare.steps.map((s) => s.ps)).toEqual([5_000_000]);
+    k.path = {} as KernelPathState;
+    const l = new StepWriter();
+    k.namespaceCreation(l, 0);
+    k.namespaceCreation(l, 1);
+    expect(l.steps.map((s) => s.ps)).toEqual([30_000_000, 1_000_000]);
+  });
+});
+
+describe("kernel: what time goes to", () => {
+  it("counts the measured window [warm-up, duration): 100 us to 1 ms", () => {
+    const { k } = kernelFor("none");
+    expect([99_999_999, 100_000_000, 999_999_999, 1_000_000_000].map((t) => k.measured(t))).toEqual([false, true, true, false]);
+  });
+
+  it("classes time: a lock wait first, then the scheme's steps, then a lock held, then compute or memory", () => {
+    const { k } = kernelFor("none");
+    const st = k.perCpu[1];
+    expect([k.timeClass(1, true), k.timeClass(1, false)]).toEqual([ATTR_COMPUTE, ATTR_KERNEL_MEMORY]);
+    st.locks.holding = 1;
+    expect(k.timeClass(1, true)).toBe(ATTR_LOCKED);
+    st.inScheme = true;
+    expect(k.timeClass(1, true)).toBe(ATTR_NAMESPACE_REFS);
+    st.locks.waiting = 1;
+    st.locks.waitingFor = 2;
+    expect(k.timeClass(1, false)).toBe(ATTR_LOCK_WAIT + 2);
+    expect(k.timeClasses).toBe(ATTR_LOCK_WAIT);
+    // The scheme's steps are marked by actions.
+    const { k: k2 } = kernelFor("none");
+    k2.onAction(cpuOf(3), prog(OP_FORK, 1), new StepWriter().action(TAG_SCHEME_BEGIN).steps[0], new StepWriter());
+    expect(k2.perCpu[3].inScheme).toBe(true);
+    expect(k2.currentCpu).toBe(3);
+    k2.onAction(cpuOf(3), prog(OP_FORK, 1), new StepWriter().action(TAG_SCHEME_END).steps[0], new StepWriter());
+    expect(k2.perCpu[3].inScheme).toBe(false);
+  });
+
+  it("adds a task operation's classes to its kind's time only inside the window", () => {
+    const { k, engine } = kernelFor("none");
+    const t = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    const time = new Float64Array(ATTR_CAPACITY);
+    time[ATTR_COMPUTE] = 3000;
+    time[ATTR_LOCK_WAIT - 1] = 5;
+    engine.nowPs = 100_000_000;
+    k.onProgramDone(cpuOf(0, time), prog(OP_EXIT, t.id));
+    engine.nowPs = 1_000_000_000;
+    k.onProgramDone(cpuOf(0, time), prog(OP_EXIT, t.id));
+    const n = k.timeClasses;
+    expect(k.perCpu[0].timeByOp[OP_EXIT * n + ATTR_COMPUTE]).toBe(3000);
+    expect(k.perCpu[0].timeByOp[OP_EXIT * n + ATTR_LOCK_WAIT - 1]).toBe(5);
+    expect(k.perCpu[0].timeByOp.reduce((a, b) => a + b, 0)).toBe(3005);
+    // Queued again after each operation.
+    expect(k.perCpu[0].runQueue).toEqual([t.id, t.id]);
+    // Kernel work adds nothing and queues nothing.
+    engine.nowPs = 200_000_000;
+    k.onProgramDone(cpuOf(0, time), prog(OP_KWORK, -1));
+    expect(k.perCpu[0].timeByOp.reduce((a, b) => a + b, 0)).toBe(3005);
+  });
+
+  it("refuses more lock classes than a CPU tells apart", () => {
+    const { k } = kernelFor("none");
+    for (let i = 0; i < ATTR_CAPACITY - ATTR_LOCK_WAIT; i++) k.locks.classes.push({} as never);
+    k.initLockState();
+    expect(k.timeClasses).toBe(ATTR_CAPACITY);
+    expect(k.perCpu[2].timeByOp.length).toBe(12 * ATTR_CAPACITY);
+    k.locks.classes.push({} as never);
+    expect(() => k.initLockState()).toThrow(`${ATTR_CAPACITY - ATTR_LOCK_WAIT + 1} lock classes: a CPU tells at most ${ATTR_CAPACITY - ATTR_LOCK_WAIT} apart`);
+  });
+});
+
+describe("kernel: sleeping and waking", () => {
+  it("keeps a sleeping program with its time and lock state, wakes it into the ready list, and gives it back with the time it slept", () => {
+    const { k, engine } = kernelFor("none");
+    const t = k.setup(1, (w) => k.newTask(w, 1, 0, [], false));
+    const p = prog(OP_FORK, t.id);
+    const time = new Float64Array(ATTR_CAPACITY);
+    time[ATTR_COMPUTE] = 700;
+    const st = k.perCpu[1];
+    st.locks.waiting = 1;
+    st.locks.waitingFor = 0;
+    st.locks.holding = 2;
+    st.inScheme = true;
+    engine.nowPs = 10_000;
+    expect(k.onSleep(cpuOf(1, time), p)).toBe(true);
+    // The CPU's state is cleared for other programs.
+    expect(Array.from(time).every((x) => x === 0)).toBe(true);
+    expect([st.locks.waiting, st.locks.waitingFor, st.locks.holding, st.inScheme]).toEqual([0, -1, 0, false]);
+    expect(() => k.onSleep(cpuOf(1), p)).toThrow(`task ${t.id} sleeps twice`);
+    expect(k.needResched(1)).toBe(false);
+    k.taskWoken(1, t.id);
+    expect(st.sleeping.size).toBe(0);
+    expect(k.needResched(1)).toBe(true);
+    // Back at 25 ns: 700 ps of compute, and 15 ns asleep waiting for lock class 0.
+    engine.nowPs = 25_000;
+    const back = new Float64Array(ATTR_CAPACITY);
+    expect(k.nextProgram(cpuOf(1, back), false)).toBe(p);
+    expect(back[ATTR_COMPUTE]).toBe(700);
+    expect(back[ATTR_LOCK_WAIT]).toBe(15_000);
+    expect([st.locks.waiting, st.locks.waitingFor, st.locks.holding, st.inScheme]).toEqual([1, 0, 2, true]);
+  });
+
+  it("lets a program woken before it sleeps go on", () => {
+    const { k } = kernelFor("none");
+    const t = k.setup(2, (w) => k.newTask(w, 2, 0, [], false));
+    k.taskWoken(2, t.id);
+    expect(k.perCpu[2].wakePending.has(t.id)).toBe(true);
+    expect(k.onSleep(cpuOf(2), prog(OP_FORK, t.id))).toBe(false);
+    expect(k.perCpu[2].wakePending.size).toBe(0);
+    expect(k.perCpu[2].sleeping.size).toBe(0);
+  });
+
+  it("sends a wake-up from the current CPU after its delay", () => {
+    const { k, engine } = kernelFor("none");
+    k.currentCpu = 3;
+    k.wakeTask(9, 1, 2500);
+    expect(drain(engine)).toEqual([[2500, EV_TASK_WAKE, 1, 9, 0, PRIO_ARRIVAL, 3]]);
+  });
+
+  it("needs a reschedule for kernel work, and for a queued task only before the duration", () => {
+    const { k, engine } = kernelFor("none");
+    k.perCpu[0].runQueue.push(5);
+    engine.nowPs = 999_999_999;
+    expect(k.needResched(0)).toBe(true);
+    engine.nowPs = 1_000_000_000;
+    expect(k.needResched(0)).toBe(false);
+    k.perCpu[0].kwork.push(prog(OP_KWORK, -1));
+    expect(k.needResched(0)).toBe(true);
+  });
+});
+
+describe("kernel: actions and timers", () => {
+  it("removes an exited task", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only" });
+    const t = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    k.setup(0, (w) => w.action(TAG_TASK_EXIT, t.id));
+    expect(k.tasks.has(t.id)).toBe(false);
+  });
+
+  it("notes each switched object once per memory, keeping the newest generation", () => {
+    const { k } = kernelFor("percpu", { kernel: "refcounts-only" });
+    const a = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const b = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const switched = (obj: number) => new StepWriter().action(TAG_PERCPU_SWITCHED, obj).steps[0];
+    for (const obj of [a, b, a]) k.onAction(cpuOf(1), prog(OP_EXIT, 1), switched(obj), new StepWriter());
+    const st = k.perCpu[1];
+    expect(st.switched).toEqual([a, b]);
+    expect(st.switchedGen).toEqual([0, 0]);
+    expect(st.switchedAt.get(b)).toBe(1);
+    // A newer generation in b's memory replaces the entry's generation; an older one does not.
+    k.objects.install({ ...k.object(b), gen: 3 });
+    k.onAction(cpuOf(1), prog(OP_EXIT, 1), switched(b), new StepWriter());
+    expect(st.switchedGen).toEqual([0, 3]);
+    st.switchedGen[1] = 5;
+    k.onAction(cpuOf(1), prog(OP_EXIT, 1), switched(b), new StepWriter());
+    expect(st.switchedGen).toEqual([0, 5]);
+    expect(st.switched).toEqual([a, b]);
+  });
+
+  it("names an unknown action, result, timer and kernel work", () => {
+    const { k } = kernelFor("none");
+    const s = new StepWriter().action(15).steps[0];
+    expect(() => k.onAction(cpuOf(0), prog(OP_FORK, 1), s, new StepWriter())).toThrow("unknown action tag 15");
+    // Owner 9 has no counter (COUNTERS ends at 5); owner 0 is the kernel's, whose counter is none.
+    for (const tag of [9 * 16 + 1, 3]) {
+      const r = new StepWriter().access(0, 0, 0, tag).steps[0];
+      expect(() => k.onResult(cpuOf(0), prog(OP_FORK, 1), r, 0, new StepWriter())).toThrow(`no handler for result tag ${tag}`);
+      expect(() => k.timerFired(2, tag, -1)).toThrow(`unknown timer ${tag}`);
+    }
+    expect(() => k.kworkQueued(2, 99, -1)).toThrow("unknown kernel work 99");
+  });
+
+  it("arms a timer on the current CPU after its delay", () => {
+    const { k, engine } = kernelFor("none");
+    k.currentCpu = 2;
+    k.timer(4000, 33, 7);
+    expect(drain(engine)).toEqual([[4000, EV_TIMER, 2, 33, 7, PRIO_TIMER, 2]]);
+  });
+
+  it("records a violation with its CPU and time, and an object awaiting its free", () => {
+    const { k, engine } = kernelFor("none");
+    k.currentCpu = 3;
+    engine.nowPs = 1234;
+    k.violation("use-after-free", 8, "why");
+    k.noteAwaitingFree(8, -1);
+    expect(k.perCpu[3].violations).toEqual([{ kind: "use-after-free", obj: 8, cpu: 3, timePs: 1234, detail: "why" }]);
+    expect(k.perCpu[3].awaiting).toEqual([1234, 8, -1]);
+    expect(k.cpuState(3)).toBe(k.perCpu[3]);
+  });
+});
