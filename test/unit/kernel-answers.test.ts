@@ -10,6 +10,7 @@ import { Machine } from "../../shared/machine/machine.ts";
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../../shared/metrics/attribution.ts";
 import { TAG_PERCPU_SWITCHED } from "../../shared/schemes/percpu.ts";
 import type { KernelPathState } from "../../shared/kernel-path/setup.ts";
+import { CACHE_CONTAINER } from "../../shared/slab/caches.ts";
 import { runOf } from "./support/spec.ts";
 
 // The kernel model's glue, each figure by hand from the spec and DEFAULT_COSTS (shared/kernel/
@@ -327,5 +328,84 @@ describe("kernel: actions and timers", () => {
     expect(k.perCpu[3].violations).toEqual([{ kind: "use-after-free", obj: 8, cpu: 3, timePs: 1234, detail: "why" }]);
     expect(k.perCpu[3].awaiting).toEqual([1234, 8, -1]);
     expect(k.cpuState(3)).toBe(k.perCpu[3]);
+  });
+});
+
+describe("kernel: object memory under linux-6 (reused)", () => {
+  function reuseKernel(scheme = "nsproxy") {
+    const r = kernelFor(scheme);
+    r.k.setUpSlabs();
+    return r;
+  }
+
+  it("gives a freed container's memory to the next container made on a CPU of its node, one generation on", () => {
+    const { k } = reuseKernel();
+    const c = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.finishSetup();
+    // Freed on CPU 1 (node 0, the container's home): onto CPU 1's list, not the freed-for-good list.
+    k.setup(1, (w) => w.action(TAG_FREED, c));
+    expect(k.perCpu[1].freed).toEqual([]);
+    const again = k.setup(1, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(again).toBe(c);
+    expect(k.object(c).gen).toBe(1);
+    expect(k.object(c).home).toBe(0);
+    // An object of another cache (a task) does not take it.
+    k.setup(1, (w) => w.action(TAG_FREED, c));
+    const t = k.setup(1, (w) => k.newTask(w, 1, 0, [], false));
+    expect(t.id).not.toBe(c);
+    expect(k.object(c).gen).toBe(1);
+  });
+
+  it("zeroes a reused per-CPU count's CPU words (pcpu_alloc hands out zeroed memory)", () => {
+    const { k } = reuseKernel("percpu");
+    const c = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    k.finishSetup();
+    k.setup(0, (w) => w.action(TAG_FREED, c));
+    // The free noted the object no longer awaiting it (a per-CPU count).
+    expect(k.perCpu[0].awaiting.slice(1)).toEqual([c, -1]);
+    const w = new StepWriter();
+    k.setup(0, () => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const zeroed = w.steps.filter((s) => s.line < 0 && s.rmw === RMW_SET && s.arg === 0).map((s) => s.line);
+    expect(zeroed.slice(0, 4)).toEqual([0, 1, 2, 3].map((cpu) => k.perCpuLine(c, cpu)));
+  });
+
+  it("refuses memory of one node reused on another", () => {
+    const { k } = reuseKernel();
+    const c = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.finishSetup();
+    // CPU 2 (node 1) given node 0's container memory by hand.
+    k.perCpu[2].slab.lists[CACHE_CONTAINER].push(c, 0);
+    expect(() => k.setup(2, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC))).toThrow(`object memory ${c} of node 0 reused on node 1`);
+  });
+
+  it("keeps fresh memory for set-up objects freed during set-up, and for objects outside the caches", () => {
+    const { k } = reuseKernel();
+    const c = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.setup(0, (w) => w.action(TAG_FREED, c));
+    expect(k.perCpu[0].freed).toEqual([c]);
+  });
+
+  it("homes each node's slab list line on the node's first CPU", () => {
+    const { k } = reuseKernel();
+    // small-4: node 0's first CPU is 0, node 1's is 2; the lines are per-CPU lines (negative), homed there.
+    expect(k.lineHome(k.slabListLine(0, 0))).toBe(0);
+    expect(k.lineHome(k.slabListLine(0, 1))).toBe(1);
+    // The stand-in objects are the first made (ids 0, 1, ...: one per cache): cache 1 on node 1
+    // is object 1's line of CPU 2, -1 - (1 x 4 + 2) = -7; cache 0 on node 0 object 0's of CPU 0, -1.
+    expect([k.slabListLine(0, 0), k.slabListLine(1, 1), k.slabListLine(2, 0)]).toEqual([-1, -7, -9]);
+  });
+
+  it("hands the slab events to the node's and the CPU's lists", () => {
+    const { k, engine } = reuseKernel();
+    k.slabPut(1, CACHE_CONTAINER, 40, 2);
+    expect(k.slabNodes[1].partial[CACHE_CONTAINER]).toEqual([40, 2]);
+    expect(k.slabNodes[0].partial[CACHE_CONTAINER]).toEqual([]);
+    // A refill from CPU 3 at node 1 grants object 40 (its last grant), after the leg on the die (10 ns).
+    k.slabRefill(1, CACHE_CONTAINER, 3);
+    expect(drain(engine).map((e) => e.slice(0, 5))).toEqual([[10_000, 14, 3, CACHE_CONTAINER, 40]]);
+    k.perCpu[3].slab.refilling[CACHE_CONTAINER] = true;
+    k.slabGrant(3, CACHE_CONTAINER, 40, 2, true);
+    expect(k.perCpu[3].slab.lists[CACHE_CONTAINER]).toEqual([40, 2]);
+    expect(k.perCpu[3].slab.refilling[CACHE_CONTAINER]).toBe(false);
   });
 });
