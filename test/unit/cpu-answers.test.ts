@@ -309,6 +309,27 @@ describe("an interrupt, by hand on small-4", () => {
   });
 });
 
+describe("waking a CPU that is not idle", () => {
+  it("changes nothing while it computes or waits for a line", () => {
+    // Line 2 from DRAM 0-120 ns, then 100 ns of compute: done at 220 whatever the wake-ups at
+    // 50 ns (waiting for the line) and 150 ns (computing) say.
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(2, RMW_NONE).compute(100_000))]]]));
+    const idle: boolean[] = [];
+    r.at(50_000, () => {
+      idle.push(r.cpus[0].idle);
+      r.cpus[0].wake();
+    });
+    r.at(150_000, () => {
+      idle.push(r.cpus[0].idle);
+      r.cpus[0].wake();
+    });
+    r.run();
+    expect(idle).toEqual([false, false]);
+    expect(r.done.map((d) => d.atPs)).toEqual([220_000]);
+    expect(r.cpus[0].idle).toBe(true);
+  });
+});
+
 describe("a CPU's errors", () => {
   it("names a sleep step without a kernel that sleeps, an unknown step kind, and data it did not ask for", () => {
     const sleeping = rig(new Map([[0, [task(OP_FORK, (w) => w.sleep())]]]));
