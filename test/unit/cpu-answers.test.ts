@@ -209,11 +209,48 @@ describe("a CPU's accesses, by hand on small-4", () => {
     expect(s.drainedOps).toBe(1);
   });
 
-  it("does not count kernel work finishing after the window as drained", () => {
-    const r = rig(new Map([[0, [{ ...task(OP_KWORK, (w) => w.compute(5000)), taskId: -1 }, task(OP_FORK, (w) => w.compute(5000))]]]), { warmupPs: 0, durationPs: 1000 });
+  it("drains an operation ending exactly at the duration, not kernel work after it; gives kernel work's time to no task", () => {
+    // Window [0, 5 ns): kernel work 0-1 ns (counted: it ends inside), a fork 1-5 ns (ends at the
+    // duration: drained), kernel work 5-8 ns (after: not drained, not an operation), an exit 8-10 ns (drained).
+    const kw = (ps: number) => ({ ...task(OP_KWORK, (w) => w.compute(ps)), taskId: -1 });
+    const r = rig(new Map([[0, [kw(1000), task(OP_FORK, (w) => w.compute(4000)), kw(3000), task(OP_EXIT, (w) => w.compute(2000))]]]), { warmupPs: 0, durationPs: 5000 });
     r.run();
-    expect(r.cpus[0].stats.drainedOps).toBe(1);
-    expect(r.cpus[0].stats.completedByKind[OP_KWORK]).toBe(1);
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_KWORK, 1000],
+      [OP_FORK, 5000],
+      [OP_KWORK, 8000],
+      [OP_EXIT, 10_000],
+    ]);
+    const s = r.cpus[0].stats;
+    expect(s.drainedOps).toBe(2);
+    expect([s.opsByKind[OP_KWORK], s.opsByKind[OP_FORK], s.opsByKind[OP_EXIT]]).toEqual([1, 0, 0]);
+    expect(s.completedByKind[OP_KWORK]).toBe(2);
+    // Each task's classes hold its own compute only: kernel work is attributed to no task.
+    expect(r.done[1].classes).toEqual([4000, 0, 0]);
+    expect(r.done[3].classes).toEqual([2000, 0, 0]);
+    // Busy time counts steps begun in the window: 1 + 4 ns.
+    expect(s.busyPs).toBe(5000);
+  });
+});
+
+describe("a write to a shared copy, by hand on small-4", () => {
+  it("asks the home for ownership instead of hitting", () => {
+    // CPU 0 reads line 2 from DRAM (0-120 ns, Exclusive); CPU 1, after 200 ns of compute, reads
+    // it too: both hold it Shared. CPU 0, after 400 ns of compute (120-520), adds to it atomically:
+    // its copy is Shared, so it must upgrade (the home invalidates CPU 1's copy), not hit in 20 ns.
+    const r = rig(
+      new Map([
+        [0, [task(OP_FORK, (w) => w.access(2, RMW_NONE).compute(400_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+        [1, [task(OP_EXIT, (w) => w.compute(200_000).access(2, RMW_NONE))]],
+      ]),
+    );
+    r.run();
+    const fork = r.done.find((d) => d.op === OP_FORK)!;
+    // The upgrade invalidates the die neighbour's copy: an ownership transfer on the die, 100 ns
+    // (small-4's atomic on the other core's line), 520-620.
+    expect(fork.atPs).toBe(620_000);
+    expect(r.cpus[1].heldValue(2)).toBeUndefined();
+    expect(r.cpus[0].heldValue(2)).toBe(1);
   });
 });
 
@@ -297,6 +334,21 @@ describe("an interrupt, by hand on small-4", () => {
     expect(r.cpus[0].stats.busyPs).toBe(130_000);
   });
 
+  it("attributes the interrupted time with class 0 too (the namespace references')", () => {
+    // As above, the task's steps in class 0: compute 40 + 60 = 100 ns in class 0, 30 interrupted.
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000))]]]), undefined, { timeClass: () => 0 });
+    const seen: number[][] = [];
+    r.at(40_000, () => {
+      r.kwork.set(0, [{ ...task(OP_KWORK, (w) => w.compute(30_000)), taskId: -1 }]);
+      r.cpus[0].interrupt();
+    });
+    r.at(129_000, () => seen.push([r.cpus[0].programTimePs[0], r.cpus[0].programTimePs[ATTR_INTERRUPTED]]));
+    r.run();
+    // At 129 ns, the resumed segment (from 70 ns) is still open: 40 ns of class 0 so far, 30 interrupted.
+    expect(seen).toEqual([[40_000, 30_000]]);
+    expect(r.done.map((d) => d.atPs)).toEqual([70_000, 130_000]);
+  });
+
   it("does not preempt kernel work, nor a second time, nor a step ending now", () => {
     // Kernel work of 100 ns from 0: an interrupt at 40 ns waits for it (more kernel work, 10 ns, at 100-110).
     const r = rig(new Map([[0, [{ ...task(OP_KWORK, (w) => w.compute(100_000)), taskId: -1 }]]]));
@@ -342,6 +394,25 @@ describe("a CPU's errors", () => {
     expect(() => r.cpus[2].onData(6, 0, 0, 0)).toThrow("line 6 arrived but the CPU waits for -1");
     expect(() => r.cpus[2].onRecall(6, 1, 0, 0)).toThrow("recall of line 6 that the CPU neither holds nor awaits");
     expect(() => r.cpus[2].onInvalidate(6, 0)).toThrow("invalidation of line 6 that the CPU neither holds nor awaits");
+  });
+
+  it("keeps a program's start across its sleep: its latency runs from its first step", () => {
+    // The fork computes 1 ns and sleeps; the exit runs 1-3 ns; the fork comes back (the hook
+    // gives it again) and computes 2 ns more: done at 5 ns, latency 5 ns (not 2).
+    const fork = task(OP_FORK, (w) => w.compute(1000).sleep().compute(2000));
+    const queue = [fork, task(OP_EXIT, (w) => w.compute(2000))];
+    const r = rig(new Map([[0, queue]]), undefined, {
+      onSleep: () => {
+        queue.push(fork);
+        return true;
+      },
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_EXIT, 3000],
+      [OP_FORK, 5000],
+    ]);
+    expect(r.cpus[0].stats.latencyPsByKind[OP_FORK].sum).toBe(5000);
   });
 
   it("sleeps a program when the kernel takes it, and goes on when a wake-up came first", () => {
