@@ -38,6 +38,24 @@ function drain(engine: Engine): number[][] {
 const cpuOf = (id: number, programTimePs = new Float64Array(ATTR_CAPACITY)) => ({ id, programTimePs }) as unknown as Cpu;
 const prog = (op: number, taskId: number): Program => ({ op, taskId, startPs: 0, steps: [], pc: 0, scratch: 0 });
 
+describe("kernel: its shape", () => {
+  it("lists each socket's CPUs, marks pid and user hierarchical, and keeps the vars on net's kind (or the first)", () => {
+    const { k } = kernelFor("nsproxy", { namespaces: ["uts", "pid", "net", "user"] });
+    expect(k.socketCpus).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    expect(k.hierarchical).toEqual([false, true, false, true]);
+    expect([k.kindCount, k.varKind, k.netKind]).toEqual([4, 2, 2]);
+    expect(k.reuseMemory).toBe(true);
+    const { k: noNet } = kernelFor("nsproxy", { kernel: "refcounts-only", namespaces: ["uts", "pid"] });
+    expect([noNet.varKind, noNet.netKind, noNet.reuseMemory]).toEqual([0, -1, false]);
+    expect(noNet.cpuCount).toBe(4);
+    expect(noNet.perCpu.length).toBe(4);
+    expect(noNet.perCpu[3].timeByOp.length).toBe(12 * ATTR_LOCK_WAIT);
+  });
+});
+
 describe("kernel: freeing an object", () => {
   it("charges the free's 200 ns, poisons the count (unless already), frees the record, and puts what the object held", () => {
     const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
@@ -240,6 +258,31 @@ describe("kernel: sleeping and waking", () => {
     expect(back[ATTR_COMPUTE]).toBe(700);
     expect(back[ATTR_LOCK_WAIT]).toBe(15_000);
     expect([st.locks.waiting, st.locks.waitingFor, st.locks.holding, st.inScheme]).toEqual([1, 0, 2, true]);
+  });
+
+  it("gives woken programs back in the order of their wake-ups, a sleep inside the scheme's steps counted as the namespace references'", () => {
+    const { k, engine } = kernelFor("none");
+    const a = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    const b = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    const pa = prog(OP_FORK, a.id);
+    const pb = prog(OP_EXIT, b.id);
+    engine.nowPs = 1000;
+    k.perCpu[0].inScheme = true;
+    k.onSleep(cpuOf(0), pa);
+    k.onSleep(cpuOf(0), pb);
+    k.taskWoken(0, b.id);
+    k.taskWoken(0, a.id);
+    engine.nowPs = 4000;
+    const first = new Float64Array(ATTR_CAPACITY);
+    expect(k.nextProgram(cpuOf(0, first), false)).toBe(pb);
+    // b slept outside the scheme (onSleep cleared inScheme): 3 ns of kernel compute.
+    expect(first[ATTR_COMPUTE]).toBe(3000);
+    expect(k.perCpu[0].inScheme).toBe(false);
+    const second = new Float64Array(ATTR_CAPACITY);
+    expect(k.nextProgram(cpuOf(0, second), false)).toBe(pa);
+    // a slept inside: its 3 ns go to class 0, and the scheme's state comes back with it.
+    expect(second[ATTR_NAMESPACE_REFS]).toBe(3000);
+    expect(k.perCpu[0].inScheme).toBe(true);
   });
 
   it("lets a program woken before it sleeps go on", () => {
