@@ -12,14 +12,14 @@ import {
   RMW_PLAIN_ADD,
   RMW_SET,
 } from "../../shared/coherence/protocol.ts";
-import { SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "../../shared/coherence/source.ts";
+import { sourceCode, SOURCE_DRAM_LOCAL, SOURCE_DRAM_REMOTE } from "../../shared/coherence/source.ts";
 import { Engine } from "../../shared/engine/engine.ts";
 import { Cpu, type CpuHooks } from "../../shared/kernel/cpu.ts";
 import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KWORK, StepWriter, type Program } from "../../shared/kernel/program.ts";
 import { UNTIL_EQUAL } from "../../shared/locks/lock-word.ts";
 import { findMachinePreset } from "../../shared/machine/presets.ts";
 import { Machine } from "../../shared/machine/machine.ts";
-import { SELF } from "../../shared/machine/distance.ts";
+import { DIE, SELF } from "../../shared/machine/distance.ts";
 import { ATTR_INTERRUPTED } from "../../shared/metrics/attribution.ts";
 
 // A CPU with the memory system around it (homes, no kernel), on small-4 at 1 GHz (1 cycle = 1 ns
@@ -36,6 +36,8 @@ interface Done {
   op: number;
   atPs: number;
   classes: number[];
+  /** Every class's time summed. */
+  total: number;
 }
 
 function rig(programs: Map<number, Program[]>, window = { warmupPs: 0, durationPs: Infinity }, extra: Partial<CpuHooks> = {}) {
@@ -59,7 +61,7 @@ function rig(programs: Map<number, Program[]>, window = { warmupPs: 0, durationP
     },
     onAction() {},
     onProgramDone(cpu, p) {
-      done.push({ cpu: cpu.id, op: p.op, atPs: engine.nowPs, classes: [CLASS_COMPUTE, CLASS_MEMORY, ATTR_INTERRUPTED].map((c) => cpus[cpu.id].programTimePs[c]) });
+      done.push({ cpu: cpu.id, op: p.op, atPs: engine.nowPs, classes: [CLASS_COMPUTE, CLASS_MEMORY, ATTR_INTERRUPTED].map((c) => cpus[cpu.id].programTimePs[c]), total: cpus[cpu.id].programTimePs.reduce((a, b) => a + b, 0) });
     },
     timeClass: (_cpu, compute) => (compute ? CLASS_COMPUTE : CLASS_MEMORY),
     ...extra,
@@ -157,13 +159,14 @@ describe("a CPU's accesses, by hand on small-4", () => {
   });
 
   it("counts an access operation's accesses by source and its distinct lines, and not another operation's", () => {
-    // access op: lines 2, 4, 2: two DRAM fetches (0-120, 120-240) then a hit (to 244); 2 distinct lines.
+    // access op: lines 2, 4, 2: two DRAM fetches (0-120, 120-240) then a hit (to 244); 2 distinct
+    // lines (the action step at the end names line 0, but it is no access).
     // Then an exit touching line 6: its access is counted, but not among the variables'.
     const r = rig(
       new Map([
         [
           0,
-          [task(OP_ACCESS, (w) => w.access(2, RMW_NONE).access(4, RMW_NONE).access(2, RMW_NONE)), task(OP_EXIT, (w) => w.access(6, RMW_NONE).compute(100))],
+          [task(OP_ACCESS, (w) => w.access(2, RMW_NONE).access(4, RMW_NONE).access(2, RMW_NONE).action(0)), task(OP_EXIT, (w) => w.access(6, RMW_NONE).compute(100))],
         ],
       ]),
     );
@@ -209,14 +212,20 @@ describe("a CPU's accesses, by hand on small-4", () => {
     expect(s.drainedOps).toBe(1);
   });
 
-  it("drains an operation ending exactly at the duration, not kernel work after it; gives kernel work's time to no task", () => {
-    // Window [0, 5 ns): kernel work 0-1 ns (counted: it ends inside), a fork 1-5 ns (ends at the
-    // duration: drained), kernel work 5-8 ns (after: not drained, not an operation), an exit 8-10 ns (drained).
+  it("drains an operation ending exactly at the duration, not one before the warm-up nor kernel work; gives kernel work's time to no task", () => {
+    // Window [2 ns, 5 ns), the tasks task 0: a fork 0-1 ns (before the warm-up: neither counted
+    // nor drained), kernel work 1-2 ns (ends at the warm-up: counted), a fork 2-5 ns (ends at the
+    // duration: drained), kernel work 5-8 ns (after: not drained, not an operation), an exit
+    // 8-10 ns (drained).
     const kw = (ps: number) => ({ ...task(OP_KWORK, (w) => w.compute(ps)), taskId: -1 });
-    const r = rig(new Map([[0, [kw(1000), task(OP_FORK, (w) => w.compute(4000)), kw(3000), task(OP_EXIT, (w) => w.compute(2000))]]]), { warmupPs: 0, durationPs: 5000 });
+    const r = rig(
+      new Map([[0, [task(OP_FORK, (w) => w.compute(1000), 0), kw(1000), task(OP_FORK, (w) => w.compute(3000), 0), kw(3000), task(OP_EXIT, (w) => w.compute(2000), 0)]]]),
+      { warmupPs: 2000, durationPs: 5000 },
+    );
     r.run();
     expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
-      [OP_KWORK, 1000],
+      [OP_FORK, 1000],
+      [OP_KWORK, 2000],
       [OP_FORK, 5000],
       [OP_KWORK, 8000],
       [OP_EXIT, 10_000],
@@ -225,11 +234,34 @@ describe("a CPU's accesses, by hand on small-4", () => {
     expect(s.drainedOps).toBe(2);
     expect([s.opsByKind[OP_KWORK], s.opsByKind[OP_FORK], s.opsByKind[OP_EXIT]]).toEqual([1, 0, 0]);
     expect(s.completedByKind[OP_KWORK]).toBe(2);
-    // Each task's classes hold its own compute only: kernel work is attributed to no task.
-    expect(r.done[1].classes).toEqual([4000, 0, 0]);
-    expect(r.done[3].classes).toEqual([2000, 0, 0]);
-    // Busy time counts steps begun in the window: 1 + 4 ns.
-    expect(s.busyPs).toBe(5000);
+    expect(s.completedByKind[OP_FORK]).toBe(2);
+    // Each task's classes hold its own compute only (task 0's are cleared after each program):
+    // kernel work is attributed to no task.
+    expect(r.done.map((d) => d.total)).toEqual([1000, 0, 3000, 0, 2000]);
+    expect(r.done[2].classes).toEqual([3000, 0, 0]);
+    // Busy time counts steps begun in the window: the fork's 3 ns from 2 ns.
+    expect(s.busyPs).toBe(3000);
+  });
+
+  it("gives a task's classes no time from before it, after the CPU idled", () => {
+    // Task 0 computes 10 ns; the CPU idles until a wake-up at 50 ns; task 0's next program computes 5 ns.
+    const queue = [task(OP_FORK, (w) => w.compute(10_000), 0)];
+    const r = rig(new Map([[0, queue]]));
+    r.at(50_000, () => {
+      queue.push(task(OP_EXIT, (w) => w.compute(5000), 0));
+      r.cpus[0].wake();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs, d.total])).toEqual([
+      [OP_FORK, 10_000, 10_000],
+      [OP_EXIT, 55_000, 5000],
+    ]);
+  });
+
+  it("counts an atomic on line 0 as a shared atomic", () => {
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(0, RMW_ATOMIC_ADD, 1))]]]));
+    r.run();
+    expect(r.cpus[0].stats.sharedAtomics).toBe(1);
   });
 });
 
@@ -361,6 +393,140 @@ describe("an interrupt, by hand on small-4", () => {
   });
 });
 
+describe("an interrupt's edges, by hand on small-4", () => {
+  const kw = (ps: number) => ({ ...task(OP_KWORK, (w) => w.compute(ps)), taskId: -1 });
+
+  it("runs kernel work longer than the step's rest in full before the step resumes", () => {
+    // Compute 100 ns from 0; at 40 ns kernel work of 100 ns (longer than the 60 ns left) runs to
+    // 140; the step resumes for its 60 ns: done at 200. The preempted step's own end (100 ns)
+    // must not cut the kernel work short.
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000))]]]));
+    r.at(40_000, () => {
+      r.kwork.set(0, [kw(100_000)]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_KWORK, 140_000],
+      [OP_FORK, 200_000],
+    ]);
+  });
+
+  it("resumes the preempted program before the next task, and is not idle meanwhile", () => {
+    // Fork: compute 100 ns; interrupt at 40 ns (30 ns of kernel work, to 70); the fork resumes to
+    // 130; only then the exit (10 ns, to 140).
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000)), task(OP_EXIT, (w) => w.compute(10_000))]]]));
+    const idle: boolean[] = [];
+    r.at(40_000, () => {
+      r.kwork.set(0, [kw(30_000)]);
+      r.cpus[0].interrupt();
+      idle.push(r.cpus[0].idle);
+    });
+    r.run();
+    expect(idle).toEqual([false]);
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_KWORK, 70_000],
+      [OP_FORK, 130_000],
+      [OP_EXIT, 140_000],
+    ]);
+  });
+
+  it("does not preempt a step at the moment it ends: the kernel work waits for the program", () => {
+    // Compute 100 ns then 50 ns: an interrupt at exactly 100 ns (before the step's own event)
+    // finds the step over; the kernel work (30 ns) runs after the program: 150-180.
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000).compute(50_000))]]]));
+    r.at(100_000, () => {
+      r.kwork.set(0, [kw(30_000)]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.op, d.atPs])).toEqual([
+      [OP_FORK, 150_000],
+      [OP_KWORK, 180_000],
+    ]);
+  });
+
+  it("does not preempt a spin: the kernel work waits for the program", () => {
+    // CPU 1 spins on line 2 until it is 1 (as in the spin test: it sees the value at 380 ns and
+    // computes 1 ns); an interrupt at 150 ns, while it spins, queues 30 ns of kernel work: 381-411.
+    // CPU 1 is neither idle nor woken by a wake-up meanwhile.
+    const r = rig(
+      new Map([
+        [1, [task(OP_FORK, (w) => w.spin(2, UNTIL_EQUAL, 1, 1).compute(1000))]],
+        [0, [task(OP_EXIT, (w) => w.compute(200_000).access(2, RMW_SET, 1))]],
+      ]),
+    );
+    const idle: boolean[] = [];
+    r.at(150_000, () => {
+      r.kwork.set(1, [kw(30_000)]);
+      r.cpus[1].interrupt();
+      idle.push(r.cpus[1].idle);
+      r.cpus[1].wake();
+    });
+    r.run();
+    expect(idle).toEqual([false]);
+    expect(r.done.filter((d) => d.cpu === 1).map((d) => [d.op, d.atPs])).toEqual([
+      [OP_FORK, 381_000],
+      [OP_KWORK, 411_000],
+    ]);
+  });
+
+  it("attributes nothing without a time-class hook, the interrupted time neither", () => {
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(100_000))]]]), undefined, { timeClass: undefined });
+    r.at(40_000, () => {
+      r.kwork.set(0, [kw(30_000)]);
+      r.cpus[0].interrupt();
+    });
+    r.run();
+    expect(r.done.map((d) => [d.atPs, d.total])).toEqual([
+      [70_000, 0],
+      [130_000, 0],
+    ]);
+  });
+
+  it("is not idle once woken, before its first step", () => {
+    const r = rig(new Map([[0, [task(OP_FORK, (w) => w.compute(1000))]]]));
+    r.cpus[0].wake();
+    expect(r.cpus[0].idle).toBe(false);
+    r.engine.runUntil(Infinity);
+    expect(r.cpus[0].idle).toBe(true);
+    expect(r.done.map((d) => d.atPs)).toEqual([1000]);
+  });
+});
+
+describe("a spin's time and a shared copy, by hand on small-4", () => {
+  it("keeps a spin's whole wait in its class, class 0 too, for task 0", () => {
+    // The spin test's CPU 1 (task 0, every step in class 0): the wait 0-380 ns and the 1 ns compute.
+    const r = rig(
+      new Map([
+        [1, [task(OP_FORK, (w) => w.spin(2, UNTIL_EQUAL, 1, 1).compute(1000), 0)]],
+        [0, [task(OP_EXIT, (w) => w.compute(200_000).access(2, RMW_SET, 1), 0)]],
+      ]),
+      undefined,
+      { timeClass: () => 0 },
+    );
+    r.run();
+    const fork = r.done.find((d) => d.op === OP_FORK)!;
+    expect([fork.atPs, fork.total]).toEqual([381_000, 381_000]);
+  });
+
+  it("spins on a Shared copy without asking for ownership: a hit", () => {
+    // CPU 0 reads line 2 (DRAM, 0-120 ns); CPU 1 computes 200 ns and reads it from CPU 0 across
+    // the die (80 ns: 200-280), both Shared; then CPU 1 spins until it is 0: it is, on its own
+    // copy: a hit, 4 ns (to 284), then 1 ns of compute: 285. Asking for ownership would cost the
+    // 100 ns transfer.
+    const r = rig(
+      new Map([
+        [0, [task(OP_EXIT, (w) => w.access(2, RMW_NONE))]],
+        [1, [task(OP_FORK, (w) => w.compute(200_000).access(2, RMW_NONE).spin(2, UNTIL_EQUAL, 0).compute(1000))]],
+      ]),
+    );
+    r.run();
+    expect(r.done.find((d) => d.op === OP_FORK)!.atPs).toBe(285_000);
+    expect(r.cpus[0].heldValue(2)).toBe(0);
+  });
+});
+
 describe("waking a CPU that is not idle", () => {
   it("changes nothing while it computes or waits for a line", () => {
     // Line 2 from DRAM 0-120 ns, then 100 ns of compute: done at 220 whatever the wake-ups at
@@ -391,9 +557,25 @@ describe("a CPU's errors", () => {
     const unknown = rig(new Map([[0, [odd]]]));
     expect(() => unknown.run()).toThrow("unknown step kind 9");
     const r = rig(new Map());
-    expect(() => r.cpus[2].onData(6, 0, 0, 0)).toThrow("line 6 arrived but the CPU waits for -1");
-    expect(() => r.cpus[2].onRecall(6, 1, 0, 0)).toThrow("recall of line 6 that the CPU neither holds nor awaits");
-    expect(() => r.cpus[2].onInvalidate(6, 0)).toThrow("invalidation of line 6 that the CPU neither holds nor awaits");
+    expect(() => r.cpus[2].onData(6, 0, 0, 0)).toThrow("line 6 arrived but the CPU waits for -1 (at 0 ps, cpu 2)");
+    // Line -1 (per-CPU data) is what an idle CPU's "no line" reads as: still nobody waits for it.
+    expect(() => r.cpus[2].onData(-1, 0, 0, 0)).toThrow("line -1 arrived but the CPU waits for -1 (at 0 ps, cpu 2)");
+    expect(() => r.cpus[2].onRecall(6, 1, 0, 0)).toThrow("recall of line 6 that the CPU neither holds nor awaits (at 0 ps, cpu 2)");
+    expect(() => r.cpus[2].onInvalidate(6, 0)).toThrow("invalidation of line 6 that the CPU neither holds nor awaits (at 0 ps, cpu 2)");
+    expect(() => rig(new Map([[1, [task(OP_FORK, (w) => w.sleep())]]])).run()).toThrow("a sleep step, but the kernel cannot sleep (at 0 ps, cpu 1)");
+    const odd1 = task(OP_FORK, (w) => w.compute(1));
+    odd1.steps[0].kind = 9;
+    expect(() => rig(new Map([[3, [odd1]]])).run()).toThrow("unknown step kind 9 (at 0 ps, cpu 3)");
+  });
+
+  it("names data for another line than the one awaited, and an upgrade of a line not held", () => {
+    // CPU 0 waits for line 2 from DRAM (0-120 ns): at 50 ns, line 4's data, then line 2's upgrade.
+    const wrong = rig(new Map([[0, [task(OP_FORK, (w) => w.access(2, RMW_NONE))]]]));
+    wrong.at(50_000, () => wrong.cpus[0].onData(4, 0, 0, 0));
+    expect(() => wrong.run()).toThrow("line 4 arrived but the CPU waits for 2 (at 50000 ps, cpu 0)");
+    const upgrade = rig(new Map([[0, [task(OP_FORK, (w) => w.access(2, RMW_NONE))]]]));
+    upgrade.at(50_000, () => upgrade.cpus[0].onData(2, 0, 1, sourceCode(DIE, true)));
+    expect(() => upgrade.run()).toThrow("upgrade granted for line 2 not held (at 50000 ps, cpu 0)");
   });
 
   it("keeps a program's start across its sleep: its latency runs from its first step", () => {

@@ -42,7 +42,7 @@ describe("object lines", () => {
     expect(perCpuLine(0, 0, 4)).toBe(-1);
     expect([isPerCpuLine(-1), isPerCpuLine(0), isPerCpuLine(23)]).toEqual([true, false, false]);
     // Back from a line: 23 / 4 rounds down to 5; -24 is (23 / 4 = 5, CPU 23 mod 4 = 3).
-    expect([objectOfLine(20, 4), objectOfLine(23, 4), objectOfLine(24, 4)]).toEqual([5, 5, 6]);
+    expect([objectOfLine(0, 4), objectOfLine(20, 4), objectOfLine(23, 4), objectOfLine(24, 4)]).toEqual([0, 5, 5, 6]);
     expect([objectOfLine(-24, 4), objectOfLine(-21, 4), objectOfLine(-1, 4)]).toEqual([5, 5, 0]);
     expect([cpuOfPerCpuLine(-24, 4), cpuOfPerCpuLine(-21, 4), cpuOfPerCpuLine(-1, 4)]).toEqual([3, 0, 0]);
     // On 3 CPUs object 2's CPU 1 is -1 - 7 = -8: object 7 / 3 = 2, CPU 7 mod 3 = 1.
@@ -114,6 +114,9 @@ describe("programs' steps", () => {
       const b = steps(3, 1);
       const out = insertSteps(b, 2, steps(n, 10));
       expect(out.length).toBe(n + 3);
+      // Below 1024 the list itself grows; from 1024 on it is left as it was.
+      expect(out === b).toBe(n < 1024);
+      expect(b.length).toBe(n < 1024 ? n + 3 : 3);
       expect([out[0].ps, out[1].ps, out[2].ps, out[n + 1].ps, out[n + 2].ps]).toEqual([1, 2, 10, 10 + n - 1, 3]);
     }
   });
