@@ -258,6 +258,18 @@ describe("a CPU's accesses, by hand on small-4", () => {
     ]);
   });
 
+  it("gives a task's classes no time from before the CPU's first step, taken late", () => {
+    // CPU 2 is first woken at 50 ns, for a 5 ns compute: its classes hold those 5 ns only.
+    const queue: Program[] = [];
+    const r = rig(new Map([[2, queue]]));
+    r.at(50_000, () => {
+      queue.push(task(OP_EXIT, (w) => w.compute(5000), 0));
+      r.cpus[2].wake();
+    });
+    r.engine.runUntil(Infinity);
+    expect(r.done.map((d) => [d.cpu, d.atPs, d.total])).toEqual([[2, 55_000, 5000]]);
+  });
+
   it("counts an atomic on line 0 as a shared atomic", () => {
     const r = rig(new Map([[0, [task(OP_FORK, (w) => w.access(0, RMW_ATOMIC_ADD, 1))]]]));
     r.run();
