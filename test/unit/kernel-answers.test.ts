@@ -4,11 +4,12 @@ import { Engine } from "../../shared/engine/engine.ts";
 import { EventQueue } from "../../shared/engine/event-queue.ts";
 import type { Cpu } from "../../shared/kernel/cpu.ts";
 import { Kernel, TAG_FREED, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_TASK_EXIT } from "../../shared/kernel/kernel.ts";
-import { COUNTER_ATOMIC, COUNTER_PERCPU, OBJ_CONTAINER, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
 import { OP_EXIT, OP_FORK, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program } from "../../shared/kernel/program.ts";
 import { Machine } from "../../shared/machine/machine.ts";
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../../shared/metrics/attribution.ts";
-import { TAG_PERCPU_SWITCHED } from "../../shared/schemes/percpu.ts";
+import { TAG_PERCPU_SWITCHED, TIMER_PERCPU_SWITCH } from "../../shared/schemes/percpu.ts";
+import { TAG_SLOPPY_RECONCILED } from "../../shared/schemes/sloppy.ts";
 import type { KernelPathState } from "../../shared/kernel-path/setup.ts";
 import { CACHE_CONTAINER } from "../../shared/slab/caches.ts";
 import { runOf } from "./support/spec.ts";
@@ -450,5 +451,230 @@ describe("kernel: object memory under linux-6 (reused)", () => {
     k.slabGrant(3, CACHE_CONTAINER, 40, 2, true);
     expect(k.perCpu[3].slab.lists[CACHE_CONTAINER]).toEqual([40, 2]);
     expect(k.perCpu[3].slab.refilling[CACHE_CONTAINER]).toBe(false);
+  });
+});
+
+describe("kernel: for kernel.ts's mutation survivors", () => {
+  it("starts with empty per-CPU state and reads the engine's time", () => {
+    const { k, engine } = kernelFor("refcache");
+    for (const st of k.perCpu) {
+      expect([st.runQueue, st.kwork, st.awaiting, st.freed, st.switched, st.switchedGen, st.violations, st.ready, st.refcacheReviews]).toEqual([[], [], [], [], [], [], [], [], []]);
+      expect([st.refcacheDirty.size, st.switchedAt.size, st.sleeping.size, st.wakePending.size, st.childrenSent.size, st.nextLocalId, st.refcacheEpoch, st.inScheme]).toEqual([0, 0, 0, 0, 0, 0, 0, false]);
+    }
+    engine.nowPs = 4321;
+    expect(k.nowPs).toBe(4321);
+    expect(k.globalObject).toBe(-1);
+    expect(k.locks.nodesObject).toBe(-1);
+  });
+
+  it("starts the epoch timers on every CPU when no ownership is given, for no object", () => {
+    const { k, engine } = kernelFor("refcache", { options: { refcacheEpoch: "40us" } });
+    k.startTimers();
+    expect(drain(engine).map((e) => [e[0], e[1], e[2], e[4]])).toEqual([0, 1, 2, 3].map((c) => [40_000_000, EV_TIMER, c, -1]));
+  });
+
+  it("tells the creator CPU only of objects made after set-up, the first of CPU 0 too", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only" });
+    for (let i = 0; i < 3; i++) k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(k.creatorCpu(5)).toBe(-1);
+    k.finishSetup();
+    // idBase 3: set-up objects 0..2 are -1; CPU 0's first is 3 + 0 x 4 + 0 = 3.
+    const first = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(first).toBe(3);
+    expect([0, 1, 2, 3].map((id) => k.creatorCpu(id))).toEqual([-1, -1, -1, 0]);
+  });
+
+  it("numbers objects by CPU when set-up made none (base 0)", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only" });
+    k.finishSetup();
+    const ids = [2, 2, 1].map((cpu) => k.setup(cpu, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC)));
+    // 0 + n x 4 + CPU: 2, 6, 1.
+    expect(ids).toEqual([2, 6, 1]);
+    expect(ids.map((id) => k.creatorCpu(id))).toEqual([2, 2, 1]);
+  });
+
+  it("keeps its own copy of what an object holds, and a task's and the global object's fields", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only" });
+    const holds = [1, 2];
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, holds, COUNTER_ATOMIC));
+    holds.push(3);
+    expect(k.object(obj).holds).toEqual([1, 2]);
+    const t = k.setup(0, (w) => k.newTask(w, 0, 1, [obj], true));
+    expect([t.role, t.attach, t.owned, t.thinkNext, t.churnPhase, t.pull]).toEqual([1, [obj], true, false, 0, false]);
+    expect([k.object(t.id).nsKind, k.object(t.id).holds, k.object(t.id).counter]).toEqual([-1, [], 0]);
+    const g = k.setup(0, (w) => k.createGlobal(w));
+    expect([k.object(g).nsKind, k.object(g).holds, k.object(g).counter]).toEqual([-1, [], 0]);
+  });
+
+  it("puts the count and the read-mostly fields on one line in the shared layout", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only", layout: "shared" });
+    const w = new StepWriter();
+    const obj = k.setup(0, () => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(k.readLine(obj)).toBe(k.countLine(obj));
+    expect(w.steps.slice(0, 2).map((s) => s.line)).toEqual([k.countLine(obj), k.varsLine(obj)]);
+  });
+
+  it("shares the records of objects made after set-up only", () => {
+    const { k } = kernelFor("none", { kernel: "refcounts-only" });
+    k.shareCreatedObjects = true;
+    k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.finishSetup();
+    const b = k.setup(1, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    expect(k.takeCreatedObjects().map((o) => o.id)).toEqual([b]);
+  });
+
+  it("releases an owned attachment (a per-CPU count's kill) and puts another", () => {
+    const { k } = kernelFor("percpu", { kernel: "refcounts-only" });
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const owned = new StepWriter();
+    k.leave(owned, obj, true);
+    const other = new StepWriter();
+    k.leave(other, obj, false);
+    const rel = new StepWriter();
+    k.release(rel, obj);
+    const put = new StepWriter();
+    k.put(put, obj);
+    expect(owned.steps).toEqual(rel.steps);
+    expect(other.steps).toEqual(put.steps);
+    expect(owned.steps).not.toEqual(other.steps);
+  });
+
+  it("notes per-CPU and sloppy counts awaiting their free, not atomic ones", () => {
+    for (const [scheme, counter, noted] of [
+      ["percpu", COUNTER_PERCPU, true],
+      ["sloppy", COUNTER_SLOPPY, true],
+      ["nsproxy", COUNTER_ATOMIC, false],
+    ] as const) {
+      const { k } = kernelFor(scheme, { kernel: "refcounts-only" });
+      const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], counter));
+      k.setup(0, (w) => w.action(TAG_FREED, obj));
+      expect(k.perCpu[0].awaiting).toEqual(noted ? [0, obj, -1] : []);
+    }
+  });
+
+  it("records sloppy's reconcile as a switch, and no other counter action", () => {
+    const { k } = kernelFor("sloppy", { kernel: "refcounts-only" });
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_SLOPPY));
+    k.onAction(cpuOf(1), prog(OP_EXIT, 1), new StepWriter().action(TAG_SLOPPY_RECONCILED, obj).steps[0], new StepWriter());
+    expect(k.perCpu[1].switched).toEqual([obj]);
+    const { k: r } = kernelFor("refcache", { kernel: "refcounts-only" });
+    const o2 = r.setup(0, (w) => r.create(w, OBJ_CONTAINER, -1, [], COUNTER_REFCACHE));
+    r.setup(0, (w) => r.get(w, o2));
+    expect(r.perCpu[0].switched).toEqual([]);
+  });
+
+  it("adds no class past the run's classes to an operation's time", () => {
+    const { k, engine } = kernelFor("none");
+    const t = k.setup(0, (w) => k.newTask(w, 0, 0, [], false));
+    const time = new Float64Array(ATTR_CAPACITY);
+    time[ATTR_COMPUTE] = 3000;
+    time[ATTR_LOCK_WAIT] = 11;
+    engine.nowPs = 100_000_000;
+    k.onProgramDone(cpuOf(0, time), prog(OP_FORK, t.id));
+    expect(k.perCpu[0].timeByOp.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(k.perCpu[0].timeByOp[(OP_FORK + 1) * k.timeClasses]).toBe(0);
+  });
+
+  it("names a queued task that does not exist, and a kernel without a programmer", () => {
+    const { k } = kernelFor("none");
+    k.perCpu[1].runQueue.push(77);
+    expect(() => k.nextProgram(cpuOf(1), false)).toThrow("task 77 is queued but does not exist (at 0 ps, cpu 1)");
+    const t = k.setup(1, (w) => k.newTask(w, 1, 0, [], false));
+    k.perCpu[1].runQueue.push(t.id);
+    expect(() => k.nextProgram(cpuOf(1), false)).toThrow("Kernel has no task programmer");
+  });
+
+  it("names the CPU and time of its errors", () => {
+    const { k, engine } = kernelFor("none");
+    engine.nowPs = 9;
+    k.currentCpu = 2;
+    const t = k.setup(2, (w) => k.newTask(w, 2, 0, [], false));
+    expect(() => k.get(new StepWriter(), t.id)).toThrow(`object ${t.id} has no reference count (at 9 ps, cpu 2)`);
+    k.onSleep(cpuOf(3), prog(OP_FORK, t.id));
+    expect(() => k.onSleep(cpuOf(3), prog(OP_FORK, t.id))).toThrow(`task ${t.id} sleeps twice (at 9 ps, cpu 3)`);
+    expect(() => k.onAction(cpuOf(1), prog(OP_FORK, 1), new StepWriter().action(15).steps[0], new StepWriter())).toThrow("unknown action tag 15 (at 9 ps, cpu 1)");
+    expect(() => k.onResult(cpuOf(1), prog(OP_FORK, 1), new StepWriter().access(0, 0, 0, 3).steps[0], 0, new StepWriter())).toThrow("no handler for result tag 3 (at 9 ps, cpu 1)");
+    expect(() => k.timerFired(3, 3, -1)).toThrow("unknown timer 3 (at 9 ps, cpu 3)");
+    expect(() => k.kworkQueued(0, 99, -1)).toThrow("unknown kernel work 99 (at 9 ps, cpu 0)");
+  });
+
+  it("queues a per-CPU count's switch as kernel work of no task, and re-arms only refcache's epoch", () => {
+    const { k, engine } = kernelFor("percpu", { kernel: "refcounts-only" });
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    k.timerFired(2, TIMER_PERCPU_SWITCH, obj);
+    expect(engine.queue.size).toBe(0);
+    const kw = k.perCpu[2].kwork;
+    expect(kw.length).toBe(1);
+    expect([kw[0].op, kw[0].taskId, kw[0].pc, kw[0].startPs]).toEqual([OP_KWORK, -1, 0, 0]);
+    // The switch sums the 4 CPUs' counts, then switches.
+    expect(kw[0].steps.map((s) => s.kind)).toEqual([STEP_ACCESS, STEP_ACCESS, STEP_ACCESS, STEP_ACCESS, STEP_ACTION]);
+  });
+});
+
+describe("kernel: memory reuse's edges under linux-6", () => {
+  function reuseKernel(scheme = "nsproxy") {
+    const r = kernelFor(scheme);
+    r.k.setUpSlabs();
+    return r;
+  }
+
+  it("reuses an exited task's memory for the next task on the CPU (cache 0)", () => {
+    const { k } = reuseKernel();
+    k.finishSetup();
+    const t = k.setup(1, (w) => k.newTask(w, 1, 0, [], false));
+    k.setup(1, (w) => w.action(TAG_TASK_EXIT, t.id));
+    const u = k.setup(1, (w) => k.newTask(w, 1, 0, [], false));
+    expect(u.id).toBe(t.id);
+    expect(k.object(u.id).gen).toBe(1);
+  });
+
+  it("makes a global object after set-up from fresh memory, and keeps a freed one in the table", () => {
+    const { k } = reuseKernel();
+    k.finishSetup();
+    const g = k.setup(1, (w) => k.createGlobal(w));
+    expect(k.object(g).gen).toBe(0);
+    k.setup(1, (w) => w.action(TAG_FREED, g));
+    expect(k.perCpu[1].freed).toEqual([g]);
+  });
+
+  it("zeroes exactly the 4 CPU words of a reused per-CPU count, and none of a fresh one or a reused atomic", () => {
+    const { k } = reuseKernel("percpu");
+    const c = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const a = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC));
+    k.finishSetup();
+    const fresh = new StepWriter();
+    k.setup(0, () => k.create(fresh, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
+    const perCpuSets = (w: StepWriter) => w.steps.filter((s) => s.kind === STEP_ACCESS && s.line < 0 && s.rmw === RMW_SET).length;
+    // A fresh per-CPU count may need a refill of CPU 0's list (a load of the list line), but zeroes nothing.
+    expect(perCpuSets(fresh)).toBe(0);
+    k.setup(0, (w) => w.action(TAG_FREED, c));
+    const reused = new StepWriter();
+    expect(k.setup(0, () => k.create(reused, OBJ_CONTAINER, -1, [], COUNTER_PERCPU))).toBe(c);
+    expect(perCpuSets(reused)).toBe(4);
+    k.setup(0, (w) => w.action(TAG_FREED, a));
+    const atomic = new StepWriter();
+    expect(k.setup(0, () => k.create(atomic, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC))).toBe(a);
+    expect(perCpuSets(atomic)).toBe(0);
+  });
+
+  it("installs memory freed in another partition, whose old record it never saw", () => {
+    const { k } = reuseKernel();
+    k.finishSetup();
+    k.perCpu[1].slab.lists[CACHE_CONTAINER].push(999, 4);
+    expect(k.setup(1, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC))).toBe(999);
+    expect(k.object(999).gen).toBe(5);
+    // Another node's memory: the error names the CPU.
+    const c = 999;
+    k.perCpu[2].slab.lists[CACHE_CONTAINER].push(c, 5);
+    expect(() => k.setup(2, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_ATOMIC))).toThrow(`object memory ${c} of node 0 reused on node 1 (at 0 ps, cpu 2)`);
+  });
+
+  it("sets up no slab lists under refcounts-only, and list objects of no kind holding nothing under linux-6", () => {
+    const { k } = kernelFor("nsproxy", { kernel: "refcounts-only" });
+    k.setUpSlabs();
+    expect(k.objects.size).toBe(0);
+    const { k: l } = reuseKernel();
+    expect(l.objects.size).toBe(l.perCpu[0].slab.lists.length);
+    for (const o of l.objects.all()) expect([o.type, o.nsKind, o.holds]).toEqual([OBJ_GLOBAL, -1, []]);
   });
 });
