@@ -599,7 +599,8 @@ describe("kernel: for kernel.ts's mutation survivors", () => {
   });
 
   it("queues a per-CPU count's switch as kernel work of no task, and re-arms only refcache's epoch", () => {
-    const { k, engine } = kernelFor("percpu", { kernel: "refcounts-only" });
+    // An epoch of 40 us would be re-armed inside the 1 ms run: a per-CPU switch is not.
+    const { k, engine } = kernelFor("percpu", { kernel: "refcounts-only", options: { refcacheEpoch: "40us" } });
     const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
     k.timerFired(2, TIMER_PERCPU_SWITCH, obj);
     expect(engine.queue.size).toBe(0);
