@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EV_TASK_WAKE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_ATOMIC_ADD, RMW_SET } from "../../shared/coherence/protocol.ts";
 import { Engine } from "../../shared/engine/engine.ts";
-import { EventQueue } from "../../shared/engine/event-queue.ts";
 import type { Cpu } from "../../shared/kernel/cpu.ts";
 import { Kernel, TAG_FREED, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_TASK_EXIT } from "../../shared/kernel/kernel.ts";
 import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
@@ -13,6 +12,7 @@ import { TAG_SLOPPY_RECONCILED } from "../../shared/schemes/sloppy.ts";
 import type { KernelPathState } from "../../shared/kernel-path/setup.ts";
 import { CACHE_CONTAINER } from "../../shared/slab/caches.ts";
 import { runOf } from "./support/spec.ts";
+import { drain } from "./support/drain.ts";
 
 // The kernel model's glue, each figure by hand from the spec and DEFAULT_COSTS (shared/kernel/
 // costs.ts) on small-4 (1 GHz: 1 ns = 1000 ps): free 200 ns, a namespace's creation 5 us under
@@ -23,17 +23,6 @@ function kernelFor(scheme: string, extra: Record<string, unknown> = {}) {
   const machine = new Machine(config.machine, config.cpuCount);
   const engine = new Engine(machine.cpuCount + machine.nodeCount);
   return { k: new Kernel(config, machine, engine), engine, config };
-}
-
-function drain(engine: Engine): number[][] {
-  const out: number[][] = [];
-  while (engine.queue.size > 0) {
-    const slot = engine.queue.pop();
-    const q = engine.queue;
-    const { priority, origin } = EventQueue.unpackRank(q.lastRank);
-    out.push([q.lastTimePs, q.type(slot), q.target(slot), q.a0(slot), q.a1(slot), priority, origin]);
-  }
-  return out;
 }
 
 const cpuOf = (id: number, programTimePs = new Float64Array(ATTR_CAPACITY)) => ({ id, programTimePs }) as unknown as Cpu;

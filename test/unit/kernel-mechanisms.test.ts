@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EV_TASK_ARRIVE, EV_TIMER, PRIO_ARRIVAL } from "../../shared/coherence/protocol.ts";
 import { Engine } from "../../shared/engine/engine.ts";
-import { EventQueue } from "../../shared/engine/event-queue.ts";
 import { Prng } from "../../shared/engine/prng.ts";
 import type { Cpu } from "../../shared/kernel/cpu.ts";
 import { Kernel, TAG_MIGRATE, TAG_SPAWN } from "../../shared/kernel/kernel.ts";
@@ -11,6 +10,7 @@ import { Machine } from "../../shared/machine/machine.ts";
 import { TIMER_REFCACHE_EPOCH } from "../../shared/schemes/refcache.ts";
 import { runOf } from "./support/spec.ts";
 import { ATTR_CAPACITY } from "../../shared/metrics/attribution.ts";
+import { drain } from "./support/drain.ts";
 
 // The kernel model's own mechanisms, each against the figure the preset gives by hand. small-4:
 // CPUs 0 and 1 share socket (and memory node) 0, CPUs 2 and 3 socket 1; an atomic on a line
@@ -21,18 +21,6 @@ function kernelFor(scheme: string, extra: Record<string, unknown> = {}, ownsCpu?
   const machine = new Machine(config.machine, config.cpuCount);
   const engine = new Engine(machine.cpuCount + machine.nodeCount);
   return { k: new Kernel(config, machine, engine, ownsCpu), engine, config };
-}
-
-/** Pops every queued event: [time, type, target, a0, a1, priority, origin]. */
-function drain(engine: Engine): number[][] {
-  const out: number[][] = [];
-  while (engine.queue.size > 0) {
-    const slot = engine.queue.pop();
-    const q = engine.queue;
-    const { priority, origin } = EventQueue.unpackRank(q.lastRank);
-    out.push([q.lastTimePs, q.type(slot), q.target(slot), q.a0(slot), q.a1(slot), priority, origin]);
-  }
-  return out;
 }
 
 /** A CPU as onProgramDone reads it: its id and the time its program spent per class (none here). */
