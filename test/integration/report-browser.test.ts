@@ -240,7 +240,7 @@ describe("report.html in headless Chromium", () => {
         doc.workload.name,
         doc.workload.description,
         doc.codeVersion,
-        "half the transfer latency",
+        "the class's atomic latency - 2 message legs + a locked RMW",
         "1/8 of the read latency",
         "2.6 ms",
         "Verdict:",
