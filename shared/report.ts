@@ -5,6 +5,7 @@ import { OBJ_GLOBAL, OBJ_NSPROXY, OBJ_TASK, type KObject } from "./kernel/object
 import { isCountedOp, OP_EXIT, OP_FORK, OP_KINDS, OP_KIND_COUNT, type OpKindName } from "./kernel/program.ts";
 import { lockResults, lockViolations } from "./locks/lock-results.ts";
 import { ATTR_LOCK_WAIT, latencyBreakdown } from "./metrics/attribution.ts";
+import { mergeAwaiting } from "./metrics/awaiting-free.ts";
 import { checkReferences } from "./metrics/invariants.ts";
 import type { KernelPathResult, LatencySummary, RunResult, SourceCounts, TransferCounts, VarAccessResult } from "./metrics/result.ts";
 import { LatencyHistogram, type HistogramReport } from "./metrics/latency-histogram.ts";
@@ -27,8 +28,10 @@ export interface CpuReport {
   busyPs: number;
   /** Lines the CPU holds at the end, flattened: line, value, ... */
   heldLines: number[];
-  /** Objects-awaiting-free changes, flattened: time, object, +1/-1, ... */
-  awaiting: number[];
+  /** Net changes of the count of objects awaiting free by sampling slot, flattened: slot, delta, ... (metrics/awaiting-free.ts). */
+  awaitingSlots: number[];
+  /** Net change by object of that count, flattened: id, generation, net, ... */
+  awaitingObjects: number[];
   freed: number[];
   switched: number[];
   /** The generation of each object in `switched` (absent in older reports: 0). */
@@ -196,7 +199,6 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
   const genOf = (id: number) => objects.get(id)?.gen ?? 0;
   const freed = new Set<number>();
   const switched = new Set<number>();
-  const events: Array<[number, number, number]> = [];
   const violations: Violation[] = [];
   // Memory on a free list holds no object: the object that lived there last was freed.
   const freeMemory = (list: readonly number[] | undefined) => {
@@ -209,23 +211,10 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
     c.switched.forEach((o, i) => {
       if ((c.switchedGen?.[i] ?? 0) === genOf(o)) switched.add(o);
     });
-    for (let i = 0; i < c.awaiting.length; i += 3) events.push([c.awaiting[i], c.awaiting[i + 1], c.awaiting[i + 2]]);
     for (const v of c.violations) violations.push(v);
   }
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-  let awaitingNow = 0;
-  let awaitingPeak = 0;
-  let awaitingAtEnd = 0;
-  const awaitingSet = new Set<number>();
-  for (const [t, obj, delta] of events) {
-    awaitingNow += delta;
-    if (delta > 0) awaitingSet.add(obj);
-    else awaitingSet.delete(obj);
-    if (t < config.durationPs) {
-      if (awaitingNow > awaitingPeak) awaitingPeak = awaitingNow;
-      awaitingAtEnd = awaitingNow;
-    }
-  }
+  const awaiting = mergeAwaiting(cpus, genOf);
+  const awaitingSet = awaiting.objects;
   // Refcache epochs stop at the duration, so a zero reached after the last flush still sits in a
   // CPU's unflushed delta; the next epoch would find it. Such an object awaits free, it is no leak.
   for (const c of cpus) for (const o of c.refcacheDirty) awaitingSet.add(o);
@@ -278,8 +267,8 @@ export function mergeReports(config: RunConfig, reports: readonly PartitionRepor
       refBytesPerContainer: refBytesPerContainer(objects, first?.firstContainerRoots ?? [], config),
       fixedBytes: config.scheme === "refcache" ? cpuCount * REFCACHE_SLOTS * REFCACHE_SLOT_BYTES : 0,
       liveObjectsAtEnd: liveObjects,
-      awaitingFreePeak: awaitingPeak,
-      awaitingFreeAtEnd: awaitingAtEnd,
+      awaitingFreePeak: awaiting.peak,
+      awaitingFreeAtEnd: awaiting.atEnd,
     },
     scalingEfficiency: null,
     engineEvents: reports.reduce((s, r) => s + r.engineEvents, 0),

@@ -63,6 +63,7 @@ import { netnsBatch, netnsBatchDone, netnsQueued, newNetnsWorkerState, queueNetn
 import { netnsCostsPs, type NetnsCostsPs } from "../kernel-path/netns-costs.ts";
 import { cacheCount, cacheOf, cpuPartialLimits } from "../slab/caches.ts";
 import { newSlabCpu, newSlabNode, slabFree, slabGranted, slabNodePut, slabNodeRefill, slabTake, type SlabCpuState, type SlabHost, type SlabNodeState } from "../slab/slab.ts";
+import { newAwaitingLog, noteAwaiting, type AwaitingLog } from "../metrics/awaiting-free.ts";
 
 /** A task: where it runs, what it holds, and what it does next. */
 export interface Task {
@@ -126,8 +127,8 @@ export interface KernelCpu extends PerCpuCounterState {
   prng: Prng;
   nextLocalId: number;
   childrenSent: Map<number, number>;
-  /** Objects-awaiting-free changes: time, object, +1 or -1. */
-  awaiting: number[];
+  /** Changes of the count of objects awaiting free, bounded (metrics/awaiting-free.ts). */
+  awaiting: AwaitingLog;
   freed: number[];
   /** Objects whose counter switched mode on this CPU, each memory once. */
   switched: number[];
@@ -263,7 +264,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
         prng: Prng.forEntity(config.seed, cpu),
         nextLocalId: 0,
         childrenSent: new Map(),
-        awaiting: [],
+        awaiting: newAwaitingLog(),
         freed: [],
         switched: [],
         switchedGen: [],
@@ -470,7 +471,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   }
 
   noteAwaitingFree(obj: number, delta: 1 | -1): void {
-    this.perCpu[this.currentCpu].awaiting.push(this.engine.nowPs, obj, delta);
+    const gen = this.objects.get(obj).gen;
+    noteAwaiting(this.perCpu[this.currentCpu].awaiting, this.engine.nowPs, this.config.durationPs, obj, gen, delta);
   }
 
   timer(delayPs: number, kind: number, obj: number): void {

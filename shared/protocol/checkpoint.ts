@@ -33,7 +33,7 @@ import { WorkloadDriver } from "../workloads/driver.ts";
  * such state could not be restored.
  */
 
-export const CHECKPOINT_FORMAT = 5;
+export const CHECKPOINT_FORMAT = 6;
 const MAGIC = 0x4b435352; // "RSCK" little-endian
 const HEADER_BYTES = 16;
 

@@ -31,6 +31,7 @@ import { setUpKernelPath } from "../kernel-path/setup.ts";
 import { wholeMachine, type Ownership } from "./partitioning.ts";
 import { isolatedByDesign } from "./isolation.ts";
 import type { PartitionReport } from "../report.ts";
+import { awaitingReport } from "../metrics/awaiting-free.ts";
 
 export interface PartitionOptions {
   /** Sees every access a CPU makes (tests count accesses with it). */
@@ -294,7 +295,7 @@ export class Partition implements EventHandler, Router {
         stallPs: s.stallPs,
         busyPs: s.busyPs,
         heldLines: cpu.heldEntries(),
-        awaiting: st.awaiting.slice(),
+        ...awaitingReport(st.awaiting),
         freed: st.freed.slice(),
         switched: st.switched.slice(),
         switchedGen: st.switchedGen.slice(),

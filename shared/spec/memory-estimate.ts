@@ -1,4 +1,5 @@
 import { Machine } from "../machine/machine.ts";
+import { AWAITING_SAMPLES } from "../metrics/awaiting-free.ts";
 import type { RunConfig } from "./resolve.ts";
 
 /**
@@ -10,10 +11,10 @@ import type { RunConfig } from "./resolve.ts";
  * measured, and still growing slowly as rarer latencies come), and about 1 KB per object set up
  * before the run (its record, its lines in a directory and a cache). Under linux-6 freed memory
  * is reused, so objects stay bounded by the live ones plus the slab lists, and nothing else
- * grows per operation but the log percpu and sloppy keep of each namespace that starts and ends
- * awaiting its free (the machine-wide peak needs them all, in time order): 10 B per operation
- * (measured: container-churn on 4 CPUs from 3.2 s to 12.8 s simulated, 9.3 B percpu, 6.9 B
- * sloppy). Under `kernel: refcounts-only` every new object takes fresh memory that is never
+ * grows per operation. The count of namespaces awaiting their free (percpu, sloppy, refcache)
+ * keeps at most one net change per CPU per sampling slot (metrics/awaiting-free.ts: 1,025 slots
+ * of two numbers, 16.4 KB a CPU at most, and 16 B per change until then) and one entry per piece
+ * of memory. Under `kernel: refcounts-only` every new object takes fresh memory that is never
  * reused: 1.4 KB per object created (measured: 880 B in fork-storm, 1.3-1.4 KB in
  * container-churn), and per-CPU counters (percpu, sloppy, refcache) that destroy namespaces
  * leave each dead object's per-CPU lines behind (50 B per CPU per operation, the most measured).
@@ -21,7 +22,9 @@ import type { RunConfig } from "./resolve.ts";
 export const BYTES_PER_CPU = 16 * 1024;
 export const HISTOGRAM_BYTES_PER_CPU = 32 * 1024;
 export const BYTES_PER_SETUP_OBJECT = 1024;
-export const PERCPU_RECORD_BYTES_PER_OP = 10;
+/** A CPU's awaiting-free slots: a slot and its delta, 8 B each, one pair per change until every slot is used. */
+export const AWAITING_BYTES_PER_CHANGE = 16;
+export const AWAITING_BYTES_PER_CPU = (AWAITING_SAMPLES + 1) * AWAITING_BYTES_PER_CHANGE;
 export const FRESH_BYTES_PER_OBJECT = 1400;
 export const DEAD_PERCPU_BYTES_PER_CPU_OP = 50;
 
@@ -75,10 +78,13 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   const setupObjects = w.containers.count * levels * (config.kinds.length + 2) + config.cpuCount * w.tasksPerCpu;
   const destroys = m.churn > 0 || m.unshare > 0 || w.forkNewKinds !== 0;
   const s = config.scheme;
-  let grows = destroys && (s === "percpu" || s === "sloppy") ? PERCPU_RECORD_BYTES_PER_OP * operations : 0;
+  const perCpuCounter = s === "percpu" || s === "sloppy" || s === "refcache";
+  // Each operation makes at most one change of the awaiting-free count (a destroyed namespace's
+  // kill or free): bounded by the slots per CPU.
+  let grows = destroys && perCpuCounter ? config.cpuCount * Math.min(AWAITING_BYTES_PER_CPU, (AWAITING_BYTES_PER_CHANGE * operations) / config.cpuCount) : 0;
   if (config.kernel === "refcounts-only") {
     grows += FRESH_BYTES_PER_OBJECT * created;
-    if (destroys && (s === "percpu" || s === "sloppy" || s === "refcache")) grows += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount * operations;
+    if (destroys && perCpuCounter) grows += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount * operations;
   }
   const share = 1 / Math.max(1, partitions);
   const bytes = (BYTES_PER_CPU + HISTOGRAM_BYTES_PER_CPU) * config.cpuCount * share + BYTES_PER_SETUP_OBJECT * setupObjects + grows * share;

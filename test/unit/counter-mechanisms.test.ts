@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { awaitingReport } from "../../shared/metrics/awaiting-free.ts";
 import { EV_TIMER, FREED, RMW_SET } from "../../shared/coherence/protocol.ts";
 import { decodeRefcacheWord } from "../../shared/coherence/rmw.ts";
 import { Engine } from "../../shared/engine/engine.ts";
@@ -78,7 +79,7 @@ describe("sloppy counter (batch 4, at most 6 spares)", () => {
     expect(engine.queue.size).toBe(1);
     const slot = engine.queue.pop();
     expect([engine.queue.type(slot), engine.queue.target(slot), engine.queue.a0(slot), engine.queue.a1(slot)]).toEqual([EV_TIMER, 2, TIMER_SLOPPY_RECONCILE, obj]);
-    expect(k.perCpu[2].awaiting).toEqual([0, obj, 1]);
+    expect(awaitingReport(k.perCpu[2].awaiting)).toEqual({ awaitingSlots: [0, 1], awaitingObjects: [obj, 0, 1] });
     k.setup(2, (w) => sloppyCounter.onTimer(k, TIMER_SLOPPY_RECONCILE, obj, w));
     expect(k.perCpu[2].switched).toEqual([obj]);
     k.setup(3, (w) => k.put(w, obj));
@@ -150,7 +151,7 @@ describe("percpu_ref", () => {
     expect(engine.nextEventTime()).toBe(300_000_000);
     const slot = engine.queue.pop();
     expect([engine.queue.type(slot), engine.queue.target(slot), engine.queue.a0(slot), engine.queue.a1(slot)]).toEqual([EV_TIMER, 2, TIMER_PERCPU_SWITCH, obj]);
-    expect(k.perCpu[2].awaiting).toEqual([0, obj, 1]);
+    expect(awaitingReport(k.perCpu[2].awaiting)).toEqual({ awaitingSlots: [0, 1], awaitingObjects: [obj, 0, 1] });
     expect(k.perCpu[2].switched).toEqual([]);
     k.setup(2, (w) => percpuCounter.onTimer(k, TIMER_PERCPU_SWITCH, obj, w));
     expect(k.perCpu[2].switched).toEqual([obj]);
@@ -160,7 +161,7 @@ describe("percpu_ref", () => {
     k.setup(3, (w) => k.put(w, obj));
     expect(k.perCpu[3].freed).toEqual([obj]);
     // The free is the end of its wait for a free (the -1 that pairs with the kill's +1).
-    expect(k.perCpu[3].awaiting).toEqual([0, obj, -1]);
+    expect(awaitingReport(k.perCpu[3].awaiting)).toEqual({ awaitingSlots: [0, -1], awaitingObjects: [obj, 0, -1] });
     const mem = k.finishSetup();
     expect(mem.get(k.countLine(obj))).toBe(FREED);
     expect(mem.get(k.perCpuLine(obj, 0))).toBe(3);
@@ -196,14 +197,14 @@ describe("refcache", () => {
     expect(k.perCpu[0].refcacheEpoch).toBe(1);
     expect(k.perCpu[0].refcacheDirty.size).toBe(0);
     expect(k.perCpu[0].refcacheReviews).toEqual([{ obj, dueEpoch: 3 }]);
-    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1]);
+    expect(awaitingReport(k.perCpu[0].awaiting)).toEqual({ awaitingSlots: [0, 1], awaitingObjects: [obj, 0, 1] });
     tick(k, 0);
     expect(k.perCpu[0].freed).toEqual([]);
     expect(k.perCpu[0].refcacheReviews).toEqual([{ obj, dueEpoch: 3 }]);
     tick(k, 0);
     expect(k.perCpu[0].freed).toEqual([obj]);
     expect(k.perCpu[0].refcacheReviews).toEqual([]);
-    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1, 0, obj, -1]);
+    expect(awaitingReport(k.perCpu[0].awaiting)).toEqual({ awaitingSlots: [0, 0], awaitingObjects: [] });
     expect(k.finishSetup().get(k.countLine(obj))).toBe(FREED);
   });
 
@@ -243,7 +244,7 @@ describe("refcache", () => {
     tick(k, 0);
     expect(k.perCpu[0].freed).toEqual([]);
     expect(k.perCpu[0].refcacheReviews).toEqual([]);
-    expect(k.perCpu[0].awaiting).toEqual([0, obj, 1, 0, obj, -1]);
+    expect(awaitingReport(k.perCpu[0].awaiting)).toEqual({ awaitingSlots: [0, 0], awaitingObjects: [] });
     k.setup(2, (w) => k.get(w, obj));
     const mem = k.finishSetup();
     expect(decodeRefcacheWord(mem.get(k.countLine(obj)) ?? 0).count).toBe(1);

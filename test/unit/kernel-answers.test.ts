@@ -354,12 +354,23 @@ describe("kernel: actions and timers", () => {
 
   it("records a violation with its CPU and time, and an object awaiting its free", () => {
     const { k, engine } = kernelFor("none");
+    const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
     k.currentCpu = 3;
     engine.nowPs = 1234;
     k.violation("use-after-free", 8, "why");
-    k.noteAwaitingFree(8, -1);
     expect(k.perCpu[3].violations).toEqual([{ kind: "use-after-free", obj: 8, cpu: 3, timePs: 1234, detail: "why" }]);
-    expect(k.perCpu[3].awaiting).toEqual([1234, 8, -1]);
+    // The count's changes by sampling slot: the 1 ms run in 1024 slots of 976,562.5 ps, so 2 us is in slot
+    // floor(2e6 / 976,562.5) = 2 and 2.5 us too (floor(2.56)); 3 us in slot 3 (3.072). By object: the net.
+    engine.nowPs = 2_000_000;
+    k.noteAwaitingFree(obj, 1);
+    engine.nowPs = 2_500_000;
+    k.noteAwaitingFree(obj, -1);
+    expect(k.perCpu[3].awaiting.slots).toEqual([2, 0]);
+    expect(k.perCpu[3].awaiting.objects.size).toBe(0);
+    engine.nowPs = 3_000_000;
+    k.noteAwaitingFree(obj, 1);
+    expect(k.perCpu[3].awaiting.slots).toEqual([2, 0, 3, 1]);
+    expect([...k.perCpu[3].awaiting.objects]).toEqual([[obj, { gen: 0, net: 1 }]]);
     expect(k.cpuState(3)).toBe(k.perCpu[3]);
   });
 });
@@ -395,7 +406,7 @@ describe("kernel: object memory under linux-6 (reused)", () => {
     k.finishSetup();
     k.setup(0, (w) => w.action(TAG_FREED, c));
     // The free noted the object no longer awaiting it (a per-CPU count).
-    expect(k.perCpu[0].awaiting.slice(1)).toEqual([c, -1]);
+    expect(k.perCpu[0].awaiting.objects.get(c)).toEqual({ gen: 0, net: -1 });
     const w = new StepWriter();
     k.setup(0, () => k.create(w, OBJ_CONTAINER, -1, [], COUNTER_PERCPU));
     const zeroed = w.steps.filter((s) => s.line < 0 && s.rmw === RMW_SET && s.arg === 0).map((s) => s.line);
@@ -447,7 +458,8 @@ describe("kernel: for kernel.ts's mutation survivors", () => {
   it("starts with empty per-CPU state and reads the engine's time", () => {
     const { k, engine } = kernelFor("refcache");
     for (const st of k.perCpu) {
-      expect([st.runQueue, st.kwork, st.awaiting, st.freed, st.switched, st.switchedGen, st.violations, st.ready, st.refcacheReviews]).toEqual([[], [], [], [], [], [], [], [], []]);
+      expect([st.runQueue, st.kwork, st.awaiting.slots, st.freed, st.switched, st.switchedGen, st.violations, st.ready, st.refcacheReviews]).toEqual([[], [], [], [], [], [], [], [], []]);
+      expect(st.awaiting.objects.size).toBe(0);
       expect([st.refcacheDirty.size, st.switchedAt.size, st.sleeping.size, st.wakePending.size, st.childrenSent.size, st.nextLocalId, st.refcacheEpoch, st.inScheme]).toEqual([0, 0, 0, 0, 0, 0, 0, false]);
     }
     engine.nowPs = 4321;
@@ -537,7 +549,8 @@ describe("kernel: for kernel.ts's mutation survivors", () => {
       const { k } = kernelFor(scheme, { kernel: "refcounts-only" });
       const obj = k.setup(0, (w) => k.create(w, OBJ_CONTAINER, -1, [], counter));
       k.setup(0, (w) => w.action(TAG_FREED, obj));
-      expect(k.perCpu[0].awaiting).toEqual(noted ? [0, obj, -1] : []);
+      expect(k.perCpu[0].awaiting.slots).toEqual(noted ? [0, -1] : []);
+      expect([...k.perCpu[0].awaiting.objects]).toEqual(noted ? [[obj, { gen: 0, net: -1 }]] : []);
     }
   });
 

@@ -19,7 +19,7 @@ import { simulate } from "../../shared/simulation.ts";
 const PINNED: Array<[string, Record<string, unknown>, string]> = [
   ["fork-storm on xeon-80 x 16, nsproxy", { machine: "xeon-80", cpus: [16], schemes: ["nsproxy"], workload: "fork-storm", duration: "200us", warmup: "20us" }, "30695cf195cbfb5d"],
   ["fork-storm on opteron-48 x 12, clone-flags", { machine: "opteron-48", cpus: [12], schemes: ["clone-flags"], workload: "fork-storm", duration: "200us", warmup: "20us" }, "04da277cab9a0d29"],
-  ["container churn on small-4, refcache", { machine: "small-4", cpus: [4], schemes: ["refcache"], workload: "container-churn", duration: "2ms", warmup: "200us", options: { refcacheEpoch: "200us" }, costs: { netnsCreate: "50us" } }, "103551b364e3893f"],
+  ["container churn on small-4, refcache", { machine: "small-4", cpus: [4], schemes: ["refcache"], workload: "container-churn", duration: "2ms", warmup: "200us", options: { refcacheEpoch: "200us" }, costs: { netnsCreate: "50us" } }, "f1ab9b102c19d6a9"],
   ["migration on modern-2s x 8, sloppy", { machine: "modern-2s", cpus: [8], schemes: ["sloppy"], workload: "migration", duration: "200us", warmup: "20us" }, "eb073f6f72ff33d9"],
   ["nested on opteron-48 x 8, percpu", { machine: "opteron-48", cpus: [8], schemes: ["percpu"], workload: "nested", duration: "200us", warmup: "20us" }, "d521318f16ec3999"],
 ];

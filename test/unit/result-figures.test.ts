@@ -37,7 +37,8 @@ function cpuReport(id: number, fill: Partial<CpuReport> & { ops: Record<number, 
     stallPs: 0,
     busyPs: 0,
     heldLines: [],
-    awaiting: [],
+    awaitingSlots: [],
+    awaitingObjects: [],
     freed: [],
     switched: [],
     refcacheDirty: [],
@@ -75,7 +76,8 @@ function reports(extra: { violations0?: CpuReport["violations"]; violations1?: C
     sharedAtomics: 2,
     stallPs: 300,
     busyPs: 700,
-    awaiting: [100, 7, 1, 300, 7, -1],
+    // Namespace 7 starts awaiting free in sampling slot 0 and is freed in slot 3: its changes net to 0, so no object entry.
+    awaitingSlots: [0, 1, 3, -1],
     freed: [7],
     violations: extra.violations0 ?? [],
   });
@@ -87,8 +89,8 @@ function reports(extra: { violations0?: CpuReport["violations"]; violations1?: C
     stallPs: 100,
     busyPs: 900,
     heldLines: [count(9), 2],
-    // Object 5 waits from 200 ps; its wait ends after the run's end (1 ms), which counts for neither figure.
-    awaiting: [200, 5, 1, 1_500_000_000, 5, -1],
+    // Object 5 waits from slot 1; its wait ends after the run's end (1 ms: slot 1024), which counts for neither figure.
+    awaitingSlots: [1, 1, 1024, -1],
     violations: extra.violations1 ?? [],
   });
   const objects = [obj(7, OBJ_NAMESPACE, []), obj(8, OBJ_NAMESPACE, []), obj(9, OBJ_NSPROXY, [8])];
@@ -171,7 +173,8 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     expect(r.memory.fixedBytes).toBe(0);
     // 8 and 9 are live; 7 was freed.
     expect(r.memory.liveObjectsAtEnd).toBe(2);
-    // Awaiting: +1 at 100 (7), +1 at 200 (5), -1 at 300 (7): peak 2, 1 at the end.
+    // Awaiting, at the sampling instants (slot j's changes count from instant j + 1): 1 at instant 1 (7), 2 at
+    // instants 2 and 3 (5 too), 1 from instant 4 on (7 freed in slot 3): peak 2, 1 at the end.
     expect(r.memory.awaitingFreePeak).toBe(2);
     expect(r.memory.awaitingFreeAtEnd).toBe(1);
     expect(r.scalingEfficiency).toBeNull();
@@ -371,19 +374,25 @@ describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bo
     expect(r.memory.liveObjectsAtEnd).toBe(3);
   });
 
-  it("an object awaits free when its last change was +1; changes at one time go in object, then delta order; the figures count changes before the duration only", () => {
+  it("an object awaits free when its current generation's changes net above zero over every CPU; the count is read at the sampling instants, the drain's changes left out", () => {
     const rs = reports();
-    // Namespace 10 starts awaiting at 400 ps and stays; 11 starts and stops twice: 11 is a leak, 10 is not.
-    rs[1].objects.push(obj(10, OBJ_NAMESPACE, []), obj(11, OBJ_NAMESPACE, []));
-    rs[1].cpus[0].awaiting.push(400, 10, 1, 500, 11, 1, 600, 11, -1);
-    rs[0].cpus[0].awaiting.push(700, 12, 1, 700, 12, -1, 700, 11, 1, 800, 11, -1, 1_000_000_000, 13, 1);
+    // Namespace 10 starts awaiting on CPU 1 and stays; 11 starts on CPU 1 and stops on CPU 0 (net 0: a leak);
+    // 12's entry is of generation 0, but its memory holds generation 1 now: the entry says nothing of it (a leak).
+    rs[1].objects.push(obj(10, OBJ_NAMESPACE, []), obj(11, OBJ_NAMESPACE, []), { ...obj(12, OBJ_NAMESPACE, []), gen: 1 });
+    rs[1].cpus[0].awaitingObjects.push(10, 0, 1, 11, 0, 1);
+    rs[0].cpus[0].awaitingObjects.push(11, 0, -1, 12, 0, 1);
+    // Slots: CPU 1 adds +2 in slot 5 (10 and 11) and +1 at the drain; CPU 0 adds -1 in slot 7 (11) and +3 in the last slot.
+    rs[1].cpus[0].awaitingSlots.push(5, 2, 1024, 1);
+    rs[0].cpus[0].awaitingSlots.push(7, -1, 1023, 3);
     const r = mergeReports(config, rs);
-    expect(kinds(r)).toEqual([["leak", 11]]);
-    // In time order: 100 7+ (1), 200 5+ (2), 300 7- (1), 400 10+ (2), 500 11+ (3), 600 11- (2); at 700 in object,
-    // then delta order: 11+ (3), 12- (2), 12+ (3); 800 11- (2). The +1 at exactly the duration (1 ms) counts for
-    // neither figure. Peak 3, 2 at the end. (12's +1 before its -1, as given, would make a peak of 4.)
-    expect(r.memory.awaitingFreePeak).toBe(3);
-    expect(r.memory.awaitingFreeAtEnd).toBe(2);
+    expect(kinds(r)).toEqual([
+      ["leak", 11],
+      ["leak", 12],
+    ]);
+    // With the base reports' 1, 2, 2, 1 at instants 1-4: 1 at instants 4-5, 3 at 6-7, 2 at 8-1023, 5 at 1024 (the
+    // end); the drain's +1 and -1 count for neither figure. Peak 5, 5 at the end.
+    expect(r.memory.awaitingFreePeak).toBe(5);
+    expect(r.memory.awaitingFreeAtEnd).toBe(5);
   });
   it("without partition 0's report there are no set-up container holds, lock classes or container roots", () => {
     const rs = reports();
