@@ -144,10 +144,14 @@ interface WorkerOptions {
   stallMs?: string;
   slots?: string;
   redisExitAfter?: string;
+  memoryLimit?: string;
 }
 
 async function workerCommand(o: WorkerOptions): Promise<void> {
+  // Checked before anything connects: a malformed $REFSIM_MEMORY_LIMIT is a usage error here as for `run`.
+  const memoryLimitBytes = memoryLimit(o.memoryLimit);
   const worker = await runWorkerProcess({
+    memoryLimitBytes,
     ...serviceUrls(o),
     queue: o.queue,
     pointsQueue: o.pointsQueue,
@@ -470,6 +474,7 @@ export function buildProgram(): Command {
     .option("--stall-ms <ms>", "how long a silent worker keeps its partition job before another worker takes it (default 15000)")
     .option("--slots <n>", "partition jobs at once: a second one is taken over from a lost worker (default 2)")
     .option("--redis-exit-after <s>", "exit (code 1) once Redis has been unreachable for s seconds, at start-up or later (default: keep retrying, a line a minute)")
+    .option("--memory-limit <size>", "refuse a partition projected to need more memory than this, e.g. 8GiB (default $REFSIM_MEMORY_LIMIT, else the V8 heap limit)")
     .action(async (o: WorkerOptions) => workerCommand(o));
   program
     .command("sweep")

@@ -5,8 +5,8 @@ import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import type { CheckpointStore } from "./checkpoint-store.ts";
 import { CheckpointPolicy } from "./partition/checkpoint-policy.ts";
 import { MemoryRefusalError, RollbackSignal, RunAbortedError } from "./partition/errors.ts";
-import { memoryRefusal, parseBytes } from "../shared/spec/memory-estimate.ts";
-import { getHeapStatistics } from "node:v8";
+import { memoryRefusal } from "../shared/spec/memory-estimate.ts";
+import { memoryLimit } from "../coordinator/memory-limit.ts";
 import { RunLink, type RunContext } from "./partition/link.ts";
 import { WindowLoop } from "./partition/window-loop.ts";
 import type { Transport } from "./transport/transport.ts";
@@ -64,10 +64,12 @@ export interface RunnerOptions {
   memoryLimitBytes?: number;
 }
 
-/** $REFSIM_MEMORY_LIMIT when it is a size, else this process's V8 heap limit. */
+/**
+ * $REFSIM_MEMORY_LIMIT, else this process's V8 heap limit: the coordinator's rule (memoryLimit),
+ * so a malformed value is an error naming it here too, not a silent fall back to the heap limit.
+ */
 export function workerMemoryLimit(): number {
-  const n = parseBytes(process.env.REFSIM_MEMORY_LIMIT ?? "");
-  return n >= 1 ? n : getHeapStatistics().heap_size_limit;
+  return memoryLimit(undefined);
 }
 
 export interface RunnerStats {

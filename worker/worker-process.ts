@@ -34,6 +34,8 @@ export interface WorkerProcessOptions {
    * (the queue connection not ready). Absent: keep retrying, with a line a minute.
    */
   redisExitAfterMs?: number;
+  /** Refuse a partition projected past this many bytes (default $REFSIM_MEMORY_LIMIT, else the V8 heap limit). */
+  memoryLimitBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -90,7 +92,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<{ stop(
         const own = await connectNats(o.natsUrl, { name: `refsim-worker-${process.pid}-p${data.partition}`, firstConnectWaitMs: 30_000, log, noEcho: true });
         let stats: RunnerStats;
         try {
-          stats = await runPartition(own, data, { timeoutMs: o.timeoutMs, log, store });
+          stats = await runPartition(own, data, { timeoutMs: o.timeoutMs, log, store, memoryLimitBytes: o.memoryLimitBytes });
         } finally {
           await own.drain().catch(() => own.close());
         }

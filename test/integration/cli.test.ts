@@ -8,8 +8,8 @@ import { SCHEME_NAMES } from "../../shared/schemes/scheme.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 
-function refsim(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+function refsim(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,6 +29,17 @@ function tempDir(): string {
 const SMALL = ["--machine", "small-4", "--cpus", "1,2,4", "--duration", "300us", "--warmup", "50us", "--quiet"];
 
 describe("refsim CLI", () => {
+  it("refuses a worker's malformed memory limit in one line before it connects, from the option or the environment", () => {
+    // Servers that are not there: the check comes first, so nothing waits for them.
+    const away = ["--nats", "nats://127.0.0.1:1", "--redis", "redis://127.0.0.1:1", "--redis-exit-after", "1"];
+    const option = refsim(["worker", ...away, "--memory-limit", "lots"]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toBe('refsim: --memory-limit: "lots" is not a size (e.g. 4GiB, 512MiB, 2GB)\n');
+    const env = refsim(["worker", ...away], { ...process.env, REFSIM_MEMORY_LIMIT: "lots" });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toBe('refsim: REFSIM_MEMORY_LIMIT: "lots" is not a size (e.g. 4GiB, 512MiB, 2GB)\n');
+  });
+
   it("prints help for run", () => {
     const r = refsim(["run", "--help"]);
     expect(r.code).toBe(0);

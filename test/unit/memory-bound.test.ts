@@ -1,3 +1,4 @@
+import { getHeapStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { checkProjectedMemory, memoryLimit } from "../../coordinator/memory-limit.ts";
 import { UsageError } from "../../coordinator/usage-error.ts";
@@ -6,7 +7,7 @@ import { estimateMemory, parseBytes } from "../../shared/spec/memory-estimate.ts
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { runOf } from "./support/spec.ts";
-import { MemoryRefusalError, runPartition, subjects } from "../../worker/partition-runner.ts";
+import { MemoryRefusalError, runPartition, subjects, workerMemoryLimit } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
 import { newRunId, newRunSecret, runPrefix } from "../../coordinator/run-id.ts";
 
@@ -205,5 +206,20 @@ describe("projected memory", () => {
     expect(parseBytes("lots")).toBeNaN();
     expect(memoryLimit("8GiB")).toBe(8 * 2 ** 30);
     expect(() => memoryLimit("lots")).toThrow(new UsageError('--memory-limit: "lots" is not a size (e.g. 4GiB, 512MiB, 2GB)'));
+  });
+
+  it("a worker reads $REFSIM_MEMORY_LIMIT by the coordinator's rule: a malformed value is an error naming it, not the heap limit", () => {
+    const before = process.env.REFSIM_MEMORY_LIMIT;
+    try {
+      process.env.REFSIM_MEMORY_LIMIT = "2GiB";
+      expect(workerMemoryLimit()).toBe(2 * 2 ** 30);
+      process.env.REFSIM_MEMORY_LIMIT = "lots";
+      expect(() => workerMemoryLimit()).toThrow(new UsageError('REFSIM_MEMORY_LIMIT: "lots" is not a size (e.g. 4GiB, 512MiB, 2GB)'));
+      process.env.REFSIM_MEMORY_LIMIT = "";
+      expect(workerMemoryLimit()).toBe(getHeapStatistics().heap_size_limit);
+    } finally {
+      if (before === undefined) delete process.env.REFSIM_MEMORY_LIMIT;
+      else process.env.REFSIM_MEMORY_LIMIT = before;
+    }
   });
 });
