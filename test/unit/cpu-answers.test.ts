@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HomeNode } from "../../shared/coherence/home.ts";
+import { pickWaiter } from "../../shared/coherence/arbitration.ts";
 import {
   EV_CPU_STEP,
   EV_LINE_DATA,
@@ -624,3 +625,158 @@ describe("a CPU's errors", () => {
   });
 });
 
+
+// Coherence races: a message about a line crossing the CPU's own request for it. small-4's
+// costs as above, and the legs (a request, recall or invalidation: read / 8): on the die 10 ns,
+// across the sockets 32.5 ns; a hand-off keeps the line (atomic - 2 legs + local atomic) 100 ns
+// on the die, 255 across; a fetch from DRAM keeps it one leg. A transfer is granted at serve +
+// max(latency - the requester's leg, holder's leg + data leg), a DRAM fetch at serve + max(DRAM -
+// leg, leg) (HomeNode.serve). Line 2 is homed on node 0 (CPUs 0 and 1).
+describe("coherence races, by hand on small-4", () => {
+  function traced(programs: Map<number, Program[]>) {
+    const accesses: Array<[number, number]> = [];
+    const r = rig(programs, undefined, { trace: (cpu, _line, _rmw, _arg, _source, timePs) => accesses.push([cpu, timePs]) });
+    return { ...r, times: (cpu: number) => accesses.filter((a) => a[0] === cpu).map((a) => a[1] / 1000) };
+  }
+  const doneAt = (r: ReturnType<typeof traced>, cpu: number) => r.done.filter((d) => d.cpu === cpu).map((d) => d.atPs / 1000);
+
+  it("a recall ordered before the CPU's pending upgrade: it hands on the copy it holds at once", () => {
+    // CPU 1 reads line 2 from DRAM: at the home at 10, data at 120 (Exclusive). CPU 0 reads it at
+    // 200: at the home at 210, from CPU 1 (die, 80): granted at 280; CPU 1 keeps a Shared copy,
+    // CPU 0 holds the line Shared (by its request 1); the line is busy until 310. CPU 0 computes
+    // 40 ns and adds: its copy is Shared, so it asks for ownership at 320 (request 2, at the home
+    // at 330). CPU 2 adds at 290: at the home at 322.5, first: from CPU 0 (hop1, 300; CPU 1's
+    // copy invalidated, also 300): granted at 322.5 + max(300 - 32.5, 10 + 32.5) = 590, busy until
+    // 322.5 + 255 = 577.5; the recall reaches CPU 0 at 332.5, made holder by request 1 while it
+    // waits for request 2: ordered before that request, so CPU 0 sends its copy now (to arrive at
+    // 590) and drops it. CPU 2 adds at 590 (0 -> 1). CPU 0's request, served at 577.5 from CPU 2
+    // (hop1, 300): granted at 577.5 + max(300 - 10, 32.5 + 32.5) = 867.5 (CPU 2, done since 590,
+    // forwards it then): 1 -> 2. Held back until CPU 0's own access, the copy would never reach
+    // CPU 2, whose data CPU 0 then waits for: neither would finish.
+    const r = traced(
+      new Map([
+        [1, [task(OP_FORK, (w) => w.access(2, RMW_NONE))]],
+        [0, [task(OP_FORK, (w) => w.compute(200_000).access(2, RMW_NONE).compute(40_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+        [2, [task(OP_FORK, (w) => w.compute(290_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+      ]),
+    );
+    r.run();
+    expect([r.times(0), r.times(1), r.times(2)]).toEqual([[280, 867.5], [120], [590]]);
+    expect([doneAt(r, 0), doneAt(r, 2)]).toEqual([[867.5], [590]]);
+    expect(r.results).toEqual([
+      [2, 2, 1],
+      [0, 2, 2],
+    ]);
+    expect(r.cpus[1].heldValue(2)).toBeUndefined();
+    expect(r.homes[0].stats.queueWaitPs).toBe(247_500);
+  });
+
+  it("an invalidation of a copy still on its way is ordered after the access: the CPU reads the line once, then drops it", () => {
+    // CPU 2 (node 1) reads line 2 at 0: at the home at 32.5, from the other node's DRAM (200):
+    // data at 200; the line busy until 65. CPU 3 reads at 32.5: at the home at 65, from CPU 2
+    // (die, 80, plus the directory's indirection: legs 32.5 + 32.5 - (10 + 10) = 45): granted at
+    // 65 + max(125 - 32.5, 32.5 + 10) = 157.5; CPU 2 becomes a sharer by its request 1, still
+    // awaited; the recall reaches it at 97.5 (it forwards once its data is there); busy until 165.
+    // CPU 0 adds at 155: at the home at 165, from CPU 3 (hop1, 300; CPU 2's copy, also 300):
+    // granted at 165 + max(300 - 10, 32.5 + 32.5) = 455; the invalidation reaches CPU 2 at 197.5,
+    // before its data (200): ordered after request 1. So at 200 CPU 2 reads 0, forwards the line to
+    // CPU 3 (a die leg: 210) and drops its copy; CPU 3 reads 0 at 210 and forwards it to CPU 0
+    // (at 455: 0 -> 1). CPU 2's second read (request 2, at the home at 232.5) waits until the line
+    // falls free at 165 + 255 = 420: from CPU 0 (hop1, 260): granted at 420 + max(260 - 32.5,
+    // 10 + 32.5) = 647.5 (CPU 0, its data there at 455, forwards then): it reads 1. Its third read
+    // hits its copy (4 ns): done at 651.5.
+    const r = traced(
+      new Map([
+        [2, [task(OP_FORK, (w) => w.access(2, RMW_NONE, 0, 1).access(2, RMW_NONE, 0, 1).access(2, RMW_NONE, 0, 1))]],
+        [3, [task(OP_FORK, (w) => w.compute(32_500).access(2, RMW_NONE))]],
+        [0, [task(OP_FORK, (w) => w.compute(155_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+      ]),
+    );
+    r.run();
+    expect([r.times(2), r.times(3), r.times(0)]).toEqual([[200, 647.5, 647.5], [210], [455]]);
+    expect([doneAt(r, 2), doneAt(r, 3), doneAt(r, 0)]).toEqual([[651.5], [210], [455]]);
+    expect(r.results.filter((x) => x[0] === 2).map((x) => x[2])).toEqual([0, 1, 1]);
+    expect(r.cpus[2].heldValue(2)).toBe(1);
+    expect(r.homes[0].stats.invalidations).toBe(1);
+  });
+
+  it("an invalidation that crosses the CPU's own upgrade drops the stale copy at once; the line comes back with the data", () => {
+    // CPU 0 reads line 2 (DRAM, 120). CPU 1 reads it at 200 (from CPU 0: 280; CPU 0 a sharer by
+    // request 1, CPU 1 the holder by its request 1; the line busy until 310). Both add: CPU 0 at
+    // 300 (at the home at 310, first: an upgrade; CPU 1's copy invalidated, die 100: granted at
+    // 310 + max(100 - 10, 10) = 400; busy until 410), CPU 1 at 305 (request 2, at the home at
+    // 315: it waits). The invalidation reaches CPU 1 at 320 for its request 1 while it waits for
+    // request 2: its copy is stale, it drops it. CPU 0 adds at 400 (0 -> 1). CPU 1's request, at
+    // 410, takes the line from CPU 0 (die, 100): granted at 500, with the data: 1 -> 2. CPU 1 keeps
+    // the line, Modified; kept for later, the invalidation would drop it after that access.
+    const r = traced(
+      new Map([
+        [0, [task(OP_FORK, (w) => w.access(2, RMW_NONE).compute(180_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+        [1, [task(OP_FORK, (w) => w.compute(200_000).access(2, RMW_NONE).compute(25_000).access(2, RMW_ATOMIC_ADD, 1, 1))]],
+      ]),
+    );
+    r.run();
+    expect([r.times(0), r.times(1)]).toEqual([
+      [120, 400],
+      [280, 500],
+    ]);
+    expect(r.results).toEqual([
+      [0, 2, 1],
+      [1, 2, 2],
+    ]);
+    expect(r.cpus[1].heldValue(2)).toBe(2);
+    expect(r.cpus[0].heldValue(2)).toBeUndefined();
+    expect(r.homes[0].stats.upgrades).toBe(1);
+  });
+
+  it("a line granted while another request waits is used once: the CPU's next write asks the home again", () => {
+    // CPUs 0 and 1 add at 0 (at the home at 10); CPU 3 and CPU 2 start at 5 and 30 (at the home
+    // at 37.5 and 62.5), each adding twice. CPU 0 is served at 10 (DRAM: 120), CPU 1 at 20 (from
+    // CPU 0, die: it gets the line at 130). At 120 the home picks F among CPUs 2 and 3
+    // (pickWaiter(1, line 2, transfer 2, 2)); the other, S, still waits, so F's grant is contended:
+    // from CPU 1 (hop1, 300): at 120 + 267.5 = 387.5, and the line busy until 120 + 255 = 375.
+    // S is served at 375 from F (die, 100 + indirection 45): granted at 375 + 112.5 = 487.5; the
+    // recall reaches F at 407.5. F adds at 387.5 (2 -> 3) and, its grant contended, asks the home
+    // again for its second add (request 2, at the home at 420) instead of hitting; the recall,
+    // ordered before that request, sends its copy to S. F is served at 475 (the line busy until
+    // 375 + 100) from S (die): granted at 587.5. S, granted with nobody waiting, adds twice at
+    // 487.5 (3 -> 4, then a hit: 4 -> 5), done at 507.5; F adds at 587.5: 5 -> 6.
+    const f = [2, 3][pickWaiter(1, 2, 2, 2)];
+    const s = f === 2 ? 3 : 2;
+    const twice = (start: number) => task(OP_FORK, (w) => w.compute(start).access(2, RMW_ATOMIC_ADD, 1, 1).access(2, RMW_ATOMIC_ADD, 1, 1));
+    const r = traced(
+      new Map([
+        [0, [task(OP_FORK, (w) => w.access(2, RMW_ATOMIC_ADD, 1, 1))]],
+        [1, [task(OP_FORK, (w) => w.access(2, RMW_ATOMIC_ADD, 1, 1))]],
+        [2, [twice(30_000)]],
+        [3, [twice(5000)]],
+      ]),
+    );
+    r.run();
+    expect([r.times(0), r.times(1), r.times(f), r.times(s)]).toEqual([[120], [130], [387.5, 587.5], [487.5, 487.5]]);
+    expect([doneAt(r, f), doneAt(r, s)]).toEqual([[587.5], [507.5]]);
+    expect(r.results.filter((x) => x[0] === f).map((x) => x[2])).toEqual([3, 6]);
+    expect(r.results.filter((x) => x[0] === s).map((x) => x[2])).toEqual([4, 5]);
+  });
+
+  it("a spin whose load arrives with a write's recall waiting hands the line on and loads it again", () => {
+    // CPU 1 spins until line 2 is 1: its load is at the home at 10 (DRAM: data at 120; busy until
+    // 20). CPU 0 stores 1 at 5: at the home at 15, it waits until 20: from CPU 1 (die, 100):
+    // granted at 110; the recall reaches CPU 1 at 30, made holder by the load it still waits for.
+    // At 120 CPU 1 sees 0 (the spin goes on), sends the line to CPU 0 (at 130) and, its copy gone,
+    // loads it again (at the home at 130, from CPU 0, die 80: granted at 200). CPU 0 stores at
+    // 130. CPU 1 sees 1 at 200 and computes 1 ns: done at 201. Not waiting for that load again,
+    // it would leave the spin at 120 with no copy.
+    const r = traced(
+      new Map([
+        [1, [task(OP_FORK, (w) => w.spin(2, UNTIL_EQUAL, 1, 1).compute(1000))]],
+        [0, [task(OP_EXIT, (w) => w.compute(5000).access(2, RMW_SET, 1))]],
+      ]),
+    );
+    r.run();
+    expect([doneAt(r, 0), doneAt(r, 1)]).toEqual([[130], [201]]);
+    expect([r.times(0), r.times(1)]).toEqual([[130], [200]]);
+    expect(r.results).toEqual([[1, 2, 1]]);
+    expect(r.cpus[1].heldValue(2)).toBe(1);
+  });
+});
