@@ -3,7 +3,7 @@ import { EV_TASK_WAKE, EV_TIMER, FREED, PRIO_ARRIVAL, PRIO_TIMER, RMW_ATOMIC_ADD
 import { Engine } from "../../shared/engine/engine.ts";
 import type { Cpu } from "../../shared/kernel/cpu.ts";
 import { Kernel, TAG_FREED, TAG_SCHEME_BEGIN, TAG_SCHEME_END, TAG_TASK_EXIT } from "../../shared/kernel/kernel.ts";
-import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_NONE, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_TASK } from "../../shared/kernel/objects.ts";
 import { OP_EXIT, OP_FORK, OP_KWORK, STEP_ACCESS, STEP_ACTION, STEP_COMPUTE, StepWriter, type Program } from "../../shared/kernel/program.ts";
 import { Machine } from "../../shared/machine/machine.ts";
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../../shared/metrics/attribution.ts";
@@ -13,6 +13,7 @@ import type { KernelPathState } from "../../shared/kernel-path/setup.ts";
 import { CACHE_CONTAINER } from "../../shared/slab/caches.ts";
 import { runOf } from "./support/spec.ts";
 import { drain } from "./support/drain.ts";
+import { TAG_NETNS_PUT } from "../../shared/kernel-path/netns.ts";
 
 // The kernel model's glue, each figure by hand from the spec and DEFAULT_COSTS (shared/kernel/
 // costs.ts) on small-4 (1 GHz: 1 ns = 1000 ps): free 200 ns, a namespace's creation 5 us under
@@ -85,6 +86,41 @@ describe("kernel: freeing an object", () => {
     k.onAction(cpuOf(2), prog(OP_EXIT, 1), new StepWriter().action(TAG_FREED, obj).steps[0], new StepWriter());
     expect(k.perCpu[2].freed).toEqual([obj]);
     expect(k.objects.has(obj)).toBe(true);
+  });
+
+  it("frees a net namespace under linux-6 by put_net (onto the cleanup list), net at kind 0 too; any other namespace by the plain free", () => {
+    // namespaces [net, uts]: net is kind 0. With the kernel path (a stand-in: putNetns reads only
+    // its cleanup list's line), net's free poisons its count, adds 1 to cleanup_list's head and
+    // queues the net for cleanup_net (TAG_NETNS_PUT); it charges no free (the worker frees it).
+    // A uts namespace's free is the plain one: 200 ns, the poisoned count, TAG_FREED.
+    const { k } = kernelFor("nsproxy", { namespaces: ["net", "uts"] });
+    const cleanup = k.setup(0, (w) => k.countLine(k.create(w, OBJ_GLOBAL, -1, [], COUNTER_NONE)));
+    const net = k.setup(0, (w) => k.create(w, OBJ_NAMESPACE, 0, [], COUNTER_ATOMIC));
+    const uts = k.setup(0, (w) => k.create(w, OBJ_NAMESPACE, 1, [], COUNTER_ATOMIC));
+    k.path = { cleanupList: cleanup } as KernelPathState;
+    expect(k.netKind).toBe(0);
+    const w = new StepWriter();
+    k.free(w, net, false);
+    expect(w.steps.map((s) => [s.kind, s.ps, s.line, s.rmw, s.arg, s.obj])).toEqual([
+      [STEP_ACCESS, 0, k.countLine(net), RMW_SET, FREED, -1],
+      [STEP_ACCESS, 0, cleanup, RMW_ATOMIC_ADD, 1, -1],
+      [STEP_ACTION, 0, 0, 0, 0, net],
+    ]);
+    expect(w.steps[2].tag).toBe(TAG_NETNS_PUT);
+    const poisoned = new StepWriter();
+    k.free(poisoned, net, true);
+    expect(poisoned.steps.map((s) => [s.kind, s.line])).toEqual([
+      [STEP_ACCESS, cleanup],
+      [STEP_ACTION, 0],
+    ]);
+    const plain = new StepWriter();
+    k.free(plain, uts, false);
+    expect(plain.steps.map((s) => [s.kind, s.ps, s.line, s.rmw, s.arg, s.obj])).toEqual([
+      [STEP_COMPUTE, 200_000, 0, 0, 0, -1],
+      [STEP_ACCESS, 0, k.countLine(uts), RMW_SET, FREED, -1],
+      [STEP_ACTION, 0, 0, 0, 0, uts],
+    ]);
+    expect(plain.steps[2].tag).toBe(TAG_FREED);
   });
 
   it("names an object without a count", () => {
