@@ -36,15 +36,19 @@ export function newAwaitingLog(): AwaitingLog {
  */
 export function awaitingSlot(timePs: number, durationPs: number): number {
   if (timePs >= durationPs) return AWAITING_SAMPLES;
-  return Math.min(AWAITING_SAMPLES - 1, Math.floor((timePs / durationPs) * AWAITING_SAMPLES));
+  // Below 1 for integers timePs < durationPs <= 2^53 (the quotient's true value is at most
+  // 1 - 2^-53, which is a double), and 1024 is a power of two: at most 1023.
+  return Math.floor((timePs / durationPs) * AWAITING_SAMPLES);
 }
 
 /** Records a change of +1 or -1 for object `obj` of generation `gen` at `timePs` (a CPU's changes come in time order). */
 export function noteAwaiting(log: AwaitingLog, timePs: number, durationPs: number, obj: number, gen: number, delta: 1 | -1): void {
   const slot = awaitingSlot(timePs, durationPs);
   const s = log.slots;
-  if (s.length > 0 && s[s.length - 2] === slot) s[s.length - 1] += delta;
-  else if (s.length > 0 && s[s.length - 2] > slot) throw new Error(`awaiting-free change at slot ${slot} after slot ${s[s.length - 2]}`);
+  // The last slot changed (undefined when none was: neither equal nor greater).
+  const last = s[s.length - 2];
+  if (last === slot) s[s.length - 1] += delta;
+  else if (last > slot) throw new Error(`awaiting-free change at slot ${slot} after slot ${last}`);
   else s.push(slot, delta);
   const had = log.objects.get(obj);
   if (had === undefined || had.gen < gen) log.objects.set(obj, { gen, net: delta });

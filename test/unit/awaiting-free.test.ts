@@ -41,6 +41,19 @@ describe("the awaiting-free count in bounded memory", () => {
     expect(log.slots).toHaveLength(6);
   });
 
+  it("adds a slot's changes up, and an object's changes of one generation", () => {
+    const log = newAwaitingLog();
+    // Two objects made to await in slot 0, one twice (changes not yet paired on this CPU: its kill here, its free elsewhere).
+    noteAwaiting(log, 10, MS, 3, 0, 1);
+    noteAwaiting(log, 20, MS, 3, 0, 1);
+    noteAwaiting(log, 30, MS, 6, 0, 1);
+    expect(log.slots).toEqual([0, 3]);
+    expect(log.objects.get(3)).toEqual({ gen: 0, net: 2 });
+    noteAwaiting(log, 40, MS, 3, 0, -1);
+    expect(log.slots).toEqual([0, 2]);
+    expect(log.objects.get(3)).toEqual({ gen: 0, net: 1 });
+  });
+
   it("replaces an object's entry by its memory's newer generation, and ignores a change of an older one", () => {
     const log = newAwaitingLog();
     noteAwaiting(log, 10, MS, 4, 1, 1);
