@@ -4,11 +4,15 @@ import { EV_TIMER, FREED, RMW_SET } from "../../shared/coherence/protocol.ts";
 import { decodeRefcacheWord } from "../../shared/coherence/rmw.ts";
 import { Engine } from "../../shared/engine/engine.ts";
 import { Kernel } from "../../shared/kernel/kernel.ts";
-import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, OBJ_CONTAINER } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SLOPPY, COUNTER_VE, OBJ_CONTAINER, objectLine, SLOT_MODE } from "../../shared/kernel/objects.ts";
+import { StepWriter } from "../../shared/kernel/program.ts";
 import { Machine } from "../../shared/machine/machine.ts";
+import { atomicCounter } from "../../shared/schemes/atomic-counter.ts";
+import { COUNTERS } from "../../shared/schemes/index.ts";
 import { PERCPU_BIAS, percpuCounter, TIMER_PERCPU_SWITCH } from "../../shared/schemes/percpu.ts";
 import { refcacheCounter, TIMER_REFCACHE_EPOCH } from "../../shared/schemes/refcache.ts";
 import { sloppyCounter, TIMER_SLOPPY_RECONCILE } from "../../shared/schemes/sloppy.ts";
+import { PCOUNT_UNIT, pgetVe, pputVe, veCounter } from "../../shared/schemes/ve-counter.ts";
 import { runOf } from "./support/spec.ts";
 
 // Each counter's arithmetic, worked by hand. The kernel's set-up mode applies a counter's steps
@@ -63,6 +67,25 @@ describe("sloppy counter (batch 4, at most 6 spares)", () => {
     const mem = k.finishSetup();
     expect(mem.get(k.perCpuLine(obj, 0))).toBe(6);
     expect(mem.get(k.countLine(obj))).toBe(9);
+  });
+
+  // With a batch of 1 a get that finds no spare takes exactly one reference from the central
+  // count and keeps no spare: the mode word read, the spare taken (0), the atomic +1, and no
+  // write of the CPU's spare line (batch - 1 = 0 spares to keep).
+  it("with a batch of 1 takes one reference from the central count and writes no spare", () => {
+    const { k } = kernelFor("sloppy", { sloppyBatch: 1, sloppyMaxSpares: 6 });
+    const obj = container(k, COUNTER_SLOPPY);
+    const written = vi.spyOn(StepWriter.prototype, "access");
+    k.setup(1, (w) => k.get(w, obj));
+    const lines = written.mock.calls.map((c) => [c[0], c[2]]);
+    written.mockRestore();
+    expect(lines).toEqual([
+      [objectLine(obj, SLOT_MODE), 0],
+      [k.perCpuLine(obj, 1), 0],
+      [k.countLine(obj), 1],
+    ]);
+    const mem = k.finishSetup();
+    expect([mem.get(k.countLine(obj)), mem.get(k.perCpuLine(obj, 1))]).toEqual([2, 0]);
   });
 
   // Destroying it: the mode word turns dead, and the reconcile waits one RCU grace period. Then
@@ -167,6 +190,21 @@ describe("percpu_ref", () => {
     expect(mem.get(k.perCpuLine(obj, 0))).toBe(3);
     expect(mem.get(k.perCpuLine(obj, 1))).toBe(-1);
     expect(k.perCpu.flatMap((s) => s.violations)).toEqual([]);
+  });
+
+  // Objects a and b = a + 1: b's CPU-0 counter (+3, three gets) is the line just past a's last
+  // CPU's (perCpuLine(a, 4) = perCpuLine(a + 1, 0)); a's true count is its own: 1 + bias - bias
+  // + 0 = 1; b's is 1 + 3 = 4.
+  it("counts true references from the object's own CPUs only", () => {
+    const { k } = kernelFor("percpu");
+    const a = container(k, COUNTER_PERCPU);
+    const b = container(k, COUNTER_PERCPU);
+    expect(b).toBe(a + 1);
+    times(3, () => k.setup(0, (w) => k.get(w, b)));
+    const mem = k.finishSetup();
+    const value = (line: number) => mem.get(line) ?? 0;
+    const life = { freed: false, switched: false };
+    expect([percpuCounter.trueCount(k.object(a), value, k, life), percpuCounter.trueCount(k.object(b), value, k, life)]).toEqual([1, 4]);
   });
 
   it("counts true references as shared - bias + the per-CPU sum while live", () => {
@@ -324,5 +362,91 @@ describe("refcount_t (the atomic counter)", () => {
     const mem = k.finishSetup();
     expect(mem.get(k.countLine(a))).toBe(FREED);
     expect(mem.get(k.countLine(b))).toBe(1);
+  });
+});
+
+describe("refcount_t's true count", () => {
+  // The creator's 1 and two gets on CPU 2: the count line holds 3, and so does the true count.
+  it("is the count line's value", () => {
+    const { k } = kernelFor("container");
+    const obj = container(k, COUNTER_ATOMIC);
+    times(2, () => k.setup(2, (w) => k.get(w, obj)));
+    const mem = k.finishSetup();
+    expect(atomicCounter.trueCount(k.object(obj), (line) => mem.get(line) ?? 0, k, { freed: false, switched: false })).toBe(3);
+  });
+});
+
+describe("every counter's true count of a freed object", () => {
+  // Counter.trueCount: "null if freed", whatever the lines hold (here a live object's lines).
+  it.each([COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_SLOPPY, COUNTER_REFCACHE, COUNTER_VE])("is null (counter %i)", (id) => {
+    const scheme = ["", "container", "percpu", "sloppy", "refcache", "openvz"][id];
+    const { k } = kernelFor(scheme);
+    const obj = container(k, id);
+    const mem = k.finishSetup();
+    const counter = COUNTERS[id]!;
+    const value = (line: number) => mem.get(line) ?? 0;
+    expect(counter.trueCount(k.object(obj), value, k, { freed: false, switched: false })).toBe(1);
+    expect(counter.trueCount(k.object(obj), value, k, { freed: true, switched: false })).toBeNull();
+    expect(counter.trueCount(k.object(obj), value, k, { freed: true, switched: true })).toBeNull();
+  });
+});
+
+describe("OpenVZ's VE counter", () => {
+  const records = (k: Kernel) => k.perCpu.flatMap((s) => s.violations.map((v) => [v.kind, v.obj, v.cpu, v.detail]));
+  const setCount = (k: Kernel, obj: number, counter: number, pcounter: number) => k.setup(0, (w) => w.access(k.countLine(obj), RMW_SET, counter + pcounter * PCOUNT_UNIT));
+
+  // A VE whose counter is 0 but not freed (a lost reference): get_ve raises it to 1, which the
+  // check reports as a get from 0; from -1 it reaches 0, reported as a get from -1 (and, being a
+  // get, it frees nothing).
+  it("records a get_ve from zero or below as a use-after-free, and frees nothing", () => {
+    const { k } = kernelFor("openvz");
+    const ve = container(k, COUNTER_VE);
+    setCount(k, ve, 0, 2);
+    k.setup(1, (w) => k.get(w, ve));
+    setCount(k, ve, -1, 2);
+    k.setup(2, (w) => k.get(w, ve));
+    expect(records(k)).toEqual([
+      ["use-after-free", ve, 1, "get_ve raised the count from 0"],
+      ["use-after-free", ve, 2, "get_ve raised the count from -1"],
+    ]);
+    expect(k.perCpu.flatMap((s) => s.freed)).toEqual([]);
+    expect(k.finishSetup().get(k.countLine(ve))).toBe(2 * PCOUNT_UNIT);
+  });
+
+  // counter 0 with 1 process: put_ve takes it to -1 (reported, not freed); pcounter stays 1.
+  it("records a put_ve below zero and frees nothing", () => {
+    const { k } = kernelFor("openvz");
+    const ve = container(k, COUNTER_VE);
+    setCount(k, ve, 0, 1);
+    k.setup(3, (w) => k.put(w, ve));
+    expect(records(k)).toEqual([["count-below-zero", ve, 3, "VE count fell to -1"]]);
+    expect(k.perCpu.flatMap((s) => s.freed)).toEqual([]);
+  });
+
+  // The creator's reference and 2 processes (two pget_ve): its release takes counter to 0 with
+  // pcounter 2, put_ve's BUG_ON case: reported with the process count, and the VE freed.
+  it("records a free with processes counted, naming them, and frees the VE", () => {
+    const { k } = kernelFor("openvz");
+    const ve = container(k, COUNTER_VE);
+    times(2, () => k.setup(0, (w) => pgetVe(k, w, ve)));
+    k.setup(1, (w) => k.release(w, ve));
+    expect(records(k)).toEqual([["free-while-referenced", ve, 1, "VE freed with 2 processes counted"]]);
+    expect(k.perCpu[1].freed).toEqual([ve]);
+  });
+
+  // counter 1 + 2 gets = 3 references, 2 processes (pget twice, then a pput and a pget): the true
+  // count is the references, 3; the line holds 3 + 2 x 2^20. Its state is two 4-byte atomics.
+  it("counts true references from the counter, not the process count, in 8 bytes", () => {
+    const { k } = kernelFor("openvz");
+    const ve = container(k, COUNTER_VE);
+    times(2, () => k.setup(1, (w) => k.get(w, ve)));
+    times(2, () => k.setup(2, (w) => pgetVe(k, w, ve)));
+    k.setup(3, (w) => pputVe(k, w, ve));
+    k.setup(0, (w) => pgetVe(k, w, ve));
+    const mem = k.finishSetup();
+    expect(mem.get(k.countLine(ve))).toBe(3 + 2 * PCOUNT_UNIT);
+    expect(veCounter.trueCount(k.object(ve), (line) => mem.get(line) ?? 0, k, { freed: false, switched: false })).toBe(3);
+    expect(veCounter.bytesPerObject(4)).toBe(8);
+    expect(records(k)).toEqual([]);
   });
 });
