@@ -3,7 +3,7 @@ import { fillScalingEfficiency } from "../../coordinator/experiment.ts";
 import { dominantOp, formatTable, formatVerdict } from "../../coordinator/table.ts";
 import { verdict } from "../../coordinator/verdict.ts";
 import type { Task } from "../../shared/kernel/kernel.ts";
-import { COUNTER_ATOMIC, COUNTER_NONE, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
+import { COUNTER_ATOMIC, COUNTER_NONE, COUNTER_PERCPU, OBJ_GLOBAL, OBJ_NAMESPACE, OBJ_NSPROXY, OBJ_TASK, objectLine, SLOT_COUNT, type KObject } from "../../shared/kernel/objects.ts";
 import { OP_ACCESS, OP_EXIT, OP_FORK, OP_KIND_COUNT, OP_KWORK, OP_WORK } from "../../shared/kernel/program.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { LatencyHistogram } from "../../shared/metrics/latency-histogram.ts";
@@ -297,12 +297,15 @@ describe("mergeReports: a run's figures from its partitions' reports", () => {
     rs[0].homes[0].lines = [count(9), 0, 0];
     expect(mergeReports(config, rs).invariants.ok).toBe(true);
     const v = (cpu: number, timePs: number, o: number) => ({ kind: "use-after-free" as const, obj: o, cpu, timePs, detail: "x" });
-    const bad = mergeReports(config, reports({ violations0: [v(0, 50, 9), v(0, 50, 4)], violations1: [v(1, 50, 2), v(1, 10, 1)] }));
+    // CPU 1's two violations at 50 ps come objects 7, 2: in object order, 2 then 7 (CPU 1's ids are not 0, so a CPU
+    // key that is not a difference cannot stand in for the object key).
+    const bad = mergeReports(config, reports({ violations0: [v(0, 50, 9), v(0, 50, 4)], violations1: [v(1, 50, 7), v(1, 50, 2), v(1, 10, 1)] }));
     expect(bad.invariants.violations.map((x) => [x.timePs, x.cpu, x.obj])).toEqual([
       [10, 1, 1],
       [50, 0, 4],
       [50, 0, 9],
       [50, 1, 2],
+      [50, 1, 7],
     ]);
   });
 
@@ -394,6 +397,40 @@ describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bo
     expect(r.memory.awaitingFreePeak).toBe(5);
     expect(r.memory.awaitingFreeAtEnd).toBe(5);
   });
+  it("counts a per-CPU counter as switched to its central count only when it switched in the object's own generation", () => {
+    // Three percpu namespaces, each held by task 102 once, each with 1 in its count line and 0 in
+    // every per-CPU line. Switched, the count is the central value: 1, as held. Not switched, it is
+    // central - PERCPU_BIAS + the per-CPU sum: 1 - 2^31 + 0 = -2147483647, a lost reference.
+    // 10 (generation 1) switched on CPU 0 at generation 1: switched. 11 (generation 2) switched on
+    // CPU 0 at generation 1, an earlier life: not switched. 12 (generation 0) switched on CPU 1,
+    // whose report has no generations (an older report): generation 0, switched.
+    const rs = reports();
+    const percpu = (id: number, gen: number): KObject => ({ ...obj(id, OBJ_NAMESPACE, []), counter: COUNTER_PERCPU, gen });
+    rs[1].objects.push(percpu(10, 1), percpu(11, 2), percpu(12, 0));
+    rs[1].tasks.push(task(102, 1, [10, 11, 12]));
+    rs[1].homes[0].lines.push(count(10), -1, 1, count(11), -1, 1, count(12), -1, 1);
+    rs[1].cpus[0].switched = [10, 11];
+    rs[1].cpus[0].switchedGen = [1, 1];
+    rs[0].cpus[0].switched = [12];
+    const r = mergeReports(config, rs);
+    expect(r.invariants.violations.map((v) => [v.kind, v.obj, v.detail])).toEqual([["lost-reference", 11, "count -2147483647 but 1 references held"]]);
+  });
+
+  it("orders changes of one time by object, then delta, whatever order a CPU reported them in", () => {
+    const rs = reports();
+    // Namespaces 11 and 12, held by nobody. CPU 1 reports at 700 ps, in this order: 12 +1, 11 +1, 12 +1, 12 -1.
+    rs[1].objects.push(obj(11, OBJ_NAMESPACE, []), obj(12, OBJ_NAMESPACE, []));
+    rs[1].cpus[0].awaiting.push(700, 12, 1, 700, 11, 1, 700, 12, 1, 700, 12, -1);
+    // Before 700: 100 7+ (1), 200 5+ (2), 300 7- (1). At 700 in object, then delta order: 11+ (2), 12- (1), 12+ (2),
+    // 12+ (3): peak 3, 3 at the end, and 11 and 12 await free (their last change is +1): no violation.
+    // In reported order: 12+ (2), 11+ (3), 12+ (4), 12- (3), peak 4 and 12 a leak; in object order with 12's
+    // changes as reported (+1, +1, -1): 11+ (2), 12+ (3), 12+ (4), 12- (3), the same.
+    const r = mergeReports(config, rs);
+    expect(r.invariants.ok).toBe(true);
+    expect(r.memory.awaitingFreePeak).toBe(3);
+    expect(r.memory.awaitingFreeAtEnd).toBe(3);
+  });
+
   it("without partition 0's report there are no set-up container holds, lock classes or container roots", () => {
     const rs = reports();
     rs[1].partition = 2;
@@ -401,6 +438,11 @@ describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bo
     // Namespace 8 loses the container's reference: its count of 2 is one more than the 1 held (by nsproxy 9).
     expect(r.invariants.violations.map((v) => v.detail)).toEqual(["count 2 but 1 references held"]);
     expect(r.memory.refBytesPerContainer).toBe(0);
+    // Under linux-6 the kernel path lists the lock classes of partition 0's report: none here, though partition 2's
+    // report names one (only partition 0's list is read).
+    const linux = runOf({ machine: "small-4", cpus: [2], schemes: ["clone-flags"], workload: "migration", duration: "1ms", warmup: "200us", kernel: "linux-6" });
+    rs[1].lockClasses = [{ name: "tasklist_lock", kind: 0, word: -1, waitLock: -1 }];
+    expect(mergeReports(linux, rs).kernelPath!.locks).toEqual([]);
   });
 
   it("checks objects in id order, counts live objects other than tasks and the global one, and lists 20 violations of more", () => {
