@@ -204,6 +204,36 @@ describe("axes", () => {
     expect(cpuTicks(from(41, 52))).toEqual(from(41, 52));
   });
 
+  it("CPU ticks at their exact thresholds: three powers of two, a step of exactly 11 or 12 powers, a tick exactly half a step from the largest", () => {
+    const from = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    const pow = (...es: number[]) => es.map((e) => 2 ** e);
+    // 2..14: 13 counts (14 / 2 >= 4: log), whose powers of two are 2, 4, 8: three are enough (not under 3). 14 is not
+    // too close to 8 (log2(14 / 8) = 0.81, not under log2(14 / 2) / 24 = 0.12).
+    expect(cpuTicks(from(2, 14))).toEqual([2, 4, 8, 14]);
+    // 1, 3 and the powers 4..2048: 13 counts, 12 powers, every ceil(12 / 11) = 2nd: 1, 4, 16, 64, 256, 1024; then 2048
+    // (log2(2048 / 1024) = 1 is not under log2(2048) / 24 = 0.46).
+    expect(cpuTicks([...pow(0, 1), 3, ...pow(2, 3, 4, 5, 6, 7, 8, 9, 10, 11)])).toEqual(pow(0, 2, 4, 6, 8, 10, 11));
+    // 3, 5 and the powers 1..1024: 13 counts, 11 powers, every ceil(11 / 11) = 1st: all of them, ending on the largest.
+    expect(cpuTicks([...pow(0, 1), 3, ...pow(2), 5, ...pow(3, 4, 5, 6, 7, 8, 9, 10)])).toEqual(pow(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+    // Log: 3 and twelve powers 2^0, 2^2, ..., 2^18, 2^23, 2^24: every 2nd power, to 2^23. log2(2^24 / 2^23) = 1 is
+    // exactly log2(2^24 / 1) / 24 = 1, not under it: 2^23 stays.
+    expect(cpuTicks([1, 3, ...pow(2, 4, 6, 8, 10, 12, 14, 16, 18, 23, 24)])).toEqual(pow(0, 4, 8, 12, 16, 23, 24));
+    // Linear (124 / 100 < 4): 100, 101, 102, 104, ..., 120, 123, 124: 14 counts, every ceil(14 / 11) = 2nd: 100, 102,
+    // 106, ..., 118, 123. 124 - 123 = 1 is exactly (124 - 100) / 24 = 1, not under it: 123 stays.
+    const linear = [100, 101, ...from(51, 60).map((i) => 2 * i), 123, 124];
+    expect(linear).toHaveLength(14);
+    expect(cpuTicks(linear)).toEqual([100, 102, 106, 110, 114, 118, 123, 124]);
+  });
+
+  it("log ticks at their exact thresholds: ten of 1, 2, 5 stay; three are enough; two fine ones are enough", () => {
+    // 1 to 1000: 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 (ten, not more than ten).
+    expect(logTicks(1, 1000)).toEqual([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+    // 1 to 5: 1, 2, 5 (three).
+    expect(logTicks(1, 5)).toEqual([1, 2, 5]);
+    // 2.9 to 4.1: none of 1, 2, 5; of 1..9 the two 3 and 4, not the ends.
+    expect(logTicks(2.9, 4.1)).toEqual([3, 4]);
+  });
+
   it("dodges within a quarter of the gap between neighbouring counts on a linear axis", () => {
     // 10, 11, 39: 10 px would be 10 x 29 / 460 = 0.63 CPU, over a quarter of the gap of 1.
     expect(dodgedCpus(11, 0, 2, [10, 11, 39])).toBe(10.75);
