@@ -60,6 +60,17 @@ describe("the 2006 challenge's split", () => {
     expect(bars.reduce((sum, b) => sum + b.log2, 0)).toBeCloseTo(Math.log2(1.5), 3);
   });
 
+  it("gives each machine and workload its own group", () => {
+    // w on m: container 150 against clone-flags 100 (1.5x); w on m2: container 120 against 100 (1.2x).
+    const on = (machine: string, container: number) => [run({ scheme: "container", machine, throughputOpsPerSec: container }), run({ scheme: "clone-flags", machine, throughputOpsPerSec: 100 })];
+    const ev = (machine: string) => evidence("clone-flags", 125, 110).map((e) => ({ ...e, machine }));
+    const groups = challengeGroups([...on("m", 150), ...on("m2", 120)], [...ev("m"), ...ev("m2")]);
+    expect(groups.map((g) => [g.machine, g.ratio])).toEqual([
+      ["m", 1.5],
+      ["m2", 1.2],
+    ]);
+  });
+
   it("does not tell apart what the window's end alone could move: a fork of 15 us in a 100 us window", () => {
     const slow = { latency: { fork: { p50Ns: 15000, p99Ns: 15000, maxNs: 15000 } }, measuredPs: 100e6 };
     const runs = [run({ scheme: "container", throughputOpsPerSec: 108, ...slow }), run({ scheme: "clone-flags", throughputOpsPerSec: 100, ...slow })];
@@ -121,8 +132,9 @@ describe("which counterfactual runs the split makes", () => {
       made("nsproxy", 1),
       made("nsproxy", 2, { machine: "modern-2s" }),
       made("nsproxy", 2, { workload: "fork-storm" }),
-      // Another scheme at more CPUs changes nothing.
+      // Another scheme at more CPUs changes nothing, nor clone-flags at more CPUs than container ran.
       made("percpu", 4),
+      made("clone-flags", 4),
     ];
     const ev = challengeEvidence(spec, runs);
     expect(ev.map((e) => [e.versus, e.step, e.cpus, e.machine, e.workload, e.seed, e.invariantsOk])).toEqual([
@@ -145,10 +157,25 @@ describe("which counterfactual runs the split makes", () => {
     expect(ev[0].throughputOpsPerSec).not.toBe(simulate(config(2)).throughputOpsPerSec);
   });
 
+  it("keeps a fixed layout other than scattered (percpu) for the chase step", () => {
+    const fixed = { ...SPEC, cpus: [1], vars: { layout: "percpu" } };
+    const ev = challengeEvidence(resolveSpec(parseSpec(fixed)), [made("container", 1), made("clone-flags", 1)]);
+    const chase = (layout: string) =>
+      simulate(runOf({ ...fixed, schemes: ["container"], vars: { layout } }), { schemeOverride: withChaseOf(SCHEMES.container, "clone-flags") }).throughputOpsPerSec;
+    expect(ev.map((e) => [e.step, e.throughputOpsPerSec])).toEqual([
+      ["layout", 12345],
+      ["chase", chase("percpu")],
+    ]);
+    // At 1 CPU the two layouts give net-heavy different throughputs under clone-flags' chase, so the chase step's layout is seen.
+    expect(chase("percpu")).not.toBe(chase("scattered"));
+  });
+
   it("takes the container run itself as the layout step when the spec fixes one layout for every scheme, and skips runs the spec did not plan", () => {
     const spec = resolveSpec(parseSpec({ ...SPEC, cpus: [2], vars: { layout: "scattered" } }));
-    const ev = challengeEvidence(spec, [made("container", 2), made("clone-flags", 2), made("container", 2, { seed: 9 }), made("clone-flags", 2, { seed: 9 })]);
-    // Seed 9 was not planned: no counterfactual of it. The layout step is the container run (12345 ops/s), the chase simulated.
+    const unplanned = [{ seed: 9 }, { machine: "modern-2s" }, { workload: "fork-storm" }].flatMap((f) => [made("container", 2, f), made("clone-flags", 2, f)]);
+    const ev = challengeEvidence(spec, [made("container", 2), made("clone-flags", 2), ...unplanned]);
+    // Seed 9, modern-2s and fork-storm were not planned: no counterfactual of them. The layout step is the container
+    // run (12345 ops/s), the chase simulated.
     expect(ev.map((e) => [e.step, e.seed, e.throughputOpsPerSec])).toEqual([
       ["layout", 1, 12345],
       ["chase", 1, simulate(runOf({ ...SPEC, cpus: [2], schemes: ["container"], vars: { layout: "scattered" } }), { schemeOverride: withChaseOf(SCHEMES.container, "clone-flags") }).throughputOpsPerSec],
