@@ -12,6 +12,7 @@ import {
   dodgedCpus,
   legendPlacement,
   logTicks,
+  reportCharts,
   reportVerdict,
   seedsOf,
   seriesLabels,
@@ -234,6 +235,23 @@ describe("axes", () => {
     expect(logTicks(2.9, 4.1)).toEqual([3, 4]);
   });
 
+  it("CPU ticks: the linear step of 13 counts, a power that stays by the largest where the lowest count is not 1; no counts at all", () => {
+    const from = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    // 41..53: 13 counts (53 / 41 < 4: linear), every ceil(13 / 11) = 2nd: 41, 43, ..., 53, ending on the largest.
+    expect(cpuTicks(from(41, 53))).toEqual([41, 43, 45, 47, 49, 51, 53]);
+    // 16..300 (log): the powers 16..256, then 300: log2(300 / 256) = 0.229 is not under log2(300 / 16) / 24 = 0.176.
+    expect(cpuTicks(from(16, 300))).toEqual([16, 32, 64, 128, 256, 300]);
+    // No CPU count (no run): a log axis from 0.5 to 2.
+    expect(cpuAxisEncoding([]).scale).toMatchObject({ type: "log", domain: [0.5, 2] });
+  });
+
+  it("dodges on a log axis by octaves of the domain's span, whatever its lowest count", () => {
+    // 2 and 8: a span of log2(8 / 2) = 2 octaves over 460 px, 230 px an octave; 10 px is 1/23 octave, under a
+    // quarter. The first of two series is moved half the spread down: 8 x 2^(-1/23).
+    expect(dodgedCpus(8, 0, 2, [2, 8])).toBeCloseTo(8 * 2 ** (-1 / 23), 12);
+    expect(dodgedCpus(8, 1, 2, [2, 8])).toBeCloseTo(8 * 2 ** (1 / 23), 12);
+  });
+
   it("dodges within a quarter of the gap between neighbouring counts on a linear axis", () => {
     // 10, 11, 39: 10 px would be 10 x 29 / 460 = 0.63 CPU, over a quarter of the gap of 1.
     expect(dodgedCpus(11, 0, 2, [10, 11, 39])).toBe(10.75);
@@ -314,6 +332,14 @@ describe("the page's seeds and verdict", () => {
     expect(reportVerdict({ seed: 1, runs: [], verdict: stored })).toEqual({ verdict: stored, overSeeds: [] });
   });
 
+  it("recomputes a stored verdict that has no challenge evidence (an older results document) with none", () => {
+    const runs = [1, 2].map((seed) => run({ scheme: "clone-flags", cpus: 4, seed, throughputOpsPerSec: 100 }));
+    const { challengeEvidence: _, ...older } = verdict(runs);
+    const shown = reportVerdict({ seed: 1, runs, verdict: older as ReturnType<typeof verdict> });
+    expect(shown.overSeeds).toEqual([1, 2]);
+    expect(shown.verdict.challengeEvidence).toEqual([]);
+  });
+
   it("keeps the merged seeds' challenge evidence in the recomputed verdict", () => {
     const runs = [1, 2].flatMap((seed) => [run({ scheme: "clone-flags", cpus: 4, seed, throughputOpsPerSec: 100 }), run({ scheme: "container", cpus: 4, seed, throughputOpsPerSec: 150 })]);
     const challengeEvidence = (["layout", "chase"] as const).map((step) => ({ machine: "small-4", workload: "fork-storm", cpus: 4, seed: 1, versus: "clone-flags" as const, step, throughputOpsPerSec: 120, invariantsOk: true }));
@@ -343,5 +369,17 @@ describe("points a chart keeps", () => {
     const point = { series: "none", scheme: "none" as const, cpus: 1, workload: "w", machine: "m", seeds: 2, failedRuns: 0, lowSampleRuns: 0, mean: 100, lo: 50, hi: 150 };
     // The lowest positive value is the interval's low end, 50: the domain starts at 50 / 1.25 = 40.
     expect((valueAxis(throughput, [point]).scale as { domain: number[] }).domain).toEqual([40, 187.5]);
+  });
+
+  it("orders points of one scheme by series, then CPUs; every chart's axis ticks at the runs' CPU counts", () => {
+    // Two contexts (w1 and w2 on m), one scheme: series "percpu (w1, m)" then "percpu (w2, m)", whatever the CPUs.
+    const runs = [run({ scheme: "percpu", cpus: 2, workload: "w1", machine: "m" }), run({ scheme: "percpu", cpus: 1, workload: "w2", machine: "m" })];
+    expect(aggregateRuns(runs, (r) => r.throughputOpsPerSec).map((p) => [p.series, p.cpus])).toEqual([
+      ["percpu (w1, m)", 2],
+      ["percpu (w2, m)", 1],
+    ]);
+    const charts = reportCharts(runs);
+    expect(charts.length).toBeGreaterThan(0);
+    for (const c of charts) expect((c.spec as unknown as { layer: Array<{ encoding: { x: { axis: { values: number[] } } } }> }).layer[0].encoding.x.axis.values).toEqual([1, 2]);
   });
 });
