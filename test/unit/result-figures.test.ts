@@ -479,10 +479,12 @@ describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bo
   it("counts each object of a container once, skips an object no report has and one without a counter, and charges nsproxy its pointers", () => {
     const rs = reports();
     // Roots: nsproxy 9 (holding 8), 8 again, 30 (no record), global object 21 (no counter), nsproxy 22 holding nothing.
-    rs[1].objects.push({ ...obj(21, OBJ_GLOBAL, []), counter: COUNTER_NONE }, obj(22, OBJ_NSPROXY, []));
-    rs[1].firstContainerRoots = [9, 8, 30, 21, 22];
-    // 9: 4 + 8K; 8: 4; 22: 4 + 8K.
-    expect(mergeReports(config, rs).memory.refBytesPerContainer).toBe(2 * (4 + 8 * K) + 4);
+    // nsproxies 22 and 23 holding nothing.
+    rs[1].objects.push({ ...obj(21, OBJ_GLOBAL, []), counter: COUNTER_NONE }, obj(22, OBJ_NSPROXY, []), obj(23, OBJ_NSPROXY, []));
+    rs[1].firstContainerRoots = [9, 8, 30, 21, 22, 23];
+    // 9: 4 + 8K; 8: 4; 22 and 23: 4 + 8K each. (Three nsproxies against two other objects with a record, 8 and 21: the
+    // pointers charged to the others instead would give 4 x 4 + 2 x 8K.)
+    expect(mergeReports(config, rs).memory.refBytesPerContainer).toBe(3 * (4 + 8 * K) + 4);
   });
 
   it("counts every distance's accesses as transfers per access", () => {
@@ -582,8 +584,9 @@ describe("verdict and table", () => {
   it("writes bytes and times at their unit boundaries: 1023 B, 1.0 KiB, 1.0 MiB; 999 ns, 1.00 us, 1.00 ms", () => {
     const row = (cpus: number, bytesPerTask: number, p99Ns: number) =>
       run({ cpus, operations: { fork: 200 }, totalOps: 200, throughputOpsPerSec: 1, latency: { fork: { p50Ns: 1, p99Ns, maxNs: p99Ns } }, memory: { bytesPerTask, refBytesPerContainer: 0, fixedBytes: 0, liveObjectsAtEnd: 0, awaitingFreePeak: 0, awaitingFreeAtEnd: 0 } });
-    // 999.6 ns and 999,600 ns round to 1000 in three figures: "1.00us" and "1.00ms", not "1.00e+3ns" and "1.00e+3us".
-    const cells = formatTable([row(1, 1023, 999), row(2, 1024, 1000), row(4, 1 << 20, 1e6), row(8, 0, 999.6), row(16, 0, 999_600), row(32, 0, 999.4)])
+    // 999.6 ns and 999,600 ns round to 1000 in three figures: "1.00us" and "1.00ms", not "1.00e+3ns" and "1.00e+3us";
+    // so do 999.5 ns and 999,500 ns exactly (toPrecision(3) rounds the half up), the boundaries themselves.
+    const cells = formatTable([row(1, 1023, 999), row(2, 1024, 1000), row(4, 1 << 20, 1e6), row(8, 0, 999.6), row(16, 0, 999_600), row(32, 0, 999.4), row(64, 0, 999.5), row(128, 0, 999_500)])
       .split("\n")
       .map((l) => l.trim().split(/\s{2,}/));
     const [p99, perTask] = [cells[0].indexOf("p99 fork"), cells[0].indexOf("B/task")];
@@ -594,6 +597,8 @@ describe("verdict and table", () => {
       ["1.00us", "0B"],
       ["1.00ms", "0B"],
       ["999ns", "0B"],
+      ["1.00us", "0B"],
+      ["1.00ms", "0B"],
     ]);
   });
 

@@ -143,6 +143,17 @@ describe("the namespace-share sentence", () => {
     const g = namespaceShareGroup([forkRun("clone-flags", 2, { namespaceRefs: 0.01 }, { machine: "m" }), forkRun("clone-flags", 4, { namespaceRefs: 0.02 }, { machine: "m" })])!;
     expect(g.nsproxyMaxShare).toBeNull();
     expect(g.summary).toBe("under kernel linux-6, the schemes' own reference counting takes: clone-flags 1.0% at 2 CPUs (fewest CPUs) and 2.0% at 4 CPUs (all CPUs) of fork latency.");
+    // Two counting schemes: a clause each, joined by "; ", in the runs' order.
+    const two = namespaceShareGroup([
+      forkRun("clone-flags", 2, { namespaceRefs: 0.01 }, { machine: "m" }),
+      forkRun("percpu", 2, { namespaceRefs: 0.03 }, { machine: "m" }),
+      forkRun("clone-flags", 4, { namespaceRefs: 0.02 }, { machine: "m" }),
+      forkRun("percpu", 4, { namespaceRefs: 0.04 }, { machine: "m" }),
+    ])!;
+    expect(two.summary).toBe(
+      "under kernel linux-6, the schemes' own reference counting takes: clone-flags 1.0% at 2 CPUs (fewest CPUs) and 2.0% at 4 CPUs (all CPUs); " +
+        "percpu 3.0% at 2 CPUs (fewest CPUs) and 4.0% at 4 CPUs (all CPUs) of fork latency.",
+    );
     const one = namespaceShareGroup([forkRun("nsproxy", 1, { namespaceRefs: 0.01, lockWaitByLock: { tasklist_lock: 0 } })])!;
     expect(one.points).toHaveLength(1);
     // No lock waited: the lock clause has no "longest".
