@@ -416,21 +416,6 @@ describe("mergeReports at the edges: memory reuse, awaiting free, partitions, bo
     expect(r.invariants.violations.map((v) => [v.kind, v.obj, v.detail])).toEqual([["lost-reference", 11, "count -2147483647 but 1 references held"]]);
   });
 
-  it("orders changes of one time by object, then delta, whatever order a CPU reported them in", () => {
-    const rs = reports();
-    // Namespaces 11 and 12, held by nobody. CPU 1 reports at 700 ps, in this order: 12 +1, 11 +1, 12 +1, 12 -1.
-    rs[1].objects.push(obj(11, OBJ_NAMESPACE, []), obj(12, OBJ_NAMESPACE, []));
-    rs[1].cpus[0].awaiting.push(700, 12, 1, 700, 11, 1, 700, 12, 1, 700, 12, -1);
-    // Before 700: 100 7+ (1), 200 5+ (2), 300 7- (1). At 700 in object, then delta order: 11+ (2), 12- (1), 12+ (2),
-    // 12+ (3): peak 3, 3 at the end, and 11 and 12 await free (their last change is +1): no violation.
-    // In reported order: 12+ (2), 11+ (3), 12+ (4), 12- (3), peak 4 and 12 a leak; in object order with 12's
-    // changes as reported (+1, +1, -1): 11+ (2), 12+ (3), 12+ (4), 12- (3), the same.
-    const r = mergeReports(config, rs);
-    expect(r.invariants.ok).toBe(true);
-    expect(r.memory.awaitingFreePeak).toBe(3);
-    expect(r.memory.awaitingFreeAtEnd).toBe(3);
-  });
-
   it("without partition 0's report there are no set-up container holds, lock classes or container roots", () => {
     const rs = reports();
     rs[1].partition = 2;
