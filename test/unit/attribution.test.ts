@@ -4,7 +4,7 @@ import { resultsCsv } from "../../coordinator/output.ts";
 import { namespaceShareGroup } from "../../coordinator/namespace-share-verdict.ts";
 import { verdict } from "../../coordinator/verdict.ts";
 import { OP_EXIT, OP_FORK } from "../../shared/kernel/program.ts";
-import { ATTR_INTERRUPTED, ATTR_LOCK_WAIT, BREAKDOWN_PARTS, type LatencyBreakdown } from "../../shared/metrics/attribution.ts";
+import { ATTR_INTERRUPTED, ATTR_LOCK_WAIT, BREAKDOWN_PARTS, latencyBreakdown, type LatencyBreakdown } from "../../shared/metrics/attribution.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
 import { mergeReports } from "../../shared/report.ts";
 import { Simulation, simulate } from "../../shared/simulation.ts";
@@ -78,6 +78,42 @@ describe("where an operation's latency goes", () => {
     expect(col("exit_share_parallel_compute")).toBe(k.latencyBreakdown.exit.parallelCompute);
     expect(col("fork_mean_ns")).toBe(k.latencyBreakdown.fork.meanNs);
     expect(col("lock_tasklist_wait_share_fork")).toBe(k.latencyBreakdown.fork.lockWaitByLock.tasklist_lock);
+  });
+});
+
+describe("a breakdown from the summed class times", () => {
+  // 4 operations, 1000 ps in all: scheme 200, locked 100, kernel memory 100, compute 500, and
+  // waits of 60 (tasklist_lock, class 0) and 40 (class 1, a wait_lock counted in it): shares of
+  // 1000 ps, lock wait (60 + 40) / 1000 = 0.1, tasklist_lock's own 0.06; mean 1000 / 4 = 250 ps.
+  it("gives each class its share of the latency and the mean in ns", () => {
+    const classPs = [200, 100, 100, 500, 0, 60, 40];
+    expect(latencyBreakdown(classPs, ["tasklist_lock", null], 4, 1000)).toEqual({
+      operations: 4,
+      meanNs: 0.25,
+      namespaceRefs: 0.2,
+      lockWait: 0.1,
+      lockWaitByLock: { tasklist_lock: 0.06 },
+      lockedSections: 0.1,
+      kernelMemory: 0.1,
+      parallelCompute: 0.5,
+      interrupted: 0,
+    });
+  });
+
+  // An operation kind that completed nothing in the window (no time either): zeros, not 0 / 0.
+  it("is all zeros, not NaN, for an operation kind with no operation", () => {
+    const b = latencyBreakdown([0, 0, 0, 0, 0, 0], ["tasklist_lock"], 0, 0);
+    expect(b).toEqual({
+      operations: 0,
+      meanNs: 0,
+      namespaceRefs: 0,
+      lockWait: 0,
+      lockWaitByLock: { tasklist_lock: 0 },
+      lockedSections: 0,
+      kernelMemory: 0,
+      parallelCompute: 0,
+      interrupted: 0,
+    });
   });
 });
 
