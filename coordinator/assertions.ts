@@ -1,5 +1,6 @@
 import type { RunResult } from "../shared/metrics/result.ts";
 import { mean } from "../shared/metrics/stats.ts";
+import { cpusText } from "./figures.ts";
 import { UsageError } from "./usage-error.ts";
 
 /**
@@ -87,7 +88,7 @@ export function formatAssertions(outcomes: readonly AssertionOutcome[]): string 
   const width = Math.max(...outcomes.map((o) => o.assertion.text.length));
   return [
     "Thresholds:",
-    ...outcomes.map((o) => `  ${o.ok ? "✓" : "✗"} ${o.assertion.text.padEnd(width)}  ${o.value === null ? `no ${o.assertion.scheme} run at ${o.assertion.cpus} CPUs` : Number(o.value.toPrecision(3))}`),
+    ...outcomes.map((o) => `  ${o.ok ? "✓" : "✗"} ${o.assertion.text.padEnd(width)}  ${o.value === null ? `no ${o.assertion.scheme} run at ${cpusText(o.assertion.cpus)}` : Number(o.value.toPrecision(3))}`),
   ].join("\n");
 }
 
@@ -104,7 +105,7 @@ export function gate(runs: readonly RunResult[], assertions: readonly Assertion[
   const problems: string[] = [];
   const broken = runs.filter((r) => !r.invariants.ok);
   if (broken.length > 0) {
-    const which = broken.slice(0, 5).map((r) => `${r.scheme} @ ${r.cpus} CPUs`).join(", ");
+    const which = broken.slice(0, 5).map((r) => `${r.scheme} @ ${cpusText(r.cpus)}`).join(", ");
     problems.push(`${broken.length} run(s) broke an invariant (${which}${broken.length > 5 ? ", ..." : ""}; see invariants in results.json)`);
   }
   if (assertions.length > 0) {

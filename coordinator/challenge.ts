@@ -3,7 +3,7 @@ import { withChaseOf, type ChaseModel } from "../shared/schemes/chase.ts";
 import { SCHEMES } from "../shared/schemes/index.ts";
 import { planRuns, type ResolvedSpec, type RunConfig } from "../shared/spec/resolve.ts";
 import { simulate } from "../shared/simulation.ts";
-import { factor } from "./figures.ts";
+import { cpusText, factor } from "./figures.ts";
 
 /**
  * The 2006 challenge: the container model must do better than the clone model "or it is
@@ -143,7 +143,7 @@ function differs(f: number, noise: number): boolean {
 }
 
 function groupSummary(g: Omit<ChallengeGroup, "summary">): string {
-  const head = `container vs ${g.versus} (${g.workload} on ${g.machine}, ${g.cpus} CPUs)`;
+  const head = `container vs ${g.versus} (${g.workload} on ${g.machine}, ${cpusText(g.cpus)})`;
   const parts = partsText(g.parts);
   const noisy = g.noise > SAME ? `; the window's end alone moves these runs' throughput by up to ${(g.noise * 100).toFixed(0)}%, so simulate longer to tell smaller factors apart` : "";
   if (!differs(g.ratio, g.noise)) {

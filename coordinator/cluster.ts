@@ -11,6 +11,7 @@ import { coordinateRun, mergeStoredReports, type DistributedStats } from "./dist
 import { fillScalingEfficiency, type ExperimentResult } from "./experiment.ts";
 import { newRunId, newRunSecret, runPrefix } from "./run-id.ts";
 import { REDIS_CLEANUP_MS, within } from "./bounded.ts";
+import { cpusText } from "./figures.ts";
 
 /** Wall-clock seconds between checkpoints of a cluster run, unless the user says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 30;
@@ -246,7 +247,7 @@ export class Cluster {
         const partitions = Math.min(record.workers, plan[i].cpuCount);
         const started = await this.redis.hget(`${key}:runs`, String(i));
         if (started !== null && (await this.store.record(started)) !== null) {
-          this.options.log?.(`coordinator: resuming run ${started} (${plan[i].scheme} @ ${plan[i].cpuCount} CPUs)`);
+          this.options.log?.(`coordinator: resuming run ${started} (${plan[i].scheme} @ ${cpusText(plan[i].cpuCount)})`);
           this.watch.begin?.(i);
           const out = await this.resume(started);
           result = out.result;

@@ -1,6 +1,7 @@
 import type { RunResult } from "../shared/metrics/result.ts";
 import { mean, sampleStdDev, tQuantile95 } from "../shared/metrics/stats.ts";
 import type { ResultsDocument } from "./output.ts";
+import { cpusText } from "./figures.ts";
 import { sig3 } from "./table.ts";
 
 /** One scheme at one CPU count (of one machine and workload), as two result folders hold it. */
@@ -42,7 +43,7 @@ export function compareDocuments(a: ResultsDocument, b: ResultsDocument): { rows
   const ga = group(a.runs);
   const gb = group(b.runs);
   const rows: Comparison[] = [];
-  const label = (rs: RunResult[]) => `${rs[0].scheme} @ ${rs[0].cpus} CPUs (${rs[0].machine}, ${rs[0].workload})`;
+  const label = (rs: RunResult[]) => `${rs[0].scheme} @ ${cpusText(rs[0].cpus)} (${rs[0].machine}, ${rs[0].workload})`;
   for (const [k, ra] of ga) {
     const rb = gb.get(k);
     if (rb === undefined) continue;

@@ -73,8 +73,13 @@ export function windowTooShortNote(runs: readonly RunResult[]): string | null {
   const drainNs = Math.max(...short.map((r) => r.kernelPath?.drain.afterWindowNs ?? 0));
   const inFlight = Math.max(...short.map((r) => r.kernelPath?.drain.operations ?? 0));
   return (
-    `${short.length} run(s) (${at} CPUs) completed fewer operations in the measured window than were still in flight at its end ` +
+    `${short.length} run(s) (${at} CPU${short.every((r) => r.cpus === 1) ? "" : "s"}) completed fewer operations in the measured window than were still in flight at its end ` +
     `(up to ${inFlight}, the last finishing ${duration(drainNs)} after the window): one operation takes longer than the window there, ` +
     `so their ops/s is a start-up transient, not a rate; give a --duration well beyond ${duration(drainNs)}`
   );
+}
+
+/** A CPU count as a sentence says it: "1 CPU", "64 CPUs". */
+export function cpusText(n: number): string {
+  return n === 1 ? "1 CPU" : `${n} CPUs`;
 }

@@ -1,7 +1,7 @@
 import { findMachinePreset } from "../shared/machine/presets.ts";
 import type { RunResult } from "../shared/metrics/result.ts";
 import type { LatencyBreakdown } from "../shared/metrics/attribution.ts";
-import { forkBreakdownOf, percent } from "./figures.ts";
+import { cpusText, forkBreakdownOf, percent } from "./figures.ts";
 
 /**
  * A scheme's namespace reference counting "matters" to fork when it is at least this share of a
@@ -105,7 +105,7 @@ export function namespaceShareGroup(runs: readonly RunResult[]): NamespaceShareG
     const w = last.lockWait[scheme];
     if (w === undefined) return "";
     const top = last.topLock[scheme];
-    return `, while lock waits are ${percent(w)} of ${scheme}'s fork latency at ${last.cpus} CPUs${top === undefined ? "" : ` (${top} the longest)`}`;
+    return `, while lock waits are ${percent(w)} of ${scheme}'s fork latency at ${cpusText(last.cpus)}${top === undefined ? "" : ` (${top} the longest)`}`;
   };
   const parts: string[] = [];
   const lead = `under kernel ${withPath[0].kernelPath!.profile}`;

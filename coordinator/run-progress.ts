@@ -1,5 +1,6 @@
 import type { RunConfig } from "../shared/spec/resolve.ts";
 import type { DistributedStats } from "./distributed.ts";
+import { cpusText } from "./figures.ts";
 
 /** Where progress goes: a terminal (a bar redrawn in place) or not (a plain line every few seconds). */
 export interface ProgressOutput {
@@ -134,7 +135,7 @@ export class RunProgress {
     const c = this.current;
     if (c !== null) {
       const config = this.plan[c.index];
-      parts.push(`run ${this.finished.size + 1}/${this.plan.length} ${config.scheme} @ ${config.cpuCount} CPUs: ${simulatedTime(c.simulatedPs)} of ${simulatedTime(config.durationPs)} simulated`);
+      parts.push(`run ${this.finished.size + 1}/${this.plan.length} ${config.scheme} @ ${cpusText(config.cpuCount)}: ${simulatedTime(c.simulatedPs)} of ${simulatedTime(config.durationPs)} simulated`);
       if (c.windows?.rate != null) parts.push(`${Math.round(c.windows.rate)} windows/s`);
     } else parts.push(`${this.finished.size}/${this.plan.length} runs`);
     return parts.join(" | ");
@@ -194,7 +195,7 @@ export function distributionAdvice(config: RunConfig, stats: DistributedStats, e
   const waitMs = stats.wallMs / stats.windows;
   const instead = how === "cluster" ? "run it without --cluster (embedded), or with fewer --workers" : "run it without --workers (one thread per run)";
   return (
-    `refsim: distribution is slower than one process here: ${config.scheme} @ ${config.cpuCount} CPUs took ${seconds(stats.wallMs)} over ${stats.partitions} partitions, ` +
+    `refsim: distribution is slower than one process here: ${config.scheme} @ ${cpusText(config.cpuCount)} took ${seconds(stats.wallMs)} over ${stats.partitions} partitions, ` +
     `${stats.windows} windows of ${perWindow.toPrecision(3)} events each (lookahead ${simulatedTime(stats.lookaheadPs)}; ${waitMs.toPrecision(3)} ms a window, mostly waiting for the partitions' messages), ` +
     `where one process would take about ${seconds(embeddedMs)}. ${instead[0].toUpperCase()}${instead.slice(1)}: distribution pays when a window holds thousands of events (more CPUs per partition, a longer lookahead between sockets).`
   );

@@ -1,5 +1,5 @@
 import type { RunResult } from "../shared/metrics/result.ts";
-import { factor, sig3, windowTooShortNote } from "./figures.ts";
+import { cpusText, factor, sig3, windowTooShortNote } from "./figures.ts";
 import { namespaceShareGroup, type NamespaceShareGroup } from "./namespace-share-verdict.ts";
 import { challengeGroups, type ChallengeEvidence, type ChallengeGroup } from "./challenge.ts";
 
@@ -69,16 +69,16 @@ function groupSummary(g: VerdictGroup, throughput: (scheme: string) => number): 
   const cf = comparisons.find((x) => x.scheme === "clone-flags");
   if (cf === undefined) return ["clone-flags was not run: no comparison with the 2006 baseline."];
   // (A measured window too short for one operation: ratios would be 0/0.)
-  if (!(throughput("clone-flags") > 0)) return [`clone-flags completed no operation at ${cpus} CPUs in the measured window: no comparison (simulate longer).`];
+  if (!(throughput("clone-flags") > 0)) return [`clone-flags completed no operation at ${cpusText(cpus)} in the measured window: no comparison (simulate longer).`];
   const lines: string[] = [];
   for (const name of ["container", "nsproxy"]) {
     const c = comparisons.find((x) => x.scheme === name);
     if (c === undefined || !Number.isFinite(c.throughputRatio)) continue;
     const r = c.throughputRatio;
     const traffic = `${sig3(c.atomicsPerOp)} vs ${sig3(cf.atomicsPerOp)} atomics/op, ${sig3(c.transfersPerOp)} vs ${sig3(cf.transfersPerOp)} line transfers/op`;
-    if (r > 1.02) lines.push(`${name} beats clone-flags by ${factor(r)} in throughput at ${cpus} CPUs (${traffic}).`);
-    else if (r < 0.98) lines.push(`${name} is slower than clone-flags at ${cpus} CPUs: ${factor(r)} its throughput (${traffic}).`);
-    else lines.push(`${name} and clone-flags are within 2% in throughput at ${cpus} CPUs (${traffic}); the difference is in coherence traffic, not speed.`);
+    if (r > 1.02) lines.push(`${name} beats clone-flags by ${factor(r)} in throughput at ${cpusText(cpus)} (${traffic}).`);
+    else if (r < 0.98) lines.push(`${name} is slower than clone-flags at ${cpusText(cpus)}: ${factor(r)} its throughput (${traffic}).`);
+    else lines.push(`${name} and clone-flags are within 2% in throughput at ${cpusText(cpus)} (${traffic}); the difference is in coherence traffic, not speed.`);
   }
   const ranked = comparisons.filter((c) => Number.isFinite(c.throughputRatio)).sort((a, b) => b.throughputRatio - a.throughputRatio);
   const best = ranked[0];
@@ -87,11 +87,11 @@ function groupSummary(g: VerdictGroup, throughput: (scheme: string) => number): 
   if (best.scheme === "none") {
     const counting = ranked.find((c) => c.scheme !== "none");
     lines.push(
-      `Highest throughput at ${cpus} CPUs: the baseline without namespaces (none: no reference counting), ${factor(best.throughputRatio)} clone-flags` +
+      `Highest throughput at ${cpusText(cpus)}: the baseline without namespaces (none: no reference counting), ${factor(best.throughputRatio)} clone-flags` +
         (counting === undefined ? "." : `; the best scheme that counts is ${counting.scheme}, ${factor(counting.throughputRatio)} clone-flags${vsNone(counting.scheme)}.`),
     );
   } else {
-    lines.push(`Highest throughput at ${cpus} CPUs: ${best.scheme}, ${factor(best.throughputRatio)} clone-flags${vsNone(best.scheme)}.`);
+    lines.push(`Highest throughput at ${cpusText(cpus)}: ${best.scheme}, ${factor(best.throughputRatio)} clone-flags${vsNone(best.scheme)}.`);
   }
   return lines;
 }

@@ -102,10 +102,10 @@ describe("refsim report on crafted results.json", () => {
   it("a run too short for one operation gives a verdict without NaN", () => {
     const tiny = resultsDocument(runExperiment(resolveSpec(parseSpec({ ...BASE, duration: "1ps" }))), "test");
     expect(tiny.verdict.summary.join(" ")).not.toMatch(/NaN/);
-    expect(tiny.verdict.summary[0]).toBe("clone-flags completed no operation at 1 CPUs in the measured window: no comparison (simulate longer).");
+    expect(tiny.verdict.summary[0]).toBe("clone-flags completed no operation at 1 CPU in the measured window: no comparison (simulate longer).");
     // And the runs whose window is shorter than one operation are named, with what to do.
     expect(tiny.verdict.summary.slice(1)).toHaveLength(1);
-    expect(tiny.verdict.summary[1]).toMatch(/^2 run\(s\) \(clone-flags at 1, nsproxy at 1 CPUs\) completed fewer operations in the measured window than were still in flight .*give a --duration well beyond/);
+    expect(tiny.verdict.summary[1]).toMatch(/^2 run\(s\) \(clone-flags at 1, nsproxy at 1 CPU\) completed fewer operations in the measured window than were still in flight .*give a --duration well beyond/);
     expect(readResultsDocument(written(JSON.parse(JSON.stringify(tiny)))).runs).toHaveLength(2);
   });
 });

@@ -55,7 +55,7 @@ describe("run progress in simulated time", () => {
     // At 5 s and at 10 s.
     expect(out).toHaveLength(2);
     expect(out.every((l) => l.startsWith("refsim: ") && l.endsWith("\n") && !l.includes("\u001b"))).toBe(true);
-    expect(out[1]).toMatch(/^refsim: \d+% \| ETA [\dm]+s \| run 1\/4 clone-flags @ 1 CPUs: [\d.]+us of 100us simulated\n$/);
+    expect(out[1]).toMatch(/^refsim: \d+% \| ETA [\dm]+s \| run 1\/4 clone-flags @ 1 CPU: [\d.]+us of 100us simulated\n$/);
   });
 
   it("on a terminal redraws one line in place, hides the cursor and shows it again at the end; notes go above the bar", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { challengeGroups, type ChallengeEvidence } from "../../coordinator/challenge.ts";
-import { duration, factor, forkBreakdownOf, lowSample, percent, sig3, windowTooShort, windowTooShortNote } from "../../coordinator/figures.ts";
+import { cpusText, duration, factor, forkBreakdownOf, lowSample, percent, sig3, windowTooShort, windowTooShortNote } from "../../coordinator/figures.ts";
 import { namespaceShareGroup } from "../../coordinator/namespace-share-verdict.ts";
 import type { LatencyBreakdown } from "../../shared/metrics/attribution.ts";
 import type { RunResult } from "../../shared/metrics/result.ts";
@@ -30,6 +30,12 @@ function forkRun(scheme: SchemeName, cpus: number, fork: Partial<LatencyBreakdow
 }
 
 describe("figures' formats", () => {
+  it("says a CPU count in the singular for one CPU", () => {
+    expect(cpusText(1)).toBe("1 CPU");
+    expect(cpusText(2)).toBe("2 CPUs");
+    expect(cpusText(0)).toBe("0 CPUs");
+  });
+
   it("sig3: three significant figures, k / M / G from 0.9995 of the unit (where toPrecision(3) would round up to 1000)", () => {
     // 999.5 is the boundary itself: 0.9995 -> "1.00k"; plain toPrecision(3) of 999.5 would be "1.00e+3".
     expect([999.5, 999.4, 2e6, 999_400, -2.5e9, -8750, 0.5, -0.0123].map(sig3)).toEqual(["1.00k", "999", "2.00M", "999k", "-2.50G", "-8.75k", "0.500", "-0.0123"]);
@@ -158,7 +164,7 @@ describe("the namespace-share sentence", () => {
     expect(one.points).toHaveLength(1);
     // No lock waited: the lock clause has no "longest".
     expect(one.summary).toBe(
-      "under kernel linux-6, nsproxy's one namespace reference is 1.0% at 1 CPU of a fork's latency, while lock waits are 0% of nsproxy's fork latency at 1 CPUs: " +
+      "under kernel linux-6, nsproxy's one namespace reference is 1.0% at 1 CPU of a fork's latency, while lock waits are 0% of nsproxy's fork latency at 1 CPU: " +
         "once the rest of fork is modelled it does not matter (under 5.0% at every CPU count run, at most 1.0%).",
     );
   });
