@@ -106,12 +106,18 @@ export class Cluster {
    * jobs' keys expire RUN_TTL_SECONDS after, as the run's own keys do; if it is aborted, its
    * jobs that no worker took yet are removed before the abort goes out.
    */
-  private async coordinate(job: Omit<PartitionJob, "partition">, jobIds: readonly string[], resume: { awaitHellos: number[] } | undefined, enqueue: () => Promise<void>) {
+  private async coordinate(
+    job: Omit<PartitionJob, "partition">,
+    jobIds: readonly string[],
+    resume: { awaitHellos: number[] } | undefined,
+    enqueue: () => Promise<void>,
+    persist: ((result: RunResult) => Promise<void>) | undefined,
+  ) {
     const index = job.runIndex;
     const onProgress = this.watch.windows === undefined ? undefined : (p: { window: number; simulatedPs: number }) => this.watch.windows?.(index, p);
     try {
       const beforeAbort = () => this.bounded(this.removeQueued(jobIds), "remove the aborted run's queued partition jobs");
-      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort, onProgress }, enqueue);
+      return await coordinateRun(this.transport, job, { timeoutMs: this.timeoutMs, waitWorkersMs: this.options.waitWorkersMs ?? DEFAULT_WAIT_WORKERS_MS, log: this.options.log, store: this.store, resume, beforeAbort, onProgress, persist }, enqueue);
     } finally {
       await this.bounded(expireJobKeys(this.redis, this.queue, jobIds, RUN_TTL_SECONDS), "give the run's partition jobs their expiry");
     }
@@ -150,9 +156,10 @@ export class Cluster {
   /**
    * Runs one configuration of a spec over `workers` worker processes: one partition job each
    * (job ids derive from the run id and the partition), coordinated over NATS, with
-   * checkpoints in Redis. The run's record lets `resume(run)` take it over.
+   * checkpoints in Redis. The run's record lets `resume(run)` take it over. `persist` keeps the
+   * result before the run's reports leave Redis (CoordinateOptions.persist).
    */
-  async run(spec: ResolvedSpec, runIndex: number, workers: number, run = newRunId()): Promise<{ result: RunResult; stats: DistributedStats }> {
+  async run(spec: ResolvedSpec, runIndex: number, workers: number, run = newRunId(), persist?: (result: RunResult) => Promise<void>): Promise<{ result: RunResult; stats: DistributedStats }> {
     const job: Omit<PartitionJob, "partition"> = {
       run,
       prefix: runPrefix(run),
@@ -165,9 +172,15 @@ export class Cluster {
     };
     const record: RunRecord = { job, jobIds: Array.from({ length: workers }, (_, p) => `${run}-p${p}`) };
     await this.store.saveRecord(run, JSON.stringify(record));
-    return this.coordinate(job, record.jobIds, undefined, async () => {
-      for (let p = 0; p < workers; p++) await this.enqueue(job, p, record.jobIds[p]);
-    });
+    return this.coordinate(
+      job,
+      record.jobIds,
+      undefined,
+      async () => {
+        for (let p = 0; p < workers; p++) await this.enqueue(job, p, record.jobIds[p]);
+      },
+      persist,
+    );
   }
 
   /**
@@ -175,7 +188,7 @@ export class Cluster {
    * partition sent one; else queues again the partition jobs no worker holds any more, and
    * starts a new epoch from the newest complete checkpoint.
    */
-  async resume(run: string): Promise<{ result: RunResult; stats: DistributedStats | null }> {
+  async resume(run: string, persist?: (result: RunResult) => Promise<void>): Promise<{ result: RunResult; stats: DistributedStats | null }> {
     const text = await this.store.record(run);
     if (text === null) throw new ResumeError(`Redis at ${redactRedisUrl(this.options.redisUrl)} holds no distributed run ${run} (it finished, expired, or never started)`);
     const record = JSON.parse(text) as RunRecord;
@@ -187,6 +200,7 @@ export class Cluster {
     if (reports.size === job.partitions) {
       this.options.log?.(`coordinator: run ${run}: every partition's report is in Redis`);
       const result = mergeStoredReports(job, reports);
+      await persist?.(result);
       await this.store.finish(run);
       return { result, stats: null };
     }
@@ -201,9 +215,15 @@ export class Cluster {
     }
     await this.store.saveRecord(run, JSON.stringify(record));
     // Listen before the queued jobs can say hello.
-    return this.coordinate(job, record.jobIds, { awaitHellos: requeued }, async () => {
-      for (const p of requeued) await this.enqueue(job, p, record.jobIds[p]);
-    });
+    return this.coordinate(
+      job,
+      record.jobIds,
+      { awaitHellos: requeued },
+      async () => {
+        for (const p of requeued) await this.enqueue(job, p, record.jobIds[p]);
+      },
+      persist,
+    );
   }
 
   /**
@@ -245,22 +265,25 @@ export class Cluster {
       else {
         // A run with fewer CPUs than workers uses one worker per CPU; the results are the same either way.
         const partitions = Math.min(record.workers, plan[i].cpuCount);
+        // Stored before the run's reports leave Redis (CoordinateOptions.persist).
+        const save = async (r: RunResult) => {
+          await this.redis.multi().hset(`${key}:results`, String(i), JSON.stringify(r)).expire(`${key}:results`, RUN_TTL_SECONDS).exec();
+        };
         const started = await this.redis.hget(`${key}:runs`, String(i));
         if (started !== null && (await this.store.record(started)) !== null) {
           this.options.log?.(`coordinator: resuming run ${started} (${plan[i].scheme} @ ${cpusText(plan[i].cpuCount)})`);
           this.watch.begin?.(i);
-          const out = await this.resume(started);
+          const out = await this.resume(started, save);
           result = out.result;
           if (out.stats !== null) this.watch.stats?.(i, plan[i], out.stats, result);
         } else {
           const run = `${id}-${i}`;
           await this.redis.multi().hset(`${key}:runs`, String(i), run).expire(`${key}:runs`, RUN_TTL_SECONDS).exec();
           this.watch.begin?.(i);
-          const out = await this.run(record.spec, i, partitions, run);
+          const out = await this.run(record.spec, i, partitions, run, save);
           result = out.result;
           this.watch.stats?.(i, plan[i], out.stats, result);
         }
-        await this.redis.multi().hset(`${key}:results`, String(i), JSON.stringify(result)).expire(`${key}:results`, RUN_TTL_SECONDS).exec();
       }
       runs.push(result);
       onRun?.(i + 1, plan.length, plan[i], i, result);

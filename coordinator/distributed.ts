@@ -54,6 +54,12 @@ export interface CoordinateOptions {
   waitWorkersMs?: number;
   /** Hears how far the windows have come (the slowest partition's window and simulated time), about once a second. */
   onProgress?: (p: { window: number; simulatedPs: number }) => void;
+  /**
+   * Keeps the merged result (the cluster's experiment stores it in Redis) before the store lets
+   * the partitions' reports go: a coordinator stopped between the two (Ctrl-C while this run
+   * finishes) leaves either the reports or the result for `--resume`, never neither.
+   */
+  persist?: (result: RunResult) => Promise<void>;
 }
 
 /** How often "waiting for workers: k of P partitions taken" is said while partitions are untaken, ms. */
@@ -290,6 +296,7 @@ export async function coordinateRun(
     stats.windows = Math.max(0, ...stats.partitionStats.map((r) => r.windows));
     stats.crossEvents = stats.partitionStats.reduce((s, r) => s + r.eventsSent, 0);
     stats.wallMs = performance.now() - started;
+    await options.persist?.(result);
     await store?.finish(job.run);
     return { result, stats };
   } catch (e) {

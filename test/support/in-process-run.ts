@@ -1,5 +1,6 @@
 import { coordinateRun } from "../../coordinator/distributed.ts";
 import { newRunId, newRunSecret, runPrefix } from "../../coordinator/run-id.ts";
+import type { RunResult } from "../../shared/metrics/result.ts";
 import type { ResolvedSpec } from "../../shared/spec/resolve.ts";
 import { runPartition, type PartitionJob, type RunnerStats } from "../../worker/partition-runner.ts";
 import { MemoryBus } from "../../worker/transport/memory.ts";
@@ -17,6 +18,8 @@ export interface InProcessOptions {
   store?: CheckpointStore;
   checkpointEvery?: number;
   checkpointSeconds?: number;
+  /** The coordinator's persist (CoordinateOptions.persist). */
+  persist?: (result: RunResult) => Promise<void>;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function runInProcess(spec: ResolvedSpec, runIndex: number, partiti
     runners.push({ done: r, closed: t.closed });
   };
   try {
-    const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000, store: options.store, log: (l) => logs.push(l) }, () => {
+    const out = await coordinateRun(coordinator, job, { timeoutMs: options.timeoutMs ?? 20_000, store: options.store, log: (l) => logs.push(l), persist: options.persist }, () => {
       for (let p = 0; p < partitions; p++) start(p);
       options.onStarted?.(job, bus);
     });
