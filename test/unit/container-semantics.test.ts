@@ -5,25 +5,17 @@ import { StepWriter, STEP_COMPUTE } from "../../shared/kernel/program.ts";
 import { MAX_PID_NS_LEVEL, namespaceLevel, withinNestingLimits } from "../../shared/schemes/depth.ts";
 import type { SchemeName } from "../../shared/schemes/scheme.ts";
 import { Simulation, simulate } from "../../shared/simulation.ts";
-import { atomics, OperationBench } from "./support/operation-bench.ts";
+import { atomics, containersBench, KINDS, kindBits } from "./support/operation-bench.ts";
 import { runOf, runsOf } from "./support/spec.ts";
 
 // The semantics every scheme must keep (README, scheme table): setns switches to the target,
 // unshare never chains (and stops at Linux's nesting limits), a new container or bundle is charged
 // once and alike across schemes, and the old attachment is freed when its last reference goes.
 
-const KINDS = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"];
-const bit = (...names: string[]) => names.reduce((m, n) => m | (1 << KINDS.indexOf(n)), 0);
+const bit = kindBits;
 const CONTAINER_SCHEMES = ["container", "percpu", "sloppy", "refcache"] as const;
 
-function bench(scheme: SchemeName, nesting = 0): OperationBench {
-  return new OperationBench({
-    machine: "small-4",
-    cpus: [4],
-    schemes: [scheme],
-    workload: { preset: "fork-storm", containers: { count: 2, nesting, pinToSockets: false } },
-  });
-}
+const bench = containersBench;
 
 describe("setns switches to the target", () => {
   it.each(CONTAINER_SCHEMES)("under %s setns enters the target container: a get on it, the old container left, nothing created", (scheme) => {

@@ -9,8 +9,8 @@ import { withChaseOf } from "../../shared/schemes/chase.ts";
 import { MAX_PID_NS_LEVEL, MAX_USER_NS_PARENT_LEVEL, mayNest, namespaceLevel, withinNestingLimits } from "../../shared/schemes/depth.ts";
 import { SCHEMES } from "../../shared/schemes/index.ts";
 import { namespaceSet } from "../../shared/schemes/namespaces.ts";
-import type { Scheme, SchemeName } from "../../shared/schemes/scheme.ts";
-import { OperationBench } from "./support/operation-bench.ts";
+import type { Scheme } from "../../shared/schemes/scheme.ts";
+import { containersBench, KINDS, kindBits, kindIndex } from "./support/operation-bench.ts";
 import { runOf } from "./support/spec.ts";
 
 // What each scheme's methods return, checked by hand against the Scheme interface
@@ -18,18 +18,9 @@ import { runOf } from "./support/spec.ts";
 // the objects a call creates, and the nesting checks of depth.ts. small-4, 4 CPUs, the linux set
 // of 8 kinds, two top-level containers (or chains of two when nested), one worker per CPU.
 
-const KINDS = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"];
-const kind = (name: string) => KINDS.indexOf(name);
-const bit = (...names: string[]) => names.reduce((m, n) => m | (1 << kind(n)), 0);
-
-function bench(scheme: SchemeName, nesting = 0): OperationBench {
-  return new OperationBench({
-    machine: "small-4",
-    cpus: [4],
-    schemes: [scheme],
-    workload: { preset: "fork-storm", containers: { count: 2, nesting, pinToSockets: false } },
-  });
-}
+const kind = kindIndex;
+const bit = kindBits;
+const bench = containersBench;
 
 describe("none: no virtualization", () => {
   it("creates, forks, unshares and enters nothing: every call returns an empty attachment and touches no line", () => {

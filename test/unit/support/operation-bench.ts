@@ -4,7 +4,8 @@ import type { Kernel, Task } from "../../../shared/kernel/kernel.ts";
 import { ROLE_WORKER } from "../../../shared/kernel/kernel.ts";
 import { isPerCpuLine, objectOfLine, type KObject } from "../../../shared/kernel/objects.ts";
 import { STEP_ACCESS, STEP_ACTION, StepWriter, OP_KWORK, type Program } from "../../../shared/kernel/program.ts";
-import type { Scheme } from "../../../shared/schemes/scheme.ts";
+import type { Scheme, SchemeName } from "../../../shared/schemes/scheme.ts";
+import { ALL_NAMESPACE_KINDS } from "../../../shared/spec/spec.ts";
 import { Simulation } from "../../../shared/simulation.ts";
 import { runOf } from "./spec.ts";
 
@@ -109,4 +110,20 @@ export function reads(accesses: readonly ExecutedAccess[]): ExecutedAccess[] {
 
 export function distinctLines(accesses: readonly ExecutedAccess[]): number {
   return new Set(accesses.map((a) => a.line)).size;
+}
+
+/** The namespace kinds of a spec that names none, in their order (a kind's index, a mask's bit). */
+export const KINDS: readonly string[] = ALL_NAMESPACE_KINDS;
+export const kindIndex = (name: string): number => KINDS.indexOf(name);
+/** The mask of the kinds named. */
+export const kindBits = (...names: string[]): number => names.reduce((m, n) => m | (1 << kindIndex(n)), 0);
+
+/** A bench for `scheme` on small-4 x 4 under fork-storm, with two containers of `nesting` levels below the root. */
+export function containersBench(scheme: SchemeName, nesting = 0): OperationBench {
+  return new OperationBench({
+    machine: "small-4",
+    cpus: [4],
+    schemes: [scheme],
+    workload: { preset: "fork-storm", containers: { count: 2, nesting, pinToSockets: false } },
+  });
 }
