@@ -2,7 +2,7 @@ import type { RunResult } from "../shared/metrics/result.ts";
 import type { OpKindName } from "../shared/kernel/program.ts";
 import type { Verdict } from "./verdict.ts";
 import { confidenceInterval95, mean } from "../shared/metrics/stats.ts";
-import { factor, forkBreakdownOf, LOW_SAMPLE_OPS, lowSample, percent, sig3, windowTooShort, windowTooShortNote } from "./figures.ts";
+import { duration, factor, forkBreakdownOf, LOW_SAMPLE_OPS, lowSample, percent, sig3, windowTooShort, windowTooShortNote } from "./figures.ts";
 
 export { sig3 } from "./figures.ts";
 
@@ -13,10 +13,7 @@ function bytes(v: number): string {
 }
 
 function ns(v: number | undefined): string {
-  if (v === undefined) return "-";
-  if (v >= 1e6 * 0.9995) return `${(v / 1e6).toPrecision(3)}ms`;
-  if (v >= 1e3 * 0.9995) return `${(v / 1e3).toPrecision(3)}us`;
-  return `${v.toPrecision(3)}ns`;
+  return v === undefined ? "-" : duration(v);
 }
 
 /** Mean throughput of each scheme at each CPU count (of a machine, workload and seed set). */
