@@ -67,7 +67,7 @@ describe("SIGINT to a cluster run's coordinator", () => {
     const r = await p.done;
     expect(r.code, r.stderr).toBe(130);
     const doc = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
-    const continueWith = `refsim run --resume ${id} (with the same --nats and --redis)`;
+    const continueWith = `refsim run --resume ${id} (with the same --nats, --redis and --queue)`;
     expect(doc.incomplete).toMatchObject({ reason: "interrupted by SIGINT", total: 4, continueWith });
     expect(doc.incomplete.done).toBeGreaterThanOrEqual(1);
     expect(doc.runs).toHaveLength(doc.incomplete.done);
