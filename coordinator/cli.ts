@@ -20,7 +20,7 @@ import { planRuns, type ResolvedSpec } from "../shared/spec/resolve.ts";
 import { INTERRUPTED_EXIT_CODE, restoreCursor, watchInterrupts } from "./interrupt.ts";
 import { PointPool } from "./sweep/point-pool.ts";
 import { clearPartial, PARTIAL_DIR } from "./run-state.ts";
-import { experimentOf, incompleteRun, InterruptedError, interruptedMessage, KeptError, RunLedger, runMissing, writeOutputs, type WrittenResults } from "./run-command.ts";
+import { experimentOf, incompleteRun, InterruptedError, interruptedMessage, KeptError, RunLedger, runMissing, sameOptions, writeOutputs, type WrittenResults } from "./run-command.ts";
 import { runInThreads } from "./threaded.ts";
 import { distributionAdvice, RunProgress } from "./run-progress.ts";
 import type { DistributedStats } from "./distributed.ts";
@@ -333,7 +333,7 @@ async function coordinateExperiment(
     // Interrupted, the process exits without waiting for its connections; otherwise they close.
     if (interrupts.signal === null) await cluster.close();
   }
-  const continueWith = `refsim run --resume ${id}${sameServices(o)}`;
+  const continueWith = `refsim run --resume ${id}${sameOptions(["--nats", o.nats], ["--redis", o.redis], ["--queue", o.queue])}`;
   const kept = `${done.size} of ${total} runs in Redis (${continueWith} writes them)`;
   if (result === null) {
     const signal = interrupts.signal ?? "SIGINT";
@@ -344,17 +344,6 @@ async function coordinateExperiment(
     throw new InterruptedError(interruptedMessage(signal, `${finished.size} of ${total} runs`, files, out, continueWith));
   }
   printRun(result, await writeOutputs(out, result, undefined, kept), started, o);
-}
-
-/**
- * What a --resume must repeat of the interrupted command: the servers and the queue it named
- * (a resume on another queue finds no workers, gives up waiting and aborts the run).
- */
-function sameServices(o: { nats?: string; redis?: string; queue?: string }): string {
-  const given = (["nats", "redis", "queue"] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
-  if (given.length === 0) return "";
-  const list = given.length === 1 ? given[0] : `${given.slice(0, -1).join(", ")} and ${given[given.length - 1]}`;
-  return ` (with the same ${list})`;
 }
 
 /** --wait-workers in ms (undefined: the default). */

@@ -121,6 +121,18 @@ export async function writeOutputs(out: string, result: ExperimentResult, incomp
   }
 }
 
+/**
+ * What a --resume must repeat of the interrupted command, " (with the same --nats and --queue)",
+ * or "": the servers and queues it named (a resume on another queue finds no workers, gives up
+ * waiting and aborts the run it was meant to finish).
+ */
+export function sameOptions(...options: Array<[string, string | undefined]>): string {
+  const given = options.filter(([, v]) => v !== undefined).map(([flag]) => flag);
+  if (given.length === 0) return "";
+  const list = given.length === 1 ? given[0] : `${given.slice(0, -1).join(", ")} and ${given[given.length - 1]}`;
+  return ` (with the same ${list})`;
+}
+
 /** What an interrupted command prints: what it kept, and the command that continues it. */
 export function interruptedMessage(signal: string, what: string, files: WrittenResults | null, out: string, continueWith: string): string {
   restoreCursor();

@@ -7,7 +7,7 @@ import { codeVersion } from "../code-version.ts";
 import { prepareOutDir } from "../out-dir.ts";
 import { OutputError } from "../atomic-write.ts";
 import { restoreCursor, watchInterrupts } from "../interrupt.ts";
-import { InterruptedError, KeptError } from "../run-command.ts";
+import { InterruptedError, KeptError, sameOptions } from "../run-command.ts";
 import { beginPartial, clearPartial, loadPartial, PARTIAL_DIR, readPartialState, savePartial } from "../run-state.ts";
 import { UsageError } from "../usage-error.ts";
 import { gate } from "../assertions.ts";
@@ -96,7 +96,9 @@ export async function sweepCommand(specFile: string | undefined, o: SweepOptions
     clearPartial(out);
     beginPartial(out, { tool: "refsim", kind: "sweep", codeVersion: version, spec: plan.document, id: plan.id });
   }
-  const continueWith = o.cluster ? `refsim sweep --cluster --resume ${plan.id}` : `refsim sweep --resume ${out}`;
+  const continueWith = o.cluster
+    ? `refsim sweep --cluster --resume ${plan.id}${sameOptions(["--nats", o.nats], ["--redis", o.redis], ["--queue", o.queue], ["--partition-queue", o.partitionQueue])}`
+    : `refsim sweep --resume ${out}`;
   const shown = sweepProgress({ quiet: o.quiet === true, tty: process.stderr.isTTY === true });
   const outcomes = new Map<string, PointOutcome>(earlier);
   let writeFailure: KeptError | null = null;

@@ -6,6 +6,7 @@ import { SpecError } from "../../shared/engine/errors.ts";
 import { defaultCpuList, parseCpuList } from "../../coordinator/load-spec.ts";
 import { freshDir, prepareOutDir } from "../../coordinator/out-dir.ts";
 import { UsageError } from "../../coordinator/usage-error.ts";
+import { sameOptions } from "../../coordinator/run-command.ts";
 
 describe("--cpus syntax", () => {
   it("a range is every count in it; steps multiply (x) or add (+); items combine with commas", () => {
@@ -61,5 +62,14 @@ describe("--out is checked before anything runs", () => {
     expect(freshDir(join(r, "t"))).toBe(join(r, "t"));
     mkdirSync(join(r, "t"));
     expect(freshDir(join(r, "t"))).toBe(join(r, "t-2"));
+  });
+});
+
+describe("what a --resume must repeat", () => {
+  it("names every server and queue option the interrupted command gave, and nothing when it gave none", () => {
+    expect(sameOptions(["--nats", undefined], ["--redis", undefined], ["--queue", undefined])).toBe("");
+    expect(sameOptions(["--nats", undefined], ["--redis", undefined], ["--queue", "q"])).toBe(" (with the same --queue)");
+    expect(sameOptions(["--nats", "nats://h:4222"], ["--redis", "redis://h"], ["--queue", undefined])).toBe(" (with the same --nats and --redis)");
+    expect(sameOptions(["--nats", "n"], ["--redis", "r"], ["--queue", "q"], ["--partition-queue", "p"])).toBe(" (with the same --nats, --redis, --queue and --partition-queue)");
   });
 });
