@@ -112,6 +112,19 @@ export class HomeNode {
   }
 
   /**
+   * Forgets a line whose memory was reclaimed and returns the CPUs the directory records with a
+   * copy (the holder and the sharers), which must forget theirs. Nothing may be waiting for it: a
+   * reclaimed line has no user left.
+   */
+  forget(line: number): number[] {
+    const e = this.lines.get(line);
+    if (e === undefined) return [];
+    if (e.waiting.length > 0 || e.freeScheduled) throw new Error(`line ${line} reclaimed while requests wait for it`);
+    this.lines.delete(line);
+    return e.holder === -1 ? e.sharers.slice() : [e.holder, ...e.sharers];
+  }
+
+  /**
    * The extra time a directory protocol adds to a transfer from `from` to `to`: the published
    * figures were measured with the line homed at one of the two CPUs' nodes (request to the home,
    * home to holder, data back), so a home farther from them costs the difference in legs. A

@@ -46,6 +46,12 @@ export interface CpuHooks {
    * attributes nothing.
    */
   timeClass?(cpu: number, compute: boolean): number;
+  /**
+   * Optional: whether a line's memory was reclaimed (an exited task's line, see
+   * Partition.reclaimTask). An invalidation already on its way to a copy that the reclaim took
+   * away finds nothing to drop, and is then no protocol error.
+   */
+  reclaimed?(line: number): boolean;
   /** Optional: sees every access (tests use it to count accesses per operation). */
   trace?(cpu: number, line: number, rmw: number, arg: number, source: number, timePs: number): void;
 }
@@ -452,9 +458,17 @@ export class Cpu {
       this.pendingInvalidate = true;
     } else if (this.held.has(line)) {
       this.drop(line);
-    } else {
+    } else if (this.hooks.reclaimed?.(line) !== true) {
       throw new SimulationError(`invalidation of line ${line} that the CPU neither holds nor awaits`, this.engine.nowPs, `cpu ${this.id}`);
     }
+  }
+
+  /** Forgets the copy of a line whose memory was reclaimed; the CPU must not be using it. */
+  forget(line: number): void {
+    if (this.waitingLine === line || this.spinningLine === line) throw new SimulationError(`line ${line} reclaimed while the CPU uses it`, this.engine.nowPs, `cpu ${this.id}`);
+    this.held.delete(line);
+    this.exclusive.delete(line);
+    this.yielding.delete(line);
   }
 
   private forward(line: number, to: number, kind: number, contended: boolean, grantAtPs: number): void {

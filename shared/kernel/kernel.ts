@@ -175,6 +175,11 @@ export interface TaskProgrammer {
   nextProgram(k: Kernel, cpu: number, task: Task): Program;
 }
 
+/** What reclaims an exited task's memory (the partition holding every directory and cache). */
+export interface TaskReclaimer {
+  reclaimTask(task: KObject): void;
+}
+
 /**
  * The kernel model: tasks, objects and their references, per-CPU kernel state, and the glue
  * between CPUs (which run programs) and schemes (which write the steps of each operation).
@@ -215,6 +220,12 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   /** CPUs held by this process (all of them in an embedded run). */
   readonly ownsCpu: (cpu: number) => boolean;
   private createdSinceBarrier: KObject[] = [];
+  /**
+   * Reclaims an exited task's memory at once (its record, its lines in directories and caches),
+   * or null when the run keeps it (see Partition). Without memory reuse nothing else frees a
+   * task's memory, and nothing may touch it after the exit: the task is gone from every table.
+   */
+  reclaimer: TaskReclaimer | null = null;
   /** Keep a list of new objects for takeCreatedObjects (only distributed runs need it). */
   shareCreatedObjects = false;
   private setupNextId = 0;
@@ -538,6 +549,10 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
 
   // ---- CpuHooks ----
 
+  reclaimed(line: number): boolean {
+    return this.reclaimer !== null && line >= 0 && !isVarLine(line) && !this.objects.has(Math.floor(line / 4));
+  }
+
   lineHome(line: number): number {
     if (isVarLine(line)) {
       return this.vars.lineHome(
@@ -672,8 +687,8 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
       case TAG_TASK_EXIT:
         this.tasks.delete(step.obj);
         // The task_struct goes back to the slab on the CPU it exited on (its RCU-delayed free
-        // is not modelled apart).
-        this.freeMemory(this.objects.get(step.obj), out);
+        // is not modelled apart); without memory reuse it is reclaimed, where the run can.
+        if (!this.freeMemory(this.objects.get(step.obj), out) && this.idBase >= 0) this.reclaimer?.reclaimTask(this.objects.get(step.obj));
         return;
       case TAG_SCHEME_BEGIN:
         this.perCpu[this.currentCpu].inScheme = true;

@@ -74,7 +74,8 @@ export function cpuOfPerCpuLine(line: number, cpuCount: number): number {
 /**
  * The table of kernel objects: one record per piece of object memory, the newest object that
  * lived in it (write-once records). Without memory reuse (refcounts-only) that is every object
- * ever created; with it, live objects plus the free memory of the slab lists.
+ * created, less the exited tasks an embedded run reclaims (Partition.reclaimTask); with it, live
+ * objects plus the free memory of the slab lists.
  */
 export class ObjectTable {
   private readonly objects = new Map<number, KObject>();
@@ -100,6 +101,11 @@ export class ObjectTable {
     if (old !== undefined && old.gen >= o.gen) return false;
     this.objects.set(o.id, o);
     return true;
+  }
+
+  /** Forgets a record whose memory was reclaimed (an exited task's, without memory reuse). */
+  delete(id: number): void {
+    if (!this.objects.delete(id)) throw new Error(`object ${id} reclaimed but not held`);
   }
 
   get(id: number): KObject {

@@ -16,7 +16,9 @@ import type { RunConfig } from "./resolve.ts";
  * of two numbers, 16.4 KB a CPU at most, and 16 B per change until then) and one entry per piece
  * of memory. Under `kernel: refcounts-only` every new object takes fresh memory that is never
  * reused: 1.4 KB per object created (measured: 880 B in fork-storm, 1.3-1.4 KB in
- * container-churn), and per-CPU counters (percpu, sloppy, refcache) that destroy namespaces
+ * container-churn), except exited tasks, whose memory a run held in one process reclaims
+ * (Partition.reclaimTask: fork-storm at 512 CPUs of numa-4096 holds 9 MB after 10 ms and after
+ * 40 ms, 162 MB after 10 ms before); per-CPU counters (percpu, sloppy, refcache) that destroy namespaces
  * leave each dead object's per-CPU lines behind (50 B per CPU per operation, the most measured).
  */
 export const BYTES_PER_CPU = 16 * 1024;
@@ -50,26 +52,28 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   const nsCreatePs = c.nsCreatePs.reduce((a, b) => a + b, 0);
   const forkCycle = c.forkPs + w.childWorkPs + c.exitPs;
   const newKinds = popCount(w.forkNewKinds);
-  // [weight, CPU time of one pick, operations it completes, objects it creates (at most)]
-  const picks: Array<[number, number, number, number]> = [
-    [m.fork, forkCycle + w.thinkPs, 2, 1 + newKinds + (newKinds > 0 ? 1 : 0)],
-    [m.access, c.accessPs + w.thinkPs, 1, 0],
-    [m.unshare, c.unsharePs + w.thinkPs, 1, 2],
-    [m.setns, c.setnsPs + w.thinkPs, 1, 1],
-    [m.migrate, c.migratePs + w.thinkPs, 1, 0],
+  // [weight, CPU time of one pick, operations it completes, objects it creates (at most), tasks among them]
+  const picks: Array<[number, number, number, number, number]> = [
+    [m.fork, forkCycle + w.thinkPs, 2, 1 + newKinds + (newKinds > 0 ? 1 : 0), 1],
+    [m.access, c.accessPs + w.thinkPs, 1, 0, 0],
+    [m.unshare, c.unsharePs + w.thinkPs, 1, 2, 0],
+    [m.setns, c.setnsPs + w.thinkPs, 1, 1, 0],
+    [m.migrate, c.migratePs + w.thinkPs, 1, 0, 0],
     // The container, its bundle, a namespace of each kind and its tasks.
-    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks, 2 + config.kinds.length + w.churnTasks],
-    [m.hotInc, localAtomicPs + w.thinkPs, 1, 0],
-    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1, 0],
-    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1, 0],
+    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks, 2 + config.kinds.length + w.churnTasks, w.churnTasks],
+    [m.hotInc, localAtomicPs + w.thinkPs, 1, 0, 0],
+    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1, 0, 0],
+    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1, 0, 0],
   ];
+  // One process holding the whole machine reclaims exited tasks (Partition.reclaimTask).
+  const tasksKept = partitions > 1;
   let timePs = 0;
   let ops = 0;
   let objects = 0;
-  for (const [weight, ps, n, created] of picks) {
+  for (const [weight, ps, n, created, tasks] of picks) {
     timePs += weight * Math.max(ps, 1);
     ops += weight * n;
-    objects += weight * created;
+    objects += weight * (tasksKept ? created : created - tasks);
   }
   const perOpTime = timePs > 0 ? (config.durationPs * config.cpuCount) / timePs : 0;
   const operations = Math.ceil(ops * perOpTime);

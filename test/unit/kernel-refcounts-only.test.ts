@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
-import { simulate } from "../../shared/simulation.ts";
+import { Simulation, simulate } from "../../shared/simulation.ts";
 
 /**
  * `kernel: refcounts-only` is the model before the kernel's own fork and exit path (locks, pid
@@ -33,6 +33,28 @@ describe("kernel: refcounts-only", () => {
   for (const [name, doc, pinned] of PINNED) {
     it(`reproduces the namespace-counts-only model byte for byte: ${name}`, () => {
       expect(digest(doc)).toBe(pinned);
+    });
+  }
+});
+
+describe("kernel: refcounts-only reclaims exited tasks in one process", () => {
+  // Nothing reads an exited task's memory again, so reclaiming it (Partition.reclaimTask) must
+  // leave every figure as it was: the same run with the reclaim switched off is the reference.
+  for (const [name, doc] of PINNED.map(([n, d]) => [n, d] as const)) {
+    it(`gives the same result, byte for byte, as the run that keeps every task: ${name}`, () => {
+      const config = planRuns(resolveSpec(parseSpec({ ...doc, kernel: "refcounts-only" })))[0];
+      const kept = new Simulation(config);
+      kept.kernel.reclaimer = null;
+      const reclaimed = new Simulation(config);
+      const a = JSON.stringify(kept.run());
+      const b = JSON.stringify(reclaimed.run());
+      expect(b).toBe(a);
+      let exitedKept = 0;
+      for (const o of kept.kernel.objects.all()) if (o.type === 0 && !kept.kernel.tasks.has(o.id)) exitedKept++;
+      let exitedLeft = 0;
+      for (const o of reclaimed.kernel.objects.all()) if (o.type === 0 && o.createdPs > 0 && !reclaimed.kernel.tasks.has(o.id)) exitedLeft++;
+      expect(exitedKept).toBeGreaterThan(0);
+      expect(exitedLeft).toBe(0);
     });
   }
 });

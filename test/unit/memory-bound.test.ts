@@ -37,7 +37,7 @@ function state(doc: Record<string, unknown>) {
   for (const c of sim.cpus) for (const h of c.stats.latencyPsByKind) buckets += h.buckets;
   let records = 0;
   for (const st of k.perCpu) records += st.awaiting.slots.length + 3 * st.awaiting.objects.size + st.freed.length + st.switched.length + st.switchedGen.length + st.refcacheDirty.size + st.violations.length;
-  return { buckets, records, ops: r.totalOps, ok: r.invariants.ok, table: k.objects.size, live: r.memory.liveObjectsAtEnd, tasks: k.tasks.size, free, globals, lines, cached };
+  return { kObjects: [...k.objects.all()], taskIds: new Set(k.tasks.keys()), buckets, records, ops: r.totalOps, ok: r.invariants.ok, table: k.objects.size, live: r.memory.liveObjectsAtEnd, tasks: k.tasks.size, free, globals, lines, cached };
 }
 
 const storm = { machine: "small-4", cpus: [4], schemes: ["nsproxy"], workload: "fork-storm", warmup: "100us" };
@@ -120,10 +120,29 @@ describe("memory does not grow with simulated time", () => {
     expect(entries).toBeLessThanOrEqual(k.objects.size);
   });
 
-  it("under refcounts-only (fresh memory for every object, as before reuse) the table grows with the run: the control", () => {
+  it("under refcounts-only an embedded run reclaims exited tasks: fork-storm's table, lines and caches stay those of its live tasks, 10x longer", () => {
     const a = state({ ...storm, duration: "1ms", kernel: "refcounts-only" });
     const b = state({ ...storm, duration: "10ms", kernel: "refcounts-only" });
+    expect(a.ok && b.ok).toBe(true);
+    expect(b.ops).toBeGreaterThan(8 * a.ops);
+    // Without the reclaim: 1,354 records and 2,720 lines after 10 ms (18 and 48 with it), growing with the run.
+    expect(b.table).toBe(b.live + b.tasks + b.globals);
+    expect(b.table).toBeLessThanOrEqual(a.table + 4);
+    // A task owns at most four lines (thread_info, task_struct, siglock, mode word), a live object
+    // five and its per-CPU lines, cached at most once a CPU beside the memory's copy.
+    expect(b.lines).toBeLessThanOrEqual(4 * b.tasks + (5 + 4) * (b.live + b.globals));
+    expect(b.cached).toBeLessThanOrEqual(b.lines * 4);
+    expect(b.lines).toBeLessThanOrEqual(a.lines + 16);
+  });
+
+  it("under refcounts-only a freed namespace's memory is still kept (fresh memory for every object, as before reuse): the control, and what is left to reclaim", () => {
+    const forks = { ...storm, kernel: "refcounts-only", workload: { preset: "fork-storm", fork: { newNamespaces: ["uts"] } } };
+    const a = state({ ...forks, duration: "1ms" });
+    const b = state({ ...forks, duration: "10ms" });
+    expect(a.ok && b.ok).toBe(true);
     expect(b.table).toBeGreaterThan(5 * a.table);
+    // Nothing but the freed namespaces and bundles: no exited task's record stays.
+    for (const o of b.kObjects) if (o.type === 0) expect(o.createdPs === 0 || b.taskIds.has(o.id)).toBe(true);
   });
 });
 
@@ -138,9 +157,16 @@ describe("projected memory", () => {
     // fork-storm on one CPU completes about 67,000 operations a simulated second (golden figures).
     expect(one.operations).toBeGreaterThan(50_000);
     expect(one.operations).toBeLessThan(100_000);
-    const fresh = (duration: string) => estimateMemory(planRuns(spec({ duration, kernel: "refcounts-only" }))[0]).bytes;
-    expect(fresh("1s")).toBeGreaterThan(10 * one.bytes);
-    expect(fresh("10s")).toBeGreaterThan(9 * fresh("1s"));
+    // refcounts-only: in one process exited tasks are reclaimed, so a fork-storm that creates
+    // nothing else holds what linux-6 holds; split over partitions they stay, and so do freed
+    // namespaces anywhere.
+    const fresh = (duration: string, partitions = 1, newNamespaces: string[] = []) =>
+      estimateMemory(planRuns(spec({ duration, kernel: "refcounts-only", workload: { preset: "fork-storm", fork: { newNamespaces } } }))[0], partitions).bytes;
+    expect(fresh("10s")).toBe(one.bytes);
+    expect(fresh("1s", 2)).toBeGreaterThan(5 * one.bytes);
+    expect(fresh("10s", 2)).toBeGreaterThan(9 * fresh("1s", 2));
+    expect(fresh("1s", 1, ["uts"])).toBeGreaterThan(10 * one.bytes);
+    expect(fresh("10s", 1, ["uts"])).toBeGreaterThan(9 * fresh("1s", 1, ["uts"]));
     // More CPUs, more memory.
     expect(estimateMemory(planRuns(spec({ duration: "1s", cpus: [4] }))[0]).bytes).toBeGreaterThan(3 * one.bytes);
   });
@@ -156,7 +182,8 @@ describe("projected memory", () => {
   });
 
   it("refuses a run whose estimate exceeds the limit, in one line with the estimate and the limit; a long linux-6 run is no longer refused", () => {
-    const long = spec({ duration: "9000s", kernel: "refcounts-only" });
+    // Each fork makes a namespace and a bundle, which refcounts-only never reclaims.
+    const long = spec({ duration: "9000s", kernel: "refcounts-only", workload: { preset: "fork-storm", fork: { newNamespaces: ["uts"] } } });
     let message = "";
     try {
       checkProjectedMemory(long, 1, parseBytes("4GiB"));
@@ -164,7 +191,7 @@ describe("projected memory", () => {
       expect(e).toBeInstanceOf(UsageError);
       message = (e as Error).message;
     }
-    expect(message).toMatch(/^projected memory \d+(\.\d)? GiB for none at 1 CPU \(9000s simulated, about 6\.\de\+8 operations\) exceeds the limit of 4\.0 GiB/);
+    expect(message).toMatch(/^projected memory \d+(\.\d)? GiB for none at 1 CPU \(9000s simulated, about \d\.\de\+8 operations\) exceeds the limit of 4\.0 GiB/);
     expect(message).not.toContain("\n");
     // Split over workers, each process holds a share; a default run is far below any limit.
     expect(() => checkProjectedMemory(long, 1000, parseBytes("4GiB"))).not.toThrow();
@@ -174,7 +201,8 @@ describe("projected memory", () => {
   });
 
   it("a worker refuses a partition projected past its limit with the coordinator's line, tells the coordinator, and builds nothing", async () => {
-    const long = spec({ duration: "9000s", kernel: "refcounts-only" });
+    // Each fork makes a namespace and a bundle, which refcounts-only never reclaims.
+    const long = spec({ duration: "9000s", kernel: "refcounts-only", workload: { preset: "fork-storm", fork: { newNamespaces: ["uts"] } } });
     const bus = new MemoryBus();
     const run = newRunId();
     const prefix = runPrefix(run);
