@@ -4,8 +4,10 @@ import { Simulation } from "../shared/simulation.ts";
 
 /**
  * Memory over simulated time: the same fork-storm run 10 and 100 ms long, with memory reuse
- * (linux-6) and without it (refcounts-only): the object table's size and the heap (plus array
- * buffers) the run's state holds after a full GC. Needs --expose-gc (npm run bench passes it).
+ * (linux-6), without it (refcounts-only, where the exited tasks are reclaimed), and without it
+ * with a new UTS namespace on every fork (the freed namespaces and bundles refcounts-only still
+ * keeps): the object table's size and the heap (plus array buffers) the run's state holds after
+ * a full GC. Needs --expose-gc (npm run bench passes it).
  */
 export function memoryBench(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -13,10 +15,15 @@ export function memoryBench(): void {
     console.log("memory: skipped (run with node --expose-gc)");
     return;
   }
-  for (const kernel of ["linux-6", "refcounts-only"] as const) {
+  const cases = [
+    ["linux-6", [], ""],
+    ["refcounts-only", [], ""],
+    ["refcounts-only", ["uts"], ", a new UTS namespace on every fork"],
+  ] as const;
+  for (const [kernel, newNamespaces, what] of cases) {
     const parts: string[] = [];
     for (const duration of ["10ms", "100ms"]) {
-      const config = planRuns(resolveSpec(parseSpec({ machine: "small-4", cpus: [4], schemes: ["nsproxy"], workload: "fork-storm", duration, warmup: "200us", kernel })))[0];
+      const config = planRuns(resolveSpec(parseSpec({ machine: "small-4", cpus: [4], schemes: ["nsproxy"], workload: { preset: "fork-storm", fork: { newNamespaces: [...newNamespaces] } }, duration, warmup: "200us", kernel })))[0];
       gc();
       const before = process.memoryUsage();
       const sim = new Simulation(config);
@@ -27,6 +34,6 @@ export function memoryBench(): void {
       parts.push(`${duration}: ${r.totalOps.toLocaleString("en-US")} ops, ${sim.kernel.objects.size.toLocaleString("en-US")} object records, ${mib.toFixed(1)} MiB held`);
       void sim;
     }
-    console.log(`fork-storm, nsproxy on small-4 x 4, kernel ${kernel}: ${parts.join("; ")}`);
+    console.log(`fork-storm${what}, nsproxy on small-4 x 4, kernel ${kernel}: ${parts.join("; ")}`);
   }
 }
