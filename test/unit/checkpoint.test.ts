@@ -65,6 +65,9 @@ describe("a partition restored from a checkpoint", () => {
     q.runUntil(c.durationPs);
     q.runUntil(Infinity);
     expect(JSON.stringify(mergeReports(c, [q.report()]))).toBe(embedded);
+    // The whole machine in one process reclaims exited tasks, and goes on doing so once restored.
+    expect(q.kernel.reclaimer).toBe(q);
+    for (const o of q.kernel.objects.all()) if (o.type === 0 && o.createdPs > 0) expect(q.kernel.tasks.has(o.id)).toBe(true);
   });
 });
 
