@@ -466,9 +466,7 @@ export class Cpu {
   /** Forgets the copy of a line whose memory was reclaimed; the CPU must not be using it. */
   forget(line: number): void {
     if (this.waitingLine === line || this.spinningLine === line) throw new SimulationError(`line ${line} reclaimed while the CPU uses it`, this.engine.nowPs, `cpu ${this.id}`);
-    this.held.delete(line);
-    this.exclusive.delete(line);
-    this.yielding.delete(line);
+    this.drop(line);
   }
 
   private forward(line: number, to: number, kind: number, contended: boolean, grantAtPs: number): void {

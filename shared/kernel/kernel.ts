@@ -684,12 +684,14 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
       case TAG_MIGRATE:
         this.sendTask(step.obj, step.arg, false);
         return;
-      case TAG_TASK_EXIT:
+      case TAG_TASK_EXIT: {
         this.tasks.delete(step.obj);
         // The task_struct goes back to the slab on the CPU it exited on (its RCU-delayed free
         // is not modelled apart); without memory reuse it is reclaimed, where the run can.
-        if (!this.freeMemory(this.objects.get(step.obj), out) && this.idBase >= 0) this.reclaimer?.reclaimTask(this.objects.get(step.obj));
+        const task = this.objects.get(step.obj);
+        if (!this.freeMemory(task, out) && this.idBase >= 0) this.reclaimer?.reclaimTask(task);
         return;
+      }
       case TAG_SCHEME_BEGIN:
         this.perCpu[this.currentCpu].inScheme = true;
         return;

@@ -99,7 +99,7 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
     // every directory and cache; a partitioned run keeps it (a reclaim there needs a notice to
     // every other partition, which the protocol does not carry yet). Either way nothing reads
     // it again, so the results are the same.
-    if (own.partitions === 1 && config.kernel !== "linux-6") this.kernel.reclaimer = this;
+    if (own.partitions === 1 && !this.kernel.reuseMemory) this.kernel.reclaimer = this;
     const window = { warmupPs: config.warmupPs, durationPs: config.durationPs };
     const hooks: CpuHooks = options.trace === undefined ? this.kernel : Object.assign(Object.create(this.kernel) as Kernel, { trace: options.trace });
     this.cpus = [];
