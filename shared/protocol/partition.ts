@@ -214,6 +214,26 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
     return out;
   }
 
+  /**
+   * The reclaim period (reclaim.ts), or null under memory reuse, where nothing is reclaimed this
+   * way: windows of a partitioned run end at its boundaries.
+   */
+  readonly reclaimPeriodPs: number | null = null;
+
+  /**
+   * What this partition retired since the last call, as flattened pairs [duePs, id, ...]: every
+   * other partition must reclaim the same memory at the same boundary (a step message carries it).
+   */
+  takeRetired(): number[] {
+    return [];
+  }
+
+  /** Takes in what partition `from` retired (takeRetired's pairs), to reclaim here when due. */
+  learnRetired(from: number, pairs: readonly number[]): void {
+    void from;
+    void pairs;
+  }
+
   /** Object records not yet sent to each partition (they go with the next events sent there). */
   private readonly pendingObjects: KObject[][];
 

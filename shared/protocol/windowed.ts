@@ -2,6 +2,7 @@ import { Machine } from "../machine/machine.ts";
 import type { RunResult } from "../metrics/result.ts";
 import { Partition, type EventBatch, type PartitionOptions } from "./partition.ts";
 import { lookaheadPs, type Ownership } from "./partitioning.ts";
+import { nextBoundaryPs } from "./reclaim.ts";
 import { mergeReports } from "../report.ts";
 import type { RunConfig } from "../spec/resolve.ts";
 
@@ -30,7 +31,7 @@ export interface BarrierReport {
  * bound, or the earliest event reaching it now (which it may answer at once). So no event sent
  * in the window can be due inside it; partitions that cannot reach each other run long windows.
  */
-export function nextWindow(reports: readonly BarrierReport[], lookahead: number): { startPs: number; endPs: number } | null {
+export function nextWindow(reports: readonly BarrierReport[], lookahead: number, reclaimPeriodPs: number | null = null): { startPs: number; endPs: number } | null {
   let start = Infinity;
   let earliest = Infinity;
   for (let q = 0; q < reports.length; q++) {
@@ -46,7 +47,10 @@ export function nextWindow(reports: readonly BarrierReport[], lookahead: number)
   }
   if (start === Infinity) return null;
   // One partition has no lookahead, and isolated partitions need none: run to the end.
-  const endPs = earliest === Infinity || lookahead === Infinity ? Number.MAX_SAFE_INTEGER : earliest + lookahead;
+  let endPs = earliest === Infinity || lookahead === Infinity ? Number.MAX_SAFE_INTEGER : earliest + lookahead;
+  // A window never crosses a reclaim boundary (see reclaim.ts): every partition reaches it at the
+  // same barrier, with the notices of everything retired before it.
+  if (reclaimPeriodPs !== null) endPs = Math.min(endPs, nextBoundaryPs(start, reclaimPeriodPs));
   return { startPs: start, endPs };
 }
 
