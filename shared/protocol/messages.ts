@@ -10,7 +10,7 @@ import { decodeStep, encodeStep, isStepFrame } from "./step-codec.ts";
  * that fails is rejected (and counted), never acted on. Times are integer picoseconds; JSON has no
  * Infinity, so "no pending event" is null.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Messages above this size are rejected unread (a batch of ~100,000 events fits easily). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -99,6 +99,14 @@ export const stepSchema = z.strictObject({
   /** Events sent to each partition in this window (the batches must carry exactly these). */
   sent: z.array(count),
   batches: z.array(batchSchema),
+  /**
+   * What the sender retired in this window, as flattened pairs [duePs, id, ...]: one list for
+   * every receiver (each reclaims the same memory at the same boundary), so a partition it sends
+   * no events still learns of it.
+   */
+  retired: z
+    .array(z.int().min(0))
+    .refine((pairs) => pairs.length % 2 === 0, { message: "expected pairs (an even length)" }),
   /** The sender's wall clock since its last checkpoint, and that checkpoint's cost (ms): the partitions agree on when to save. */
   sinceCheckpointMs: z.number().min(0),
   checkpointCostMs: z.number().min(0),

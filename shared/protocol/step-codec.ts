@@ -11,6 +11,7 @@
  *   f64 epoch | f64 window | f64 from | f64 nextPs | f64 earliestSendPs
  *   f64 sinceCheckpointMs | f64 checkpointCostMs
  *   u32 n | n x f64 minSentTo | u32 n | n x f64 sent
+ *   u32 n | n x f64 retired (pairs: duePs, id, ...; n even)
  *   u32 batches | per batch: f64 to | f64 count | u32 n | n x f64 events
  *                            | u32 bytes | UTF-8 JSON {"tasks":[...],"objects":[...]} (0 bytes: none)
  *
@@ -63,7 +64,7 @@ class Writer {
  */
 export function encodeStep(m: StepMessage, version: number): Uint8Array {
   let records: Array<Uint8Array | null> | null = null;
-  let size = HEADER_BYTES + m.run.length + 7 * 8 + 4 + 8 * m.minSentTo.length + 4 + 8 * m.sent.length + 4;
+  let size = HEADER_BYTES + m.run.length + 7 * 8 + 4 + 8 * m.minSentTo.length + 4 + 8 * m.sent.length + 4 + 8 * m.retired.length + 4;
   for (let i = 0; i < m.batches.length; i++) {
     const b = m.batches[i];
     size += 24 + 8 * b.events.length;
@@ -91,6 +92,8 @@ export function encodeStep(m: StepMessage, version: number): Uint8Array {
   for (let i = 0; i < m.minSentTo.length; i++) w.f64(m.minSentTo[i] ?? NONE);
   w.u32(m.sent.length);
   for (let i = 0; i < m.sent.length; i++) w.f64(m.sent[i]);
+  w.u32(m.retired.length);
+  for (let i = 0; i < m.retired.length; i++) w.f64(m.retired[i]);
   w.u32(m.batches.length);
   for (let i = 0; i < m.batches.length; i++) {
     const b = m.batches[i];
@@ -202,6 +205,13 @@ export function decodeStep(data: Uint8Array, version: number): Result {
       if (!isInt(c, 0)) return fail(`sent.${i}: expected an integer >= 0`);
       sent.push(c);
     }
+    const retired: number[] = [];
+    for (let i = 0, n = r.length(8); i < n; i++) {
+      const x = r.f64();
+      if (!isInt(x, 0)) return fail(`retired.${i}: expected an integer >= 0`);
+      retired.push(x);
+    }
+    if (retired.length % 2 !== 0) return fail("retired: expected pairs (an even length)");
     const batches: StepMessage["batches"] = [];
     for (let j = 0, nb = r.length(24); j < nb; j++) {
       const path = `batches.${j}`;
@@ -249,6 +259,7 @@ export function decodeStep(data: Uint8Array, version: number): Result {
         minSentTo,
         sent,
         batches,
+        retired,
         sinceCheckpointMs,
         checkpointCostMs,
       },

@@ -31,6 +31,7 @@ const STEP: StepMessage = {
   minSentTo: [null, null],
   sent: [0, 0],
   batches: [],
+  retired: [],
   sinceCheckpointMs: 0,
   checkpointCostMs: 0,
 };

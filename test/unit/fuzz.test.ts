@@ -98,6 +98,7 @@ const validMessages = [
     minSentTo: [null, 2000],
     sent: [0, 1],
     batches: [{ to: 1, count: 1, events: [2000, 5, 1, 2, 3, 4, 5, 6], tasks: [], objects: [] }],
+    retired: [],
     sinceCheckpointMs: 1200,
     checkpointCostMs: 35,
   },
@@ -127,6 +128,7 @@ const FULL_STEP = {
       objects: [{ id: 5, type: 2, nsKind: 3, home: 1, holds: [], counter: 1, createdPs: 100, gen: 0 }],
     },
   ],
+  retired: [4000, 11, 4000, 5],
   sinceCheckpointMs: 10.5,
   checkpointCostMs: 0,
 };
@@ -167,6 +169,31 @@ describe("hostile input: the message decoder", () => {
       { numRuns: 10_000 },
     );
     expect(accepted).toBeGreaterThan(500);
+  });
+
+  it("carries a step message's retired pairs whole, and rejects what the schema rejects with the same field named", () => {
+    const withRetired = (retired: number[]) => ({ ...FULL_STEP, retired }) as StepMessage;
+    for (const retired of [[], [0, 0], [4000, 11, 4000, 5], [Number.MAX_SAFE_INTEGER, 2 ** 40, 1, 2]]) {
+      const m = withRetired(retired);
+      expect(stepSchema.safeParse(m).success).toBe(true);
+      expect(decodeStep(encodeStep(m, PROTOCOL_VERSION), PROTOCOL_VERSION)).toEqual({ ok: true, message: m });
+    }
+    const bad: Array<[number[], string, string]> = [
+      [[4000], "retired", "retired: expected pairs (an even length)"],
+      [[4000, 11, 4000], "retired", "retired: expected pairs (an even length)"],
+      [[4000, -1], "retired.1", "retired.1: expected an integer >= 0"],
+      [[4000, 11, 0.5, 5], "retired.2", "retired.2: expected an integer >= 0"],
+      [[2 ** 53, 11], "retired.0", "retired.0: expected an integer >= 0"],
+      [[NaN, 11], "retired.0", "retired.0: expected an integer >= 0"],
+    ];
+    for (const [retired, field, reason] of bad) {
+      const m = withRetired(retired);
+      const parsed = stepSchema.safeParse(m);
+      expect(parsed.success, JSON.stringify(retired)).toBe(false);
+      expect(parsed.error?.issues[0].path.join(".")).toBe(field);
+      // The encoder writes whatever it is given: the decoder is the check.
+      expect(decodeStep(encodeStep(m, PROTOCOL_VERSION), PROTOCOL_VERSION)).toEqual({ ok: false, reason });
+    }
   });
 
   it("never accepts a binary step frame the schema would not: 10,000 damaged frames", () => {

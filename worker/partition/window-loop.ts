@@ -117,6 +117,8 @@ export class WindowLoop {
       minSentTo: mine.minSentTo.map(orNull),
       sent,
       batches,
+      // At message level, not per batch: every partition reclaims it, whether or not it gets events.
+      retired: this.part.takeRetired(),
       sinceCheckpointMs: clock.sinceCheckpointMs,
       checkpointCostMs: clock.checkpointCostMs,
     });
@@ -124,9 +126,9 @@ export class WindowLoop {
   }
 
   /**
-   * Closes the current window with every partition's step message: delivers the batches for
-   * this partition, sets the next window's end and saves a checkpoint if one is due. False when
-   * the run is over.
+   * Closes the current window with every partition's step message: learns what each retired,
+   * delivers the batches for this partition, sets the next window's end (never past a reclaim
+   * boundary) and saves a checkpoint if one is due. False when the run is over.
    */
   private closeWindow(): boolean {
     const { me, partitions: P } = this.c;
@@ -143,9 +145,10 @@ export class WindowLoop {
       since = Math.max(since, m.sinceCheckpointMs);
       cost = Math.max(cost, m.checkpointCostMs);
       reports.push({ nextPs: orInfinity(m.nextPs), earliestSendPs: orInfinity(m.earliestSendPs), minSentTo: m.minSentTo.map(orInfinity) });
+      this.part.learnRetired(m.from, m.retired);
       this.deliverFrom(m);
     }
-    const next = nextWindow(reports, this.lookaheadPs);
+    const next = nextWindow(reports, this.lookaheadPs, this.part.reclaimPeriodPs);
     if (next === null) return false;
     this.endPs = next.endPs;
     if (this.checkpoints.due(this.window, since, cost)) this.checkpoints.save(this.part, this.endPs, this.link.epoch, this.window);
