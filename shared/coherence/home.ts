@@ -1,4 +1,5 @@
 import type { Engine } from "../engine/engine.ts";
+import { LineInUseError } from "../engine/errors.ts";
 import { DIE, HOP1 } from "../machine/distance.ts";
 import type { Machine } from "../machine/machine.ts";
 import type { MeasuredWindow } from "../kernel/cpu.ts";
@@ -112,16 +113,21 @@ export class HomeNode {
   }
 
   /**
-   * Forgets a line whose memory was reclaimed and returns the CPUs the directory records with a
-   * copy (the holder and the sharers), which must forget theirs. Nothing may be waiting for it: a
-   * reclaimed line has no user left.
+   * Forgets the lines whose memory was reclaimed (`dead` says which) and returns, flattened
+   * [line, cpu, ...], the copies the directory recorded of them (holders and sharers), which
+   * their CPUs must forget too. Nothing may be waiting for such a line: a reclaimed line has no
+   * user left, and one still in use is named in the error.
    */
-  forget(line: number): number[] {
-    const e = this.lines.get(line);
-    if (e === undefined) return [];
-    if (e.waiting.length > 0 || e.freeScheduled) throw new Error(`line ${line} reclaimed while requests wait for it`);
-    this.lines.delete(line);
-    return e.holder === -1 ? e.sharers.slice() : [e.holder, ...e.sharers];
+  forgetWhere(dead: (line: number) => boolean): number[] {
+    const copies: number[] = [];
+    for (const [line, e] of this.lines) {
+      if (!dead(line)) continue;
+      if (e.waiting.length > 0 || e.freeScheduled) throw new LineInUseError(line, `requests wait at node ${this.node} for`);
+      this.lines.delete(line);
+      if (e.holder !== -1) copies.push(line, e.holder);
+      for (const s of e.sharers) copies.push(line, s);
+    }
+    return copies;
   }
 
   /**

@@ -25,6 +25,18 @@ export class LateEventError extends SimulationError {
   override readonly name = "LateEventError";
 }
 
+/** A line whose memory is being reclaimed while something still uses it (a use after free). */
+export class LineInUseError extends Error {
+  override readonly name = "LineInUseError";
+  constructor(
+    readonly line: number,
+    /** Who uses it, and how: "cpu 3 waits for", "requests wait at node 0 for". */
+    readonly user: string,
+  ) {
+    super(`${user} line ${line}`);
+  }
+}
+
 /** A spec that is well-formed but cannot be simulated (e.g. more CPUs than the machine has). */
 export class SpecError extends Error {
   override readonly name: string = "SpecError";

@@ -1,5 +1,5 @@
 import type { Engine } from "../engine/engine.ts";
-import { SimulationError } from "../engine/errors.ts";
+import { LineInUseError, SimulationError } from "../engine/errors.ts";
 import type { Machine } from "../machine/machine.ts";
 import { SELF } from "../machine/distance.ts";
 import {
@@ -47,8 +47,8 @@ export interface CpuHooks {
    */
   timeClass?(cpu: number, compute: boolean): number;
   /**
-   * Optional: whether a line's memory was reclaimed (an exited task's line, see
-   * Partition.reclaimTask). An invalidation already on its way to a copy that the reclaim took
+   * Optional: whether a line's memory was reclaimed (an exited task's or a freed object's, see
+   * Partition.reclaim). An invalidation already on its way to a copy that the reclaim took
    * away finds nothing to drop, and is then no protocol error.
    */
   reclaimed?(line: number): boolean;
@@ -465,8 +465,14 @@ export class Cpu {
 
   /** Forgets the copy of a line whose memory was reclaimed; the CPU must not be using it. */
   forget(line: number): void {
-    if (this.waitingLine === line || this.spinningLine === line) throw new SimulationError(`line ${line} reclaimed while the CPU uses it`, this.engine.nowPs, `cpu ${this.id}`);
+    if (this.waitingLine === line || this.spinningLine === line) throw new LineInUseError(line, `cpu ${this.id} ${this.waitingLine === line ? "waits for" : "spins on"}`);
     this.drop(line);
+  }
+
+  /** Forgets every copy of a line whose memory was reclaimed (`dead` says which): see forget. */
+  forgetWhere(dead: (line: number) => boolean): void {
+    for (const line of this.held.keys()) if (dead(line)) this.forget(line);
+    if (this.waitingLine !== -1 && dead(this.waitingLine)) this.forget(this.waitingLine);
   }
 
   private forward(line: number, to: number, kind: number, contended: boolean, grantAtPs: number): void {

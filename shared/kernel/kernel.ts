@@ -26,6 +26,7 @@ import {
   COUNTER_PERCPU,
   COUNTER_SLOPPY,
   objectLine,
+  objectOfLine,
   ObjectTable,
   OBJ_GLOBAL,
   OBJ_NAMESPACE,
@@ -58,6 +59,7 @@ import { kernelPathCostsPs, type KernelPathCostsPs } from "../kernel-path/costs.
 import { ATTR_CAPACITY, ATTR_COMPUTE, ATTR_KERNEL_MEMORY, ATTR_LOCK_WAIT, ATTR_LOCKED, ATTR_NAMESPACE_REFS } from "../metrics/attribution.ts";
 import type { KernelPathState } from "../kernel-path/setup.ts";
 import { ContainerVars, isVarLine } from "../container-vars/vars.ts";
+import { varLineOwner } from "../container-vars/lines.ts";
 import { createNetns, putNetns, TAG_NETNS_PUT } from "../kernel-path/netns.ts";
 import { netnsBatch, netnsBatchDone, netnsQueued, newNetnsWorkerState, queueNetnsCleanup, TAG_NETNS_BATCH, TAG_NETNS_DONE, KWORK_NETNS, type NetnsWorkerState } from "../kernel-path/netns-cleanup.ts";
 import { netnsCostsPs, type NetnsCostsPs } from "../kernel-path/netns-costs.ts";
@@ -175,9 +177,12 @@ export interface TaskProgrammer {
   nextProgram(k: Kernel, cpu: number, task: Task): Program;
 }
 
-/** What reclaims an exited task's memory (the partition holding every directory and cache). */
-export interface TaskReclaimer {
-  reclaimTask(task: KObject): void;
+/**
+ * What reclaims memory without memory reuse (the partition, see protocol/reclaim.ts): an exited
+ * task's and a freed object's, which nothing may touch again.
+ */
+export interface Reclaimer {
+  retire(id: number): void;
 }
 
 /**
@@ -221,11 +226,10 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   readonly ownsCpu: (cpu: number) => boolean;
   private createdSinceBarrier: KObject[] = [];
   /**
-   * Reclaims an exited task's memory at once (its record, its lines in directories and caches),
-   * or null when the run keeps it (see Partition). Without memory reuse nothing else frees a
-   * task's memory, and nothing may touch it after the exit: the task is gone from every table.
+   * Reclaims retired memory (an exited task's, a freed object's: its record, its lines in
+   * directories and caches) at a reclaim boundary, or null under memory reuse (see Partition).
    */
-  reclaimer: TaskReclaimer | null = null;
+  reclaimer: Reclaimer | null = null;
   /** Keep a list of new objects for takeCreatedObjects (only distributed runs need it). */
   shareCreatedObjects = false;
   private setupNextId = 0;
@@ -359,7 +363,11 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   // ---- KernelApi ----
 
   object(id: number): KObject {
-    return this.objects.get(id);
+    const o = this.objects.find(id);
+    if (o !== undefined) return o;
+    // Without memory reuse a freed object's record leaves with its memory (protocol/reclaim.ts).
+    const why = this.reclaimer === null ? "" : ": a use after free, past its memory's reclaim";
+    throw new SimulationError(`object ${id} is in no table here${why}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
   }
 
   private allocateId(): number {
@@ -384,7 +392,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     };
     if (reused === null) this.objects.add(record);
     else {
-      const old = this.objects.has(id) ? this.objects.get(id) : null;
+      const old = this.objects.has(id) ? this.object(id) : null;
       if (old !== null && old.home !== record.home) throw new SimulationError(`object memory ${id} of node ${old.home} reused on node ${record.home}`, this.engine.nowPs, `cpu ${this.currentCpu}`);
       this.objects.install(record);
       // pcpu_alloc() hands out zeroed per-CPU memory: a reused percpu_ref's counters start at 0
@@ -421,7 +429,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   }
 
   private counterOf(obj: number): Counter {
-    const c = COUNTERS[this.objects.get(obj).counter];
+    const c = COUNTERS[this.object(obj).counter];
     if (c === null) throw new SimulationError(`object ${obj} has no reference count`, this.engine.nowPs, `cpu ${this.currentCpu}`);
     return c;
   }
@@ -449,13 +457,13 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
 
   free(w: StepWriter, obj: number, countAlreadyPoisoned: boolean): void {
     if (this.path !== null && this.netKind >= 0) {
-      const o = this.objects.get(obj);
+      const o = this.object(obj);
       if (o.type === OBJ_NAMESPACE && o.nsKind === this.netKind) return putNetns(this, w, this.path, obj, countAlreadyPoisoned);
     }
     w.compute(this.costs.freePs);
     if (!countAlreadyPoisoned) w.access(this.countLine(obj), RMW_SET, FREED);
     w.action(TAG_FREED, obj);
-    for (const held of this.objects.get(obj).holds) this.put(w, held);
+    for (const held of this.object(obj).holds) this.put(w, held);
   }
 
   countLine(obj: number): number {
@@ -482,7 +490,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   }
 
   noteAwaitingFree(obj: number, delta: 1 | -1): void {
-    const gen = this.objects.get(obj).gen;
+    const gen = this.object(obj).gen;
     noteAwaiting(this.perCpu[this.currentCpu].awaiting, this.engine.nowPs, this.config.durationPs, obj, gen, delta);
   }
 
@@ -550,19 +558,49 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
   // ---- CpuHooks ----
 
   reclaimed(line: number): boolean {
-    return this.reclaimer !== null && line >= 0 && !isVarLine(line) && !this.objects.has(Math.floor(line / 4));
+    return this.reclaimer !== null && !this.objects.has(this.ownerOfLine(line));
+  }
+
+  /** The object a line belongs to: an object line, a per-CPU line or a per-container variable's line. */
+  ownerOfLine(line: number): number {
+    if (isVarLine(line)) return varLineOwner(line, this.cpuCount, this.vars.stride, this.vars.slotLines).obj;
+    return objectOfLine(line, this.cpuCount);
+  }
+
+  /**
+   * Forgets what the kernel keeps of reclaimed objects (protocol/reclaim.ts): their records, and
+   * their entries in the CPUs' lists of freed and switched objects. A partition may not hold
+   * every record (it learns of an object only through an event).
+   */
+  forgetObjects(dead: ReadonlySet<number>): void {
+    for (const id of dead) this.objects.forget(id);
+    for (const st of this.perCpu) {
+      if (st.freed.some((o) => dead.has(o))) st.freed = st.freed.filter((o) => !dead.has(o));
+      if (!st.switched.some((o) => dead.has(o))) continue;
+      const switched: number[] = [];
+      const gens: number[] = [];
+      st.switchedAt.clear();
+      st.switched.forEach((o, i) => {
+        if (dead.has(o)) return;
+        st.switchedAt.set(o, switched.length);
+        switched.push(o);
+        gens.push(st.switchedGen[i]);
+      });
+      st.switched = switched;
+      st.switchedGen = gens;
+    }
   }
 
   lineHome(line: number): number {
     if (isVarLine(line)) {
       return this.vars.lineHome(
         line,
-        (obj) => this.objects.get(obj).home,
+        (obj) => this.object(obj).home,
         (cpu) => this.machine.topology.nodeOf(cpu),
       );
     }
     if (line < 0) return this.machine.topology.nodeOf((-1 - line) % this.cpuCount);
-    return this.objects.get(Math.floor(line / 4)).home;
+    return this.object(Math.floor(line / 4)).home;
   }
 
   nextProgram(cpu: Cpu, kernelWorkOnly: boolean): Program | null {
@@ -660,7 +698,7 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     if (owner !== 0) {
       if (step.tag === TAG_PERCPU_SWITCHED || step.tag === TAG_SLOPPY_RECONCILED) {
         const st = this.perCpu[this.currentCpu];
-        const gen = this.objects.get(step.obj).gen;
+        const gen = this.object(step.obj).gen;
         const at = st.switchedAt.get(step.obj);
         if (at === undefined) {
           st.switchedAt.set(step.obj, st.switched.length);
@@ -673,9 +711,11 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
     }
     switch (step.tag) {
       case TAG_FREED: {
-        const o = this.objects.get(step.obj);
+        const o = this.object(step.obj);
         if (o.counter === COUNTER_PERCPU || o.counter === COUNTER_SLOPPY) this.noteAwaitingFree(step.obj, -1);
-        if (!this.freeMemory(o, out)) this.perCpu[this.currentCpu].freed.push(step.obj);
+        if (this.freeMemory(o, out)) return;
+        this.perCpu[this.currentCpu].freed.push(step.obj);
+        if (this.idBase >= 0) this.reclaimer?.retire(step.obj);
         return;
       }
       case TAG_SPAWN:
@@ -687,9 +727,9 @@ export class Kernel implements KernelApi, CpuHooks, LockHost, SlabHost {
       case TAG_TASK_EXIT: {
         this.tasks.delete(step.obj);
         // The task_struct goes back to the slab on the CPU it exited on (its RCU-delayed free
-        // is not modelled apart); without memory reuse it is reclaimed, where the run can.
-        const task = this.objects.get(step.obj);
-        if (!this.freeMemory(task, out) && this.idBase >= 0) this.reclaimer?.reclaimTask(task);
+        // is not modelled apart); without memory reuse it is reclaimed at a reclaim boundary.
+        const task = this.object(step.obj);
+        if (!this.freeMemory(task, out) && this.idBase >= 0) this.reclaimer?.retire(step.obj);
         return;
       }
       case TAG_SCHEME_BEGIN:

@@ -74,7 +74,7 @@ export function cpuOfPerCpuLine(line: number, cpuCount: number): number {
 /**
  * The table of kernel objects: one record per piece of object memory, the newest object that
  * lived in it (write-once records). Without memory reuse (refcounts-only) that is every object
- * created, less the exited tasks an embedded run reclaims (Partition.reclaimTask); with it, live
+ * created, less the exited tasks and freed objects reclaimed (protocol/reclaim.ts); with it, live
  * objects plus the free memory of the slab lists.
  */
 export class ObjectTable {
@@ -103,15 +103,20 @@ export class ObjectTable {
     return true;
   }
 
-  /** Forgets a record whose memory was reclaimed (an exited task's, without memory reuse). */
-  delete(id: number): void {
-    if (!this.objects.delete(id)) throw new Error(`object ${id} reclaimed but not held`);
+  /** Forgets a record whose memory was reclaimed (without memory reuse), if it is held here. */
+  forget(id: number): void {
+    this.objects.delete(id);
   }
 
   get(id: number): KObject {
     const o = this.objects.get(id);
     if (o === undefined) throw new Error(`unknown object ${id}`);
     return o;
+  }
+
+  /** The record of `id`, or undefined when none is held. */
+  find(id: number): KObject | undefined {
+    return this.objects.get(id);
   }
 
   has(id: number): boolean {

@@ -17,8 +17,8 @@ export interface ReferenceView {
 /**
  * The end-of-run check: every object's count, computed from the final values of its lines,
  * must equal the references held on it (by live tasks, live objects, and containers not yet
- * destroyed). A freed object must have none; an object nobody holds must be freed or awaiting
- * free. `value` reads a line's final value wherever it is (a cache or memory).
+ * destroyed). A freed object must have none (a reclaimed one is in no report: a reference to it
+ * is one to freed memory); an object nobody holds must be freed or awaiting free. `value` reads a line's final value wherever it is (a cache or memory).
  */
 export function checkReferences(
   view: ReferenceView,
@@ -43,6 +43,13 @@ export function checkReferences(
   };
   const out: ViolationRecord[] = [];
   const endPs = view.endPs;
+  // Without memory reuse a freed object's memory is reclaimed (protocol/reclaim.ts) and its
+  // record with it: a reference still held to an object no partition reports is to freed memory.
+  const present = new Set<number>();
+  for (const o of view.objects) present.add(o.id);
+  for (const [obj, n] of held) {
+    if (!present.has(obj)) out.push({ kind: "free-while-referenced", obj, cpu: -1, timePs: endPs, detail: `freed and reclaimed with ${n} references held` });
+  }
   for (const o of view.objects) {
     if (o.type === OBJ_TASK || o.type === OBJ_GLOBAL) continue;
     const counter = COUNTERS[o.counter];

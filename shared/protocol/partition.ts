@@ -1,5 +1,5 @@
 import { Engine, type EventHandler, type Router } from "../engine/engine.ts";
-import { LateEventError, SimulationError } from "../engine/errors.ts";
+import { LateEventError, LineInUseError, SimulationError } from "../engine/errors.ts";
 import { EventQueue } from "../engine/event-queue.ts";
 import { Machine } from "../machine/machine.ts";
 import { HomeNode } from "../coherence/home.ts";
@@ -19,8 +19,8 @@ import {
   EV_TIMER,
 } from "../coherence/protocol.ts";
 import { Cpu, type CpuHooks } from "../kernel/cpu.ts";
-import { Kernel, type Task, type TaskReclaimer } from "../kernel/kernel.ts";
-import { OBJ_TASK, objectLine, SLOT_MODE, type KObject } from "../kernel/objects.ts";
+import { Kernel, type Reclaimer, type Task } from "../kernel/kernel.ts";
+import { OBJ_TASK, type KObject } from "../kernel/objects.ts";
 import { OP_KIND_COUNT } from "../kernel/program.ts";
 import type { Scheme } from "../schemes/scheme.ts";
 import type { RunConfig } from "../spec/resolve.ts";
@@ -32,6 +32,7 @@ import { wholeMachine, type Ownership } from "./partitioning.ts";
 import { isolatedByDesign } from "./isolation.ts";
 import type { PartitionReport } from "../report.ts";
 import { awaitingReport } from "../metrics/awaiting-free.ts";
+import { nextBoundaryPs, RECLAIM_PERIOD_PS, reclaimDuePs } from "./reclaim.ts";
 
 export interface PartitionOptions {
   /** Sees every access a CPU makes (tests count accesses with it). */
@@ -67,7 +68,7 @@ export interface EventBatch {
  * router into per-destination batches; a coordinator moves the batches between partitions at
  * window barriers. With the whole machine in one partition it is the embedded run.
  */
-export class Partition implements EventHandler, Router, TaskReclaimer {
+export class Partition implements EventHandler, Router, Reclaimer {
   readonly config: RunConfig;
   readonly index: number;
   readonly ownership: Ownership;
@@ -95,11 +96,10 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
     this.kernel = new Kernel(config, this.machine, this.engine, (cpu) => own.cpuOwner[cpu] === index, options.schemeOverride);
     this.kernel.programmer = new WorkloadDriver(config.workload);
     this.kernel.shareCreatedObjects = own.partitions > 1;
-    // Without memory reuse an exited task's memory is reclaimed at once where one process holds
-    // every directory and cache; a partitioned run keeps it (a reclaim there needs a notice to
-    // every other partition, which the protocol does not carry yet). Either way nothing reads
-    // it again, so the results are the same.
-    if (own.partitions === 1 && !this.kernel.reuseMemory) this.kernel.reclaimer = this;
+    // Without memory reuse retired memory is reclaimed at reclaim boundaries (reclaim.ts).
+    // Nothing reads it again, so the results are those of a run that kept it.
+    this.reclaimPeriodPs = this.kernel.reuseMemory ? null : RECLAIM_PERIOD_PS;
+    if (this.reclaimPeriodPs !== null) this.kernel.reclaimer = this;
     const window = { warmupPs: config.warmupPs, durationPs: config.durationPs };
     const hooks: CpuHooks = options.trace === undefined ? this.kernel : Object.assign(Object.create(this.kernel) as Kernel, { trace: options.trace });
     this.cpus = [];
@@ -165,17 +165,89 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
   }
 
   /**
-   * Reclaims an exited task's memory: its lines leave the directory of its home and every cache
-   * the directory records with a copy (a copy whose invalidation is on its way goes when that
-   * arrives), and its record leaves the object table.
+   * The reclaim period (reclaim.ts), or null under memory reuse, where nothing is reclaimed this
+   * way: windows of a partitioned run end at its boundaries.
    */
-  reclaimTask(task: KObject): void {
-    const home = this.homes[task.home] as HomeNode;
-    for (let slot = 0; slot <= SLOT_MODE; slot++) {
-      const line = objectLine(task.id, slot);
-      for (const cpu of home.forget(line)) (this.cpus[cpu] as Cpu).forget(line);
+  readonly reclaimPeriodPs: number | null;
+  /** What waits for its reclaim boundary, flattened [duePs, id, ...] in due order. */
+  private retiredQueue: number[] = [];
+  /** What this partition retired since the last barrier, as retiredQueue (for the others). */
+  private retiredOut: number[] = [];
+
+  /** Memory nothing may touch again (Reclaimer): reclaimed here, and everywhere, when due. */
+  retire(id: number): void {
+    const due = reclaimDuePs(this.engine.nowPs, this.reclaimPeriodPs as number);
+    this.retiredQueue.push(due, id);
+    if (this.ownership.partitions > 1) this.retiredOut.push(due, id);
+  }
+
+  /**
+   * What this partition retired since the last call, as flattened pairs [duePs, id, ...]: every
+   * other partition must reclaim the same memory at the same boundary (a step message carries it).
+   */
+  takeRetired(): number[] {
+    const out = this.retiredOut;
+    this.retiredOut = [];
+    return out;
+  }
+
+  /**
+   * Takes in what partition `from` retired (takeRetired's pairs), to reclaim here when due. They
+   * come at the barrier of the window that retired them, which ends at a boundary at least a
+   * period before they fall due, and so after everything already waiting here.
+   */
+  learnRetired(from: number, pairs: readonly number[]): void {
+    if (pairs.length === 0) return;
+    const q = this.retiredQueue;
+    const boundary = this.reclaimPeriodPs === null ? Infinity : nextBoundaryPs(this.engine.nowPs, this.reclaimPeriodPs);
+    for (let i = 0; i < pairs.length; i += 2) {
+      const due = pairs[i];
+      const last = q.length > 0 ? q[q.length - 2] : 0;
+      if (!(due > boundary - 1 && due >= last)) {
+        throw new SimulationError(`partition ${from} retired object ${pairs[i + 1]} due at ${due} ps, out of order here (due at ${boundary} ps or later, not before ${last} ps)`, this.engine.nowPs, `partition ${this.index}`);
+      }
+      q.push(due, pairs[i + 1]);
     }
-    this.kernel.objects.delete(task.id);
+  }
+
+  /** Reclaims what is due at or before `boundaryPs` (everything, for Infinity). */
+  private reclaimDue(boundaryPs: number): void {
+    const q = this.retiredQueue;
+    if (q.length === 0 || q[0] > boundaryPs) return;
+    const dead = new Set<number>();
+    let i = 0;
+    for (; i < q.length && q[i] <= boundaryPs; i += 2) dead.add(q[i + 1]);
+    q.splice(0, i);
+    this.reclaim(dead, boundaryPs);
+  }
+
+  /**
+   * Reclaims the memory of `dead`: their lines leave the directories held here and the caches of
+   * the CPUs held here, their records and kernel entries go, and records waiting to be sent on
+   * are dropped. An invalidation already on its way to a copy finds nothing to drop (the kernel's
+   * `reclaimed`), and a line still in use is an error naming it.
+   */
+  private reclaim(dead: ReadonlySet<number>, boundaryPs: number): void {
+    const k = this.kernel;
+    const isDead = (line: number) => dead.has(k.ownerOfLine(line));
+    try {
+      for (const home of this.homes) {
+        if (home === undefined) continue;
+        const copies = home.forgetWhere(isDead);
+        for (let i = 0; i < copies.length; i += 2) this.cpus[copies[i + 1]]?.forget(copies[i]);
+      }
+      // The directory of a line homed in another partition is there: look through the caches.
+      if (this.ownership.partitions > 1) for (const cpu of this.cpus) cpu?.forgetWhere(isDead);
+    } catch (e) {
+      if (!(e instanceof LineInUseError)) throw e;
+      const obj = k.ownerOfLine(e.line);
+      const retiredBefore = boundaryPs - (this.reclaimPeriodPs as number);
+      throw new SimulationError(`use after free: ${e.message} of object ${obj}, whose memory is reclaimed at ${boundaryPs} ps (it was freed or exited before ${retiredBefore} ps)`, this.engine.nowPs, `partition ${this.index}`);
+    }
+    k.forgetObjects(dead);
+    for (let p = 0; p < this.pendingObjects.length; p++) {
+      if (this.pendingObjects[p].some((o) => dead.has(o.id))) this.pendingObjects[p] = this.pendingObjects[p].filter((o) => !dead.has(o.id));
+    }
   }
 
   /** Starts the run: timers, and every CPU looks for work. */
@@ -187,9 +259,21 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
   /** The end of the window being run (runUntil's endPs): no event may arrive due before it. */
   private windowEndPs = 0;
 
+  /**
+   * Runs the events due before `endPs` (at most maxEvents). Without memory reuse it stops at
+   * each reclaim boundary on the way and reclaims what falls due there before going on.
+   */
   runUntil(endPs: number, maxEvents = Infinity): number {
     this.windowEndPs = endPs;
-    return this.engine.runUntil(endPs, maxEvents);
+    const period = this.reclaimPeriodPs;
+    if (period === null) return this.engine.runUntil(endPs, maxEvents);
+    let ran = 0;
+    for (;;) {
+      const t = this.engine.nextEventTime();
+      if (t >= endPs || ran >= maxEvents) return ran;
+      this.reclaimDue(Math.floor(t / period) * period);
+      ran += this.engine.runUntil(Math.min(endPs, nextBoundaryPs(t, period)), maxEvents - ran);
+    }
   }
 
   nextEventTime(): number {
@@ -212,26 +296,6 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
       this.outTasks[to] = [];
     }
     return out;
-  }
-
-  /**
-   * The reclaim period (reclaim.ts), or null under memory reuse, where nothing is reclaimed this
-   * way: windows of a partitioned run end at its boundaries.
-   */
-  readonly reclaimPeriodPs: number | null = null;
-
-  /**
-   * What this partition retired since the last call, as flattened pairs [duePs, id, ...]: every
-   * other partition must reclaim the same memory at the same boundary (a step message carries it).
-   */
-  takeRetired(): number[] {
-    return [];
-  }
-
-  /** Takes in what partition `from` retired (takeRetired's pairs), to reclaim here when due. */
-  learnRetired(from: number, pairs: readonly number[]): void {
-    void from;
-    void pairs;
   }
 
   /** Object records not yet sent to each partition (they go with the next events sent there). */
@@ -316,6 +380,9 @@ export class Partition implements EventHandler, Router, TaskReclaimer {
 
   /** This partition's share of the run's outcome, once every partition has drained. */
   report(): PartitionReport {
+    // The run is over and every notice in: what still waits for its boundary goes now, so no
+    // report holds retired memory (the end-of-run check takes a reference to it as a free).
+    this.reclaimDue(Infinity);
     const k = this.kernel;
     const cpus = [];
     for (const cpu of this.cpus) {

@@ -64,8 +64,8 @@ export function minSentTo(batches: readonly EventBatch[], partitions: number): n
 /**
  * Runs one configuration split into partitions, all in this process, with conservative
  * synchronous windows: each window starts at the earliest pending event of any partition and
- * lasts the static lookahead, so no event sent in a window can be due inside it. Batches move
- * between partitions at each barrier. The result is the embedded run's, byte for byte.
+ * lasts the static lookahead, so no event sent in a window can be due inside it. Batches, and
+ * the notices of retired memory, move between partitions at each barrier. The result is the embedded run's, byte for byte.
  */
 export function runWindowed(
   config: RunConfig,
@@ -86,17 +86,20 @@ export function runWindowed(
     windows++;
     const reports: BarrierReport[] = [];
     const batches: EventBatch[] = [];
+    const retired: number[][] = [];
     for (const p of parts) {
       const out = p.takeBatches();
       reports.push({ nextPs: p.nextEventTime(), earliestSendPs: p.earliestSendPs(), minSentTo: minSentTo(out, parts.length) });
       for (const b of out) batches.push(b);
+      retired.push(p.takeRetired());
     }
     for (const b of exchange(batches)) {
       crossEvents += b.events.length / 8;
       parts[b.to].deliver(b);
     }
+    for (let from = 0; from < parts.length; from++) for (const p of parts) if (p.index !== from) p.learnRetired(from, retired[from]);
     for (let i = 0; i < parts.length; i++) parts[i] = afterBarrier(windows - 1, parts[i]);
-    const next = nextWindow(reports, lookahead);
+    const next = nextWindow(reports, lookahead, parts[0].reclaimPeriodPs);
     if (next === null) break;
     endPs = next.endPs;
   }

@@ -1,5 +1,6 @@
 import { Machine } from "../machine/machine.ts";
 import { AWAITING_SAMPLES } from "../metrics/awaiting-free.ts";
+import { RECLAIM_PERIOD_PS } from "../protocol/reclaim.ts";
 import type { RunConfig } from "./resolve.ts";
 
 /**
@@ -15,11 +16,13 @@ import type { RunConfig } from "./resolve.ts";
  * keeps at most one net change per CPU per sampling slot (metrics/awaiting-free.ts: 1,025 slots
  * of two numbers, 16.4 KB a CPU at most, and 16 B per change until then) and one entry per piece
  * of memory. Under `kernel: refcounts-only` every new object takes fresh memory that is never
- * reused: 1.4 KB per object created (measured: 880 B in fork-storm, 1.3-1.4 KB in
- * container-churn), except exited tasks, whose memory a run held in one process reclaims
- * (Partition.reclaimTask: fork-storm at 512 CPUs of numa-4096 holds 9 MB after 10 ms and after
- * 40 ms, 162 MB after 10 ms before); per-CPU counters (percpu, sloppy, refcache) that destroy namespaces
- * leave each dead object's per-CPU lines behind (50 B per CPU per operation, the most measured).
+ * reused, 1.4 KB per object created (measured: 880 B in fork-storm, 1.3-1.4 KB in
+ * container-churn), and per-CPU counters (percpu, sloppy, refcache) that destroy namespaces add
+ * each dead object's per-CPU lines (50 B per CPU per operation, the most measured); but an exited
+ * task's or a freed object's memory is reclaimed one to two reclaim periods after its end
+ * (protocol/reclaim.ts), so a run holds only what the last two periods retired: fork-storm at 512
+ * CPUs of numa-4096 holds 9 MB after 10 ms and after 40 ms (162 MB after 10 ms before exited
+ * tasks were reclaimed).
  */
 export const BYTES_PER_CPU = 16 * 1024;
 export const HISTOGRAM_BYTES_PER_CPU = 32 * 1024;
@@ -52,32 +55,29 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   const nsCreatePs = c.nsCreatePs.reduce((a, b) => a + b, 0);
   const forkCycle = c.forkPs + w.childWorkPs + c.exitPs;
   const newKinds = popCount(w.forkNewKinds);
-  // [weight, CPU time of one pick, operations it completes, objects it creates (at most), tasks among them]
-  const picks: Array<[number, number, number, number, number]> = [
-    [m.fork, forkCycle + w.thinkPs, 2, 1 + newKinds + (newKinds > 0 ? 1 : 0), 1],
-    [m.access, c.accessPs + w.thinkPs, 1, 0, 0],
-    [m.unshare, c.unsharePs + w.thinkPs, 1, 2, 0],
-    [m.setns, c.setnsPs + w.thinkPs, 1, 1, 0],
-    [m.migrate, c.migratePs + w.thinkPs, 1, 0, 0],
+  // [weight, CPU time of one pick, operations it completes, objects it creates (at most, tasks too)]
+  const picks: Array<[number, number, number, number]> = [
+    [m.fork, forkCycle + w.thinkPs, 2, 1 + newKinds + (newKinds > 0 ? 1 : 0)],
+    [m.access, c.accessPs + w.thinkPs, 1, 0],
+    [m.unshare, c.unsharePs + w.thinkPs, 1, 2],
+    [m.setns, c.setnsPs + w.thinkPs, 1, 1],
+    [m.migrate, c.migratePs + w.thinkPs, 1, 0],
     // The container, its bundle, a namespace of each kind and its tasks.
-    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks, 2 + config.kinds.length + w.churnTasks, w.churnTasks],
-    [m.hotInc, localAtomicPs + w.thinkPs, 1, 0, 0],
-    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1, 0, 0],
-    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1, 0, 0],
+    [m.churn, c.containerCreatePs + nsCreatePs + w.churnTasks * forkCycle + c.containerDestroyPs + w.thinkPs, 2 + 2 * w.churnTasks, 2 + config.kinds.length + w.churnTasks],
+    [m.hotInc, localAtomicPs + w.thinkPs, 1, 0],
+    [m.localInc ?? 0, localAtomicPs + w.thinkPs, 1, 0],
+    [m.getPut ?? 0, 2 * localAtomicPs + w.thinkPs, 1, 0],
   ];
-  // One process holding the whole machine reclaims exited tasks (Partition.reclaimTask).
-  const tasksKept = partitions > 1;
   let timePs = 0;
   let ops = 0;
   let objects = 0;
-  for (const [weight, ps, n, created, tasks] of picks) {
+  for (const [weight, ps, n, created] of picks) {
     timePs += weight * Math.max(ps, 1);
     ops += weight * n;
-    objects += weight * (tasksKept ? created : created - tasks);
+    objects += weight * created;
   }
   const perOpTime = timePs > 0 ? (config.durationPs * config.cpuCount) / timePs : 0;
   const operations = Math.ceil(ops * perOpTime);
-  const created = Math.ceil(objects * perOpTime);
   const levels = w.containers.nesting + 1;
   const setupObjects = w.containers.count * levels * (config.kinds.length + 2) + config.cpuCount * w.tasksPerCpu;
   const destroys = m.churn > 0 || m.unshare > 0 || w.forkNewKinds !== 0;
@@ -87,8 +87,11 @@ export function estimateMemory(config: RunConfig, partitions = 1): MemoryEstimat
   // kill or free): bounded by the slots per CPU.
   let grows = destroys && perCpuCounter ? config.cpuCount * Math.min(AWAITING_BYTES_PER_CPU, (AWAITING_BYTES_PER_CHANGE * operations) / config.cpuCount) : 0;
   if (config.kernel === "refcounts-only") {
-    grows += FRESH_BYTES_PER_OBJECT * created;
-    if (destroys && perCpuCounter) grows += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount * operations;
+    // What the last two reclaim periods retired is still held (the most at any time).
+    const heldPs = Math.min(config.durationPs, 2 * RECLAIM_PERIOD_PS);
+    const perHeld = timePs > 0 ? (heldPs * config.cpuCount) / timePs : 0;
+    grows += FRESH_BYTES_PER_OBJECT * Math.ceil(objects * perHeld);
+    if (destroys && perCpuCounter) grows += DEAD_PERCPU_BYTES_PER_CPU_OP * config.cpuCount * Math.ceil(ops * perHeld);
   }
   const share = 1 / Math.max(1, partitions);
   const bytes = (BYTES_PER_CPU + HISTOGRAM_BYTES_PER_CPU) * config.cpuCount * share + BYTES_PER_SETUP_OBJECT * setupObjects + grows * share;

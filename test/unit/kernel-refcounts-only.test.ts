@@ -37,11 +37,12 @@ describe("kernel: refcounts-only", () => {
   }
 });
 
-describe("kernel: refcounts-only reclaims exited tasks in one process", () => {
-  // Nothing reads an exited task's memory again, so reclaiming it (Partition.reclaimTask) must
-  // leave every figure as it was: the same run with the reclaim switched off is the reference.
+describe("kernel: refcounts-only reclaims exited tasks and freed objects", () => {
+  // Nothing reads an exited task's or a freed object's memory again, so reclaiming it
+  // (protocol/reclaim.ts) must leave every figure as it was: the same run with the reclaim
+  // switched off is the reference.
   for (const [name, doc] of PINNED.map(([n, d]) => [n, d] as const)) {
-    it(`gives the same result, byte for byte, as the run that keeps every task: ${name}`, () => {
+    it(`gives the same result, byte for byte, as the run that keeps everything: ${name}`, () => {
       const config = planRuns(resolveSpec(parseSpec({ ...doc, kernel: "refcounts-only" })))[0];
       const kept = new Simulation(config);
       kept.kernel.reclaimer = null;
@@ -55,6 +56,10 @@ describe("kernel: refcounts-only reclaims exited tasks in one process", () => {
       for (const o of reclaimed.kernel.objects.all()) if (o.type === 0 && o.createdPs > 0 && !reclaimed.kernel.tasks.has(o.id)) exitedLeft++;
       expect(exitedKept).toBeGreaterThan(0);
       expect(exitedLeft).toBe(0);
+      // What was freed is kept without the reclaim, and gone with it.
+      const freedKept = kept.kernel.perCpu.reduce((n, st) => n + st.freed.length, 0);
+      for (const st of reclaimed.kernel.perCpu) expect(st.freed).toEqual([]);
+      expect(reclaimed.kernel.objects.size).toBeLessThanOrEqual(kept.kernel.objects.size - exitedKept - freedKept);
     });
   }
 });

@@ -78,7 +78,8 @@ describe("a run split into partitions", () => {
     const { result, stats } = runWindowed(c, socketAligned(machine, 2));
     expect(JSON.stringify(result)).toBe(embedded);
     expect(stats.crossEvents).toBe(0);
-    expect(stats.windows).toBeLessThanOrEqual(3);
+    // A window ends at each reclaim boundary (100 us) on the way: three of them in 300 us, and the drain.
+    expect(stats.windows).toBeLessThanOrEqual(3 + 3);
     // The same workload with children placed anywhere interacts, and windows stay one lookahead long.
     const random = config({ machine: "xeon-80", cpus: [40], schemes: ["nsproxy"], duration: "300us", warmup: "30us", workload: { preset: "fork-storm", containers: { count: 4, nesting: 0, pinToSockets: true }, fork: { placement: "random" } } });
     const mixed = runWindowed(random, socketAligned(machine, 2));
