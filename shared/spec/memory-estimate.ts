@@ -113,7 +113,7 @@ export function memoryRefusal(config: RunConfig, partitions: number, limitBytes:
   const e = estimateMemory(config, partitions);
   if (e.bytes <= limitBytes) return null;
   const what = `${config.scheme} at ${config.cpuCount} CPU${config.cpuCount === 1 ? "" : "s"}`;
-  return `projected memory ${formatBytes(e.bytes)} for ${what} (${duration} simulated, about ${e.operations.toExponential(1)} operations) exceeds the limit of ${formatBytes(limitBytes)}: shorten the duration, use fewer CPUs, split each run with --workers, or raise --memory-limit`;
+  return `projected memory ${formatBytes(e.bytes)} for ${what} (${duration} simulated, about ${e.operations.toExponential(1)} operations) exceeds the limit of ${formatBytes(limitBytes)}: use fewer CPUs, split each run with --workers, or raise --memory-limit`;
 }
 
 /** A byte count as people read it: 1.5 GiB, 300 MiB. */
