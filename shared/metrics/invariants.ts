@@ -18,7 +18,8 @@ export interface ReferenceView {
  * The end-of-run check: every object's count, computed from the final values of its lines,
  * must equal the references held on it (by live tasks, live objects, and containers not yet
  * destroyed). A freed object must have none (a reclaimed one is in no report: a reference to it
- * is one to freed memory); an object nobody holds must be freed or awaiting free. `value` reads a line's final value wherever it is (a cache or memory).
+ * is one to freed memory); an object nobody holds must be freed or awaiting free. `value` reads
+ * a line's final value wherever it is (a cache or memory).
  */
 export function checkReferences(
   view: ReferenceView,

@@ -203,7 +203,7 @@ export class Partition implements EventHandler, Router, Reclaimer {
     for (let i = 0; i < pairs.length; i += 2) {
       const due = pairs[i];
       const last = q.length > 0 ? q[q.length - 2] : 0;
-      if (!(due > boundary - 1 && due >= last)) {
+      if (due < boundary || due < last) {
         throw new SimulationError(`partition ${from} retired object ${pairs[i + 1]} due at ${due} ps, out of order here (due at ${boundary} ps or later, not before ${last} ps)`, this.engine.nowPs, `partition ${this.index}`);
       }
       q.push(due, pairs[i + 1]);
