@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,9 +8,14 @@ import { runInThreads } from "../../coordinator/threaded.ts";
 import { parseSpec } from "../../shared/spec/parse.ts";
 import { planRuns, resolveSpec } from "../../shared/spec/resolve.ts";
 import { simulate } from "../../shared/simulation.ts";
-import { encodeMessage, PROTOCOL_VERSION, type StepMessage } from "../../shared/protocol/messages.ts";
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type StepMessage } from "../../shared/protocol/messages.ts";
+import { RECLAIM_PERIOD_PS } from "../../shared/protocol/reclaim.ts";
+import { sealedPayload } from "../../shared/protocol/seal.ts";
+import { connectNats } from "../../worker/transport/nats.ts";
+import type { Transport } from "../../worker/transport/transport.ts";
 import { faultOnFirstStep, runInProcess } from "../support/in-process-run.ts";
-import { natsService, redisService, type RunningService } from "../support/services.ts";
+import { start } from "../support/refsim-process.ts";
+import { natsService, redisService, startNatsServer, type LocalServer, type RunningService } from "../support/services.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/refsim.mjs", import.meta.url));
 
@@ -19,6 +24,22 @@ const SPEC = resolveSpec(
   parseSpec({ machine: "xeon-80", cpus: [24], schemes: ["nsproxy"], workload: { preset: "migration", fork: { placement: "random" } }, duration: "150us", warmup: "15us" }),
 );
 const EMBEDDED = JSON.stringify(simulate(planRuns(SPEC)[0]));
+/**
+ * Under refcounts-only every fork makes a UTS namespace and a bundle and its child's exit frees
+ * both, on CPUs of both sockets: each partition retires memory in most windows (due at the
+ * boundaries of 200, 300 and 400 us) and at 200 us reclaims what it and the others retired
+ * before 100 us. A partition that missed the others' notices would keep lines they dropped, and
+ * the merge of the reports would refuse it.
+ */
+const RECLAIM_DOC = {
+  kernel: "refcounts-only",
+  machine: "xeon-80",
+  cpus: [24],
+  schemes: ["nsproxy"],
+  workload: { preset: "fork-storm", fork: { newNamespaces: ["uts"], placement: "random" } },
+  duration: "250us",
+  warmup: "20us",
+};
 const STEP: StepMessage = {
   v: PROTOCOL_VERSION,
   run: "",
@@ -66,6 +87,16 @@ describe("distributed runs give the embedded result", () => {
     for (const workers of [2]) {
       const { result, stats } = await runInThreads(spec, 0, workers);
       expect(JSON.stringify(result), `${workers} workers`).toBe(JSON.stringify(embedded));
+      expect(stats.crossEvents).toBeGreaterThan(0);
+    }
+  });
+
+  it("over 2 and 3 worker threads under refcounts-only, with every partition reclaiming what the others retired", async () => {
+    const spec = resolveSpec(parseSpec(RECLAIM_DOC));
+    const embedded = JSON.stringify(simulate(planRuns(spec)[0]));
+    for (const workers of [2, 3]) {
+      const { result, stats } = await runInThreads(spec, 0, workers);
+      expect(JSON.stringify(result), `${workers} workers`).toBe(embedded);
       expect(stats.crossEvents).toBeGreaterThan(0);
     }
   });
@@ -165,5 +196,63 @@ describe("refsim worker processes over real NATS and Redis", () => {
     first.kill("SIGTERM");
     const code = await new Promise<number | null>((resolve) => first.once("exit", resolve));
     expect(code).toBe(0);
+  });
+});
+
+describe("refsim worker processes over a NATS server of their own, under refcounts-only", () => {
+  let nats: LocalServer;
+  let redis: RunningService | { skip: string };
+  let bystander: Transport;
+  const workers: ChildProcess[] = [];
+  const queue = `refsim-test-reclaim-${process.pid}-${Date.now()}`;
+  /** Every whole step message on the server (read before its MAC: the bystander has no secret). */
+  const steps: StepMessage[] = [];
+
+  beforeAll(async () => {
+    // A server of this file's own: no other run's step messages reach the bystander.
+    nats = await startNatsServer();
+    redis = await redisService();
+    bystander = await connectNats(nats.url);
+    bystander.subscribe("refsim.>", (msg) => {
+      const d = decodeMessage(sealedPayload(msg.data));
+      if (d.ok && d.message.kind === "step") steps.push(d.message);
+    });
+    await bystander.flush();
+  });
+
+  afterAll(async () => {
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.all(workers.map((w) => new Promise((resolve) => (w.exitCode !== null ? resolve(null) : w.once("exit", resolve)))));
+    await bystander?.close().catch(() => {});
+    await nats?.stop();
+    if ("stop" in redis) await redis.stop();
+  });
+
+  it("give byte-identical results.csv with 2 and 3 workers, their step messages carrying what each partition retired, due at reclaim boundaries", async (ctx) => {
+    if ("skip" in redis) {
+      ctx.skip(redis.skip);
+      return;
+    }
+    const urls = ["--nats", nats.url, "--redis", redis.url, "--queue", queue];
+    for (let i = 0; i < 3; i++) workers.push(start(["worker", ...urls, "--points-queue", `${queue}-points`]).child);
+    const base = mkdtempSync(join(tmpdir(), "refsim-reclaim-cluster-"));
+    const specFile = join(base, "spec.json");
+    writeFileSync(specFile, JSON.stringify(RECLAIM_DOC));
+    const run = async (out: string, extra: string[] = []) => {
+      const r = await start(["run", "--spec", specFile, "--quiet", ...extra, "--out", join(base, out)]).done;
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(base, out, "results.csv"), "utf8");
+    };
+    const embedded = await run("embedded");
+    for (const n of [2, 3]) expect(await run(`cluster-${n}`, ["--cluster", "--workers", String(n), ...urls]), `${n} workers`).toBe(embedded);
+    await bystander.flush();
+    const retiring = steps.filter((m) => m.retired.length > 0);
+    // Each partition of each run (a step message names its run's partition count in minSentTo)
+    // retired something: forks land on both sockets...
+    for (const [n, from] of [[2, 0], [2, 1], [3, 0], [3, 1], [3, 2]]) expect(retiring.some((m) => m.minSentTo.length === n && m.from === from), `partition ${from} of ${n}`).toBe(true);
+    // ...in pairs [duePs, id], each due at a reclaim boundary, and they fell due at more than one.
+    const dues = new Set(retiring.flatMap((m) => m.retired.filter((_, i) => i % 2 === 0)));
+    for (const due of dues) expect(due % RECLAIM_PERIOD_PS, `${due} ps`).toBe(0);
+    expect(dues.size).toBeGreaterThanOrEqual(2);
   });
 });
