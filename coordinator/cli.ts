@@ -334,16 +334,18 @@ async function coordinateExperiment(
     if (interrupts.signal === null) await cluster.close();
   }
   const continueWith = `refsim run --resume ${id}${sameOptions(["--nats", o.nats], ["--redis", o.redis], ["--queue", o.queue])}`;
-  const kept = `${done.size} of ${total} runs in Redis (${continueWith} writes them)`;
+  const kept = (n: number) => `${n} of ${total} runs in Redis (${continueWith} writes them)`;
   if (result === null) {
     const signal = interrupts.signal ?? "SIGINT";
-    // The runs finished at the signal: one still in flight may finish while the files are written.
+    // The runs finished at the signal: those reported here, and any stored in Redis before the
+    // signal but not yet reported (one still in flight may finish while the files are written).
     const finished = new Map(done);
+    for (const [index, r] of await cluster.storedRuns(id)) if (!finished.has(index)) finished.set(index, r);
     const incomplete = incompleteRun(signal, finished.size, total, continueWith);
-    const files = finished.size > 0 ? await writeOutputs(out, experimentOf(spec, finished), incomplete, kept) : null;
+    const files = finished.size > 0 ? await writeOutputs(out, experimentOf(spec, finished), incomplete, kept(finished.size)) : null;
     throw new InterruptedError(interruptedMessage(signal, `${finished.size} of ${total} runs`, files, out, continueWith));
   }
-  printRun(result, await writeOutputs(out, result, undefined, kept), started, o);
+  printRun(result, await writeOutputs(out, result, undefined, kept(done.size)), started, o);
 }
 
 /** --wait-workers in ms (undefined: the default). */

@@ -250,6 +250,20 @@ export class Cluster {
     return JSON.parse(text) as ExperimentRecord;
   }
 
+  /**
+   * The runs of experiment `id` that Redis holds, by index (a run is stored there once it has
+   * finished, before the coordinator moves on), or an empty map if Redis does not answer within
+   * REDIS_CLEANUP_MS: an interrupt keeps what finished, even a run stored just before the signal.
+   */
+  async storedRuns(id: string): Promise<Map<number, RunResult>> {
+    const out = new Map<number, RunResult>();
+    let stored: Record<string, string> = {};
+    const read = this.redis.hgetall(`${experimentKey(id)}:results`).then((all) => (stored = all));
+    if ((await within(read, REDIS_CLEANUP_MS)) !== "done") return out;
+    for (const [index, text] of Object.entries(stored)) out.set(Number(index), JSON.parse(text) as RunResult);
+    return out;
+  }
+
   async resumeExperiment(id: string, onRun?: RunDone): Promise<ExperimentResult> {
     return this.continueExperiment(id, await this.experiment(id), onRun);
   }
