@@ -65,7 +65,8 @@ export function minSentTo(batches: readonly EventBatch[], partitions: number): n
  * Runs one configuration split into partitions, all in this process, with conservative
  * synchronous windows: each window starts at the earliest pending event of any partition and
  * lasts the static lookahead, so no event sent in a window can be due inside it. Batches, and
- * the notices of retired memory, move between partitions at each barrier. The result is the embedded run's, byte for byte.
+ * the notices of retired memory, move between partitions at each barrier. The result is the
+ * embedded run's, byte for byte.
  */
 export function runWindowed(
   config: RunConfig,
